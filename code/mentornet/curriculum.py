@@ -1,0 +1,257 @@
+"""Per-step example weights of StudentNet training (SPEC §3), in TensorFlow ops.
+
+Everything here runs inside a compiled training step: `tf.function`, XLA
+(`jit_compile=True`) and `tf.distribute` replicas. There is no Python callback;
+the random example drop-out draws from a counter-based hash of
+(seed, global_step, replica), so a resumed run draws the same examples again.
+"""
+
+import collections
+
+import numpy as np
+import tensorflow as tf
+
+NUM_EPOCHS = 100  # the training-progress "epochs" 0..99 of the original.
+DATA_UTIL_THRESHOLD = 0.001  # a weight above this counts as "used".
+
+CurriculumOutput = collections.namedtuple("CurriculumOutput",
+                                          ["weights", "stats"])
+
+
+def parse_dropout_rate_list(text):
+  """Expands `rate,n_epochs,rate,n_epochs,...` into 100 per-epoch rates.
+
+  Args:
+    text: comma-separated string, e.g. `0.5,17,0.05,78,1.0,5`.
+
+  Returns:
+    A list of 100 floats.
+
+  Raises:
+    ValueError: with one line naming what is wrong: non-numbers, an odd number
+      of fields, a rate outside [0, 1], a non-integer or negative count, or
+      counts that do not sum to 100.
+  """
+  fields = [f.strip() for f in str(text).split(",")]
+  try:
+    numbers = [float(f) for f in fields]
+  except ValueError:
+    raise ValueError(
+        f"example_dropout_rates '{text}': every field must be a number, as in "
+        "'rate,n_epochs,rate,n_epochs,...'") from None
+  if len(numbers) % 2:
+    raise ValueError(
+        f"example_dropout_rates '{text}': needs pairs 'rate,n_epochs', got "
+        f"{len(numbers)} fields")
+  rates = []
+  for rate, count in zip(numbers[0::2], numbers[1::2]):
+    if not 0.0 <= rate <= 1.0:
+      raise ValueError(
+          f"example_dropout_rates '{text}': rate {rate:g} is outside [0, 1]")
+    if count != int(count) or count < 0:
+      raise ValueError(
+          f"example_dropout_rates '{text}': epoch count {count:g} must be a "
+          "non-negative integer")
+    rates.extend([rate] * int(count))
+  if len(rates) != NUM_EPOCHS:
+    raise ValueError(
+        f"example_dropout_rates '{text}': epoch counts sum to {len(rates)}, "
+        f"must sum to {NUM_EPOCHS}")
+  return rates
+
+
+def training_epoch(global_step, max_number_of_steps):
+  """Training progress `floor(step / max_steps * 100)` clipped to [0, 99]."""
+  step = tf.cast(global_step, tf.int64)
+  epoch = (step * NUM_EPOCHS) // tf.cast(max_number_of_steps, tf.int64)
+  return tf.cast(tf.clip_by_value(epoch, 0, NUM_EPOCHS - 1), tf.int32)
+
+
+def nearest_percentile(values, q):
+  """The value at index `round((n - 1) * q)` of the ascending-sorted values.
+
+  Args:
+    values: 1-D float tensor.
+    q: the percentile as a fraction in [0, 1] (scalar tensor).
+
+  Returns:
+    A scalar tensor.
+  """
+  sorted_values = tf.sort(values)
+  n = tf.shape(values)[0]
+  index = tf.round(tf.cast(n - 1, tf.float64) * tf.cast(q, tf.float64))
+  return tf.gather(sorted_values, tf.cast(index, tf.int32))
+
+
+def _mul32(x, c):
+  """`x * c mod 2**32` for x in [0, 2**32), without int64 overflow."""
+  mask = tf.constant(0xFFFFFFFF, tf.int64)
+  low = x * (c & 0xFFFF)
+  high = tf.bitwise.left_shift(
+      tf.bitwise.bitwise_and(x * (c >> 16), 0xFFFF), 16)
+  return tf.bitwise.bitwise_and(low + high, mask)
+
+
+def _hash32(x):
+  """A 32-bit integer mixing hash ("lowbias32") in int64 ops.
+
+  Used instead of `tf.random` because its streams differ between eager and
+  XLA; this gives the same numbers everywhere.
+  """
+  mask = tf.constant(0xFFFFFFFF, tf.int64)
+  x = tf.bitwise.bitwise_and(x, mask)
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+  x = _mul32(x, 0x7FEB352D)
+  x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
+  x = _mul32(x, 0x846CA68B)
+  return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def dropout_mask(batch_size, rate, key):
+  """A {0, 1} mask keeping exactly `int(batch_size * (1 - rate))` entries.
+
+  The kept entries are drawn uniformly without replacement from a
+  counter-based hash of `key`, so the same key gives the same mask in eager
+  mode, under XLA and on any device.
+
+  Args:
+    batch_size: scalar int tensor.
+    rate: scalar float64 tensor, the drop-out rate.
+    key: scalar int64 tensor, e.g. mixed from seed, step and replica.
+
+  Returns:
+    float32 tensor of shape [batch_size].
+  """
+  keep = tf.floor(tf.cast(batch_size, tf.float64) * (1.0 - rate))
+  index = tf.range(tf.cast(batch_size, tf.int64), dtype=tf.int64)
+  noise = _hash32(index + _hash32(key) * 0x10000)
+  # Rank of each entry in a random permutation; keep the first `keep` ranks.
+  ranks = tf.argsort(tf.argsort(noise, stable=True), stable=True)
+  return tf.cast(tf.cast(ranks, tf.float64) < keep, tf.float32)
+
+
+class UniformCurriculum(tf.Module):
+  """Every example weighs 1: the baseline, same interface as the MentorNet one."""
+
+  def __call__(self, loss, global_step):
+    weights = tf.ones_like(loss)
+    one = tf.ones([], tf.float32)
+    return CurriculumOutput(weights, {"data_util": one,
+                                      "sum_v": tf.reduce_sum(weights)})
+
+
+class MentorNetCurriculum(tf.Module):
+  """Example weights from a frozen MentorNet, as in the original training.
+
+  Create it inside `strategy.scope()` when training under a distribution
+  strategy. Its moving average (`moving_average`, the original's
+  `mentor_inputs/cumulative`) is training state: put the module in the
+  training checkpoint.
+  """
+
+  def __init__(self, mentornet, max_number_of_steps, loss_p_percentile=0.7,
+               burn_in_epoch=0, fixed_epoch_after_burn_in=False,
+               loss_moving_average_decay=0.5,
+               example_dropout_rates="0.5,17,0.05,78,1.0,5", seed=0,
+               name="mentor_inputs"):
+    """Builds the curriculum.
+
+    Args:
+      mentornet: a frozen `MentorNet` (its variables are never updated).
+      max_number_of_steps: the run's total steps, defines the progress epoch.
+      loss_p_percentile: fraction in [0, 1] for the batch-loss percentile.
+      burn_in_epoch: weights are forced to 1 while epoch < burn_in_epoch - 1.
+      fixed_epoch_after_burn_in: feed min(epoch, burn_in_epoch) to MentorNet.
+      loss_moving_average_decay: decay of the percentile's moving average.
+      example_dropout_rates: string for `parse_dropout_rate_list`, or a list
+        of 100 rates.
+      seed: seed of the random example drop-out.
+      name: module name.
+    """
+    super().__init__(name=name)
+    if not 0.0 <= loss_p_percentile <= 1.0:
+      raise ValueError(
+          f"loss_p_percentile {loss_p_percentile} is outside [0, 1]")
+    if not 0.0 <= loss_moving_average_decay <= 1.0:
+      raise ValueError(f"loss_moving_average_decay {loss_moving_average_decay}"
+                       " is outside [0, 1]")
+    if int(max_number_of_steps) <= 0:
+      raise ValueError(
+          f"max_number_of_steps {max_number_of_steps} must be positive")
+    if isinstance(example_dropout_rates, str):
+      example_dropout_rates = parse_dropout_rate_list(example_dropout_rates)
+    self.mentornet = mentornet
+    self.max_number_of_steps = int(max_number_of_steps)
+    self.burn_in_epoch = int(burn_in_epoch)
+    self.fixed_epoch_after_burn_in = bool(fixed_epoch_after_burn_in)
+    self.decay = float(loss_moving_average_decay)
+    self.seed = int(seed)
+    self.loss_p_percentile = np.full([NUM_EPOCHS], loss_p_percentile,
+                                     np.float64)
+    self.example_dropout_rates = np.asarray(example_dropout_rates, np.float64)
+    # Every replica computes the same value (losses are all-gathered), so
+    # keeping the first replica's update is exact.
+    self.moving_average = tf.Variable(
+        0.0, trainable=False, name="cumulative",
+        synchronization=tf.VariableSynchronization.ON_WRITE,
+        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+  def _global_losses(self, loss):
+    """All replicas' losses, so the percentile matches one-device training."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+      return loss
+    return ctx.all_gather(loss, axis=0)
+
+  def _dropout_key(self, global_step):
+    """Mixes seed, step and replica id into one int64 hash key."""
+    ctx = tf.distribute.get_replica_context()
+    replica = 0 if ctx is None else ctx.replica_id_in_sync_group
+    step_key = _hash32(tf.cast(global_step, tf.int64) + _hash32(
+        tf.constant(self.seed, tf.int64)))
+    return step_key * 256 + tf.cast(replica, tf.int64)
+
+  def __call__(self, loss, global_step):
+    """Returns the example weights for a batch of per-example losses.
+
+    Args:
+      loss: float32 `[B]` per-example losses of this replica's batch.
+      global_step: scalar int, the step being taken.
+
+    Returns:
+      `CurriculumOutput(weights, stats)`: weights `[B]` (constant for the
+      gradient) and a dict of scalar summaries.
+    """
+    loss = tf.stop_gradient(tf.cast(loss, tf.float32))
+    epoch = training_epoch(global_step, self.max_number_of_steps)
+    cur_epoch = epoch
+    if self.fixed_epoch_after_burn_in:
+      cur_epoch = tf.minimum(epoch, self.burn_in_epoch)
+    percentile_q = tf.gather(self.loss_p_percentile, cur_epoch)
+    dropout_rate = tf.gather(self.example_dropout_rates, cur_epoch)
+
+    percentile_loss = nearest_percentile(self._global_losses(loss), percentile_q)
+    moving_average = (self.moving_average * self.decay
+                      + (1.0 - self.decay) * percentile_loss)
+    self.moving_average.assign(moving_average)
+
+    batch_size = tf.shape(loss)[0]
+    zeros = tf.zeros_like(loss)
+    epoch_column = tf.fill([batch_size], tf.cast(cur_epoch, tf.float32))
+    features = tf.stack([loss, loss - moving_average, zeros, epoch_column], 1)
+    v = self.mentornet.weights(features)
+    burn_in = tf.cast(cur_epoch < self.burn_in_epoch - 1, tf.float32)
+    v = tf.maximum(v, burn_in)
+    v = v * dropout_mask(batch_size, dropout_rate,
+                         self._dropout_key(global_step))
+    v = tf.stop_gradient(v)
+    stats = {
+        "data_util": tf.reduce_mean(
+            tf.cast(v > DATA_UTIL_THRESHOLD, tf.float32)),
+        "sum_v": tf.reduce_sum(v),
+        "percentile_loss": percentile_loss,
+        "moving_average": moving_average,
+        "dropout_rate": tf.cast(dropout_rate, tf.float32),
+        "epoch": tf.cast(cur_epoch, tf.float32),
+    }
+    return CurriculumOutput(v, stats)
