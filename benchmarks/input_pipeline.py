@@ -1,0 +1,63 @@
+"""Throughput of the StudentNet training pipeline after its first pass.
+
+  python benchmarks/input_pipeline.py [--data_dir=data/demo/cifar10/0.4]
+
+Measures augmented images/s once the decoded images are cached (the steady
+state of training), for both StudentNets at batch 128, and writes
+benchmarks/results/input_pipeline.{md,json}.
+"""
+
+import json
+import os
+import platform
+import time
+
+from absl import app
+from absl import flags
+
+from mentornet import inputs
+
+flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
+flags.DEFINE_integer("batch_size", 128, "Batch size.")
+flags.DEFINE_integer("batches", 400, "Batches timed after the first pass.")
+flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
+FLAGS = flags.FLAGS
+
+
+def measure(studentnet):
+  files = inputs.record_files(FLAGS.data_dir, "cifar10", "train")
+  num_examples = inputs.count_records(files)
+  iterator = iter(inputs.train_dataset(FLAGS.data_dir, "cifar10", studentnet,
+                                       FLAGS.batch_size, files=files))
+  for _ in range(num_examples // FLAGS.batch_size + 1):  # first pass: decode
+    next(iterator)
+  start = time.perf_counter()
+  for _ in range(FLAGS.batches):
+    next(iterator)
+  return FLAGS.batches * FLAGS.batch_size / (time.perf_counter() - start)
+
+
+def main(argv):
+  del argv
+  result = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+            "data_dir": FLAGS.data_dir, "batch_size": FLAGS.batch_size,
+            "images_per_second": {n: round(measure(n)) for n in
+                                  inputs.STUDENTNETS}}
+  os.makedirs(FLAGS.results_dir, exist_ok=True)
+  with open(os.path.join(FLAGS.results_dir, "input_pipeline.json"), "w") as f:
+    json.dump(result, f, indent=1)
+  lines = ["# Training input pipeline throughput", "",
+           "Command: `python benchmarks/input_pipeline.py` "
+           f"(data `{FLAGS.data_dir}`, batch {FLAGS.batch_size}, "
+           f"{FLAGS.batches} batches after the first pass).",
+           f"Machine: {result['machine']}.", "",
+           "| StudentNet preprocessing | augmented images/s |", "|---|---|"]
+  lines += [f"| {n} | {v} |" for n, v in result["images_per_second"].items()]
+  lines += ["", "Target: at least 5,000 images/s on the 2-core CPU machine."]
+  with open(os.path.join(FLAGS.results_dir, "input_pipeline.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,203 @@
+"""Noisy CIFAR in the original directory layout, made from tensorflow-datasets.
+
+The original data were only downloadable from the authors' bucket and the code
+that made them was never released. `prepare_noisy_cifar` reads CIFAR through
+TFDS, corrupts the training labels with a seeded generator and writes
+
+  <output_dir>/<dataset>/<noise_fraction>/<dataset>_train-*   noisy labels
+  <output_dir>/<dataset>/val/<dataset>_test-*                 clean test split
+  <output_dir>/<dataset>/<noise_fraction>/noise_report.json
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import tempfile
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from mentornet import noise
+from mentornet import records
+
+DATASETS = ("cifar10", "cifar100")
+# Where TFDS downloads CIFAR from; probed so an offline run fails at once
+# instead of retrying for minutes.
+DOWNLOAD_HOST = "www.cs.toronto.edu"
+
+
+@dataclasses.dataclass
+class PrepareConfig:
+  """Flags of `prepare_noisy_cifar.py`."""
+  dataset_name: str = "cifar10"
+  noise_fraction: float = 0.2
+  noise_type: str = "uniform"
+  seed: int = 0
+  tfds_data_dir: str | None = None
+  output_dir: str = "data"
+  overwrite: bool = False
+  max_train_examples: int = 0  # 0: the whole split.
+  max_test_examples: int = 0
+
+
+def noise_dir_name(fraction):
+  """`0.2` -> `0.2`, `0.0` -> `0`: the directory name of a noise level."""
+  return f"{fraction:g}"
+
+
+def validate(config):
+  """Raises ValueError with one line for a bad flag; touches nothing."""
+  if config.dataset_name not in DATASETS:
+    raise ValueError(f"--dataset_name={config.dataset_name} is unknown; "
+                     f"choose {' or '.join(DATASETS)}")
+  if not 0.0 <= config.noise_fraction <= 1.0:
+    raise ValueError(f"--noise_fraction={config.noise_fraction} is outside "
+                     "[0, 1]")
+  if config.noise_type not in noise.NOISE_TYPES:
+    raise ValueError(f"--noise_type={config.noise_type} is unknown; choose one"
+                     f" of {', '.join(noise.NOISE_TYPES)}")
+  if config.max_train_examples < 0 or config.max_test_examples < 0:
+    raise ValueError("--max_train_examples and --max_test_examples must be "
+                     ">= 0 (0 means the whole split)")
+  train_dir = os.path.join(config.output_dir, config.dataset_name,
+                           noise_dir_name(config.noise_fraction))
+  if os.path.isdir(train_dir) and os.listdir(train_dir) and not config.overwrite:
+    raise ValueError(f"output directory {train_dir} is not empty; pass "
+                     "--overwrite to replace it")
+
+
+def _reachable(host, timeout=5.0):
+  try:
+    socket.create_connection((host, 443), timeout=timeout).close()
+    return True
+  except OSError:
+    return False
+
+
+def tfds_builder(dataset_name, data_dir):
+  """A prepared TFDS builder; downloads only when CIFAR's host is reachable."""
+  builder = tfds.builder(dataset_name, data_dir=data_dir)
+  if builder.is_prepared():
+    return builder
+  where = data_dir or tfds.core.constants.DATA_DIR
+  if not _reachable(DOWNLOAD_HOST):
+    raise ValueError(
+        f"{dataset_name} is not prepared under {where} and it cannot be "
+        f"downloaded ({DOWNLOAD_HOST} unreachable); pass --tfds_data_dir "
+        "pointing at a prepared tensorflow-datasets directory")
+  builder.download_and_prepare()
+  return builder
+
+
+def read_split(builder, split, max_examples=0):
+  """Images, labels and (CIFAR-100) coarse labels of a split, in TFDS order."""
+  ds = builder.as_dataset(split=split, shuffle_files=False)
+  if max_examples:
+    ds = ds.take(max_examples)
+  images, labels, coarse = [], [], []
+  for batch in ds.batch(10000).as_numpy_iterator():
+    images.append(batch["image"])
+    labels.append(batch["label"])
+    coarse.append(batch.get("coarse_label", batch["label"]))
+  return (np.concatenate(images), np.concatenate(labels).astype(np.int64),
+          np.concatenate(coarse).astype(np.int64))
+
+
+def encode_pngs(images):
+  """PNG-encodes uint8 images `[N, 32, 32, 3]` in parallel, keeping order."""
+  ds = tf.data.Dataset.from_tensor_slices(images).map(
+      tf.io.encode_png, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return list(ds.batch(5000).as_numpy_iterator())
+
+
+def _serialize(images, noisy, clean, dataset_name):
+  pngs = [p for batch in encode_pngs(images) for p in batch]
+  return [records.make_example(png, n, c, i, dataset_name)
+          for i, (png, n, c) in enumerate(zip(pngs, noisy, clean))]
+
+
+def _target_map(config, num_classes, labels, coarse):
+  if config.noise_type != "asymmetric":
+    return None
+  if config.dataset_name == "cifar10":
+    return noise.cifar10_asymmetric_map()
+  fine_to_coarse = np.zeros(num_classes, np.int64)
+  fine_to_coarse[labels] = coarse
+  return noise.superclass_next_map(fine_to_coarse)
+
+
+def _replace_dir(tmp_dir, final_dir):
+  """Moves a finished directory into place, replacing any old one."""
+  os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private.
+  if os.path.isdir(final_dir):
+    shutil.rmtree(final_dir)
+  os.makedirs(os.path.dirname(final_dir), exist_ok=True)
+  os.replace(tmp_dir, final_dir)
+
+
+def prepare_noisy_cifar(config):
+  """Writes the noisy training split, the clean val split and the report.
+
+  Every directory is written under a temporary name and moved into place only
+  when complete, so a failure leaves earlier data untouched. An existing,
+  non-empty `val` directory is kept (it holds the clean test split, the same
+  for every noise level) unless `overwrite` is set.
+
+  Args:
+    config: a `PrepareConfig`.
+
+  Returns:
+    The noise report (also written as `noise_report.json`).
+  """
+  validate(config)
+  builder = tfds_builder(config.dataset_name, config.tfds_data_dir)
+  num_classes = builder.info.features["label"].num_classes
+  base = os.path.join(config.output_dir, config.dataset_name)
+  train_dir = os.path.join(base, noise_dir_name(config.noise_fraction))
+  val_dir = os.path.join(base, "val")
+  os.makedirs(base, exist_ok=True)
+
+  images, clean, coarse = read_split(builder, "train", config.max_train_examples)
+  noisy = noise.noisy_labels(clean, num_classes, config.noise_type,
+                             config.noise_fraction, config.seed,
+                             _target_map(config, num_classes, clean, coarse))
+  report = {
+      "dataset_name": config.dataset_name,
+      "noise_fraction": config.noise_fraction,
+      "noise_type": config.noise_type,
+      "seed": config.seed,
+      "num_examples": int(len(clean)),
+      "realized_noise_fraction": float(np.mean(noisy != clean)),
+      "confusion_counts": noise.confusion_counts(clean, noisy,
+                                                 num_classes).tolist(),
+  }
+  tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
+  try:
+    files = records.write_records(
+        _serialize(images, noisy, clean, config.dataset_name), tmp,
+        config.dataset_name, "train")
+    with open(os.path.join(tmp, "noise_report.json"), "w") as f:
+      json.dump(report, f, indent=1)
+    _replace_dir(tmp, train_dir)
+    logging.info("wrote %d training records (%.4f of labels changed) in %d "
+                 "files to %s", len(clean), report["realized_noise_fraction"],
+                 len(files), train_dir)
+    if os.path.isdir(val_dir) and os.listdir(val_dir) and not config.overwrite:
+      logging.info("kept the existing clean test split in %s", val_dir)
+      return report
+    test_images, test_labels, _ = read_split(builder, "test",
+                                             config.max_test_examples)
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
+    records.write_records(
+        _serialize(test_images, test_labels, test_labels, config.dataset_name),
+        tmp, config.dataset_name, "test")
+    _replace_dir(tmp, val_dir)
+    logging.info("wrote %d test records to %s", len(test_labels), val_dir)
+  finally:
+    if os.path.isdir(tmp):
+      shutil.rmtree(tmp)
+  return report

@@ -1,0 +1,144 @@
+"""tf.data pipelines over the CIFAR data directories, per StudentNet (SPEC §6).
+
+Each split is built by one function:
+TFRecordDataset -> parse -> decode PNG -> cache -> (repeat, shuffle) ->
+augment -> batch -> prefetch. Images are decoded once and cached in memory as
+uint8, so every pass after the first only augments.
+"""
+
+import glob
+import os
+
+import tensorflow as tf
+
+from mentornet import records
+
+IMAGE_SIZE = 32
+STUDENTNETS = ("resnet101", "inception")
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
+
+
+def record_files(data_dir, dataset_name, split_name):
+  """The files `<data_dir>/<dataset>_<split>-*`, sorted.
+
+  Raises:
+    FileNotFoundError: one line naming the missing directory, the empty
+      directory or the pattern that matched nothing.
+  """
+  if not data_dir or not os.path.isdir(data_dir):
+    raise FileNotFoundError(f"data directory '{data_dir}' does not exist")
+  if not os.listdir(data_dir):
+    raise FileNotFoundError(f"data directory {data_dir} is empty")
+  pattern = os.path.join(data_dir, f"{dataset_name}_{split_name}-*")
+  files = sorted(glob.glob(pattern))
+  if not files:
+    raise FileNotFoundError(f"no files match {pattern}")
+  return files
+
+
+def count_records(files):
+  """Counts the records of `files`, checking each file's framing and CRCs.
+
+  Raises:
+    ValueError: one line naming the corrupt file.
+  """
+  total = 0
+  for path in files:
+    try:
+      total += int(tf.data.TFRecordDataset(path).reduce(
+          tf.constant(0, tf.int64), lambda n, _: n + 1))
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+      raise ValueError(f"corrupt TFRecord file {path}: "
+                       f"{e.message.splitlines()[0]}") from None
+  return total
+
+
+def _decoded(files, dataset_name):
+  """Dataset of {image uint8 [32,32,3], label, clean_label, id} in file order.
+
+  Records without an id get their position in the file list as id.
+  """
+  def parse(index, serialized):
+    ex = records.parse_example(serialized, dataset_name)
+    image = tf.io.decode_png(ex["png"], channels=3)
+    image = tf.ensure_shape(image, [IMAGE_SIZE, IMAGE_SIZE, 3])
+    example_id = tf.where(ex["id"] >= 0, ex["id"], index)
+    return {"image": image, "label": ex["label"],
+            "clean_label": ex["clean_label"], "id": example_id}
+  ds = tf.data.TFRecordDataset(files).enumerate()
+  return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def augment(image, studentnet, seed):
+  """Training preprocessing of one uint8 image, stateless random ops.
+
+  resnet101: crop-or-pad to 36x36; inception (CifarNet): zero-pad 4 pixels on
+  each side. Then a random 32x32 crop, a random left-right flip and per-image
+  standardisation.
+  """
+  image = tf.cast(image, tf.float32)
+  if studentnet == "resnet101":
+    image = tf.image.resize_with_crop_or_pad(image, IMAGE_SIZE + 4,
+                                             IMAGE_SIZE + 4)
+  else:
+    image = tf.pad(image, [[4, 4], [4, 4], [0, 0]])
+  seeds = tf.random.experimental.stateless_split(seed, 2)
+  image = tf.image.stateless_random_crop(image, [IMAGE_SIZE, IMAGE_SIZE, 3],
+                                         seed=seeds[0])
+  image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
+  return tf.image.per_image_standardization(image)
+
+
+def standardize(image):
+  """Evaluation preprocessing: per-image standardisation only."""
+  return tf.image.per_image_standardization(tf.cast(image, tf.float32))
+
+
+def train_dataset(data_dir, dataset_name, studentnet, batch_size, seed=0,
+                  split_name="train", files=None):
+  """Endless, shuffled, augmented training batches.
+
+  Args:
+    data_dir: directory of `<dataset>_<split>-*` TFRecords.
+    dataset_name: `cifar10` or `cifar100`.
+    studentnet: `resnet101` or `inception` (selects the padding).
+    batch_size: examples per batch (the last partial batch is dropped).
+    seed: seed of shuffling and augmentation.
+    split_name: the split's file prefix.
+    files: the record files, if already listed and checked.
+
+  Returns:
+    A `tf.data.Dataset` of dicts {image float32 [B,32,32,3], label, clean_label,
+    id}.
+  """
+  files = files or record_files(data_dir, dataset_name, split_name)
+  num_examples = count_records(files)
+  counter = tf.data.Dataset.counter()
+  ds = _decoded(files, dataset_name).cache().repeat()
+  ds = ds.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
+
+  def preprocess(index, example):
+    example = dict(example)
+    example["image"] = augment(example["image"], studentnet,
+                               tf.stack([tf.cast(seed, tf.int64), index]))
+    return example
+  ds = tf.data.Dataset.zip(counter, ds).map(
+      preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+  return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
+                 files=None):
+  """One ordered pass over a split, standardised, the last batch kept.
+
+  Returns:
+    A `tf.data.Dataset` of dicts like `train_dataset`'s.
+  """
+  files = files or record_files(data_dir, dataset_name, split_name)
+  def preprocess(example):
+    example = dict(example)
+    example["image"] = standardize(example["image"])
+    return example
+  ds = _decoded(files, dataset_name).cache()
+  ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+  return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

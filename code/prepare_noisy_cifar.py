@@ -1,0 +1,45 @@
+"""Makes noisy CIFAR-10/100 TFRecords in the original MentorNet layout.
+
+  python code/prepare_noisy_cifar.py --dataset_name=cifar10 \
+      --noise_fraction=0.4 --output_dir=data
+
+writes data/cifar10/0.4/cifar10_train-* (noisy labels, plus the clean label
+and an id), data/cifar10/val/cifar10_test-* and data/cifar10/0.4/noise_report.json.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+from mentornet import cifar_data
+
+flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
+flags.DEFINE_float("noise_fraction", 0.2,
+                   "Probability that a training label is corrupted, in [0, 1].")
+flags.DEFINE_string("noise_type", "uniform",
+                    "uniform (the paper's), flip, pairflip or asymmetric.")
+flags.DEFINE_integer("seed", 0, "Seed of the label noise.")
+flags.DEFINE_string("tfds_data_dir", None,
+                    "tensorflow-datasets data dir (default: TFDS's own).")
+flags.DEFINE_string("output_dir", "data", "Root of the data directories.")
+flags.DEFINE_bool("overwrite", False, "Replace existing output directories.")
+flags.DEFINE_integer("max_train_examples", 0,
+                     "Keep only the first N training images (0: all).")
+flags.DEFINE_integer("max_test_examples", 0,
+                     "Keep only the first N test images (0: all).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  config = cifar_data.PrepareConfig(**{
+      f: FLAGS[f].value for f in cifar_data.PrepareConfig.__dataclass_fields__})
+  try:
+    cifar_data.prepare_noisy_cifar(config)
+  except ValueError as e:
+    sys.exit(f"prepare_noisy_cifar.py: error: {e}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,226 @@
+"""Noisy CIFAR generator, record format and input pipelines."""
+
+import glob
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from mentornet import cifar_data
+from mentornet import inputs
+from mentornet import records
+
+N_TRAIN, N_TEST = 300, 100
+
+
+def prepare(tfds_dir, out, **kwargs):
+  config = cifar_data.PrepareConfig(
+      tfds_data_dir=str(tfds_dir), output_dir=str(out),
+      max_train_examples=N_TRAIN, max_test_examples=N_TEST, **kwargs)
+  return cifar_data.prepare_noisy_cifar(config)
+
+
+def digests(directory):
+  return {os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest()
+          for p in sorted(glob.glob(os.path.join(directory, "*")))}
+
+
+def plain_parse(path, label_key):
+  """Reads records with tf.io.parse_single_example and the documented keys."""
+  spec = {records.ENCODED: tf.io.FixedLenFeature([], tf.string),
+          records.FORMAT: tf.io.FixedLenFeature([], tf.string),
+          label_key: tf.io.FixedLenFeature([], tf.int64),
+          records.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64),
+          records.ID: tf.io.FixedLenFeature([], tf.int64)}
+  rows = [tf.io.parse_single_example(r, spec)
+          for r in tf.data.TFRecordDataset(sorted(glob.glob(path)))]
+  images = np.stack([tf.io.decode_png(r[records.ENCODED]).numpy() for r in rows])
+  return images, {k: np.array([r[k].numpy() for r in rows]) for k in spec
+                  if k != records.ENCODED}
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_records_equal_tfds_and_carry_noise(tfds_dir, tmp_path, name):
+  report = prepare(tfds_dir, tmp_path, dataset_name=name, noise_fraction=0.4)
+  ref = tfds.as_numpy(tfds.load(name, split=f"train[:{N_TRAIN}]",
+                                data_dir=str(tfds_dir), batch_size=-1,
+                                download=False, shuffle_files=False))
+  label_key = records.label_key(name)
+  images, cols = plain_parse(str(tmp_path / name / "0.4" / f"{name}_train-*"),
+                             label_key)
+  np.testing.assert_array_equal(images, ref["image"])
+  np.testing.assert_array_equal(cols[records.CLEAN_LABEL], ref["label"])
+  np.testing.assert_array_equal(cols[records.ID], np.arange(N_TRAIN))
+  assert set(cols[records.FORMAT]) == {b"png"}
+  if name == "cifar100":  # the plain label key holds the noisy label too
+    _, c10 = plain_parse(str(tmp_path / name / "0.4" / f"{name}_train-*"),
+                         records.LABEL)
+    np.testing.assert_array_equal(c10[records.LABEL], cols[label_key])
+  changed = np.mean(cols[label_key] != cols[records.CLEAN_LABEL])
+  assert report["realized_noise_fraction"] == pytest.approx(changed)
+  assert 0.25 < changed < 0.5
+  on_disk = json.loads((tmp_path / name / "0.4" / "noise_report.json").read_text())
+  assert on_disk["seed"] == 0 and on_disk["noise_type"] == "uniform"
+  counts = np.array(on_disk["confusion_counts"])
+  assert counts.sum() == N_TRAIN
+  assert np.trace(counts) == round((1 - changed) * N_TRAIN)
+  test_images, test_cols = plain_parse(
+      str(tmp_path / name / "val" / f"{name}_test-*"), label_key)
+  assert len(test_images) == N_TEST
+  np.testing.assert_array_equal(test_cols[label_key],
+                                test_cols[records.CLEAN_LABEL])
+
+
+def test_same_seed_is_byte_identical_other_seed_differs(tfds_dir, tmp_path):
+  prepare(tfds_dir, tmp_path / "a", noise_fraction=0.4, seed=5)
+  prepare(tfds_dir, tmp_path / "b", noise_fraction=0.4, seed=5)
+  prepare(tfds_dir, tmp_path / "c", noise_fraction=0.4, seed=6)
+  a, b, c = (digests(tmp_path / x / "cifar10" / "0.4") for x in "abc")
+  assert a == b
+  assert a["cifar10_train-00000-of-00001"] != c["cifar10_train-00000-of-00001"]
+
+
+def test_existing_output_needs_overwrite_and_is_kept(tfds_dir, tmp_path):
+  prepare(tfds_dir, tmp_path, noise_fraction=0.2, seed=1)
+  before = digests(tmp_path / "cifar10" / "0.2")
+  with pytest.raises(ValueError, match="is not empty; pass --overwrite"):
+    prepare(tfds_dir, tmp_path, noise_fraction=0.2, seed=2)
+  assert digests(tmp_path / "cifar10" / "0.2") == before
+  prepare(tfds_dir, tmp_path, noise_fraction=0.2, seed=2, overwrite=True)
+  assert digests(tmp_path / "cifar10" / "0.2") != before
+  assert sorted(os.listdir(tmp_path / "cifar10")) == ["0.2", "val"]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"dataset_name": "mnist"}, "--dataset_name=mnist is unknown"),
+    ({"noise_fraction": 1.5}, "--noise_fraction=1.5 is outside"),
+    ({"noise_fraction": -0.1}, "--noise_fraction=-0.1 is outside"),
+    ({"noise_type": "gaussian"}, "--noise_type=gaussian is unknown"),
+])
+def test_bad_flags_write_nothing(tmp_path, kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    prepare(tmp_path / "no_tfds", tmp_path / "out", **kwargs)
+  assert not (tmp_path / "out").exists()
+
+
+def test_script_offline_without_tfds_data_is_one_line(tmp_path, repo,
+                                                       monkeypatch):
+  monkeypatch.setattr(cifar_data, "DOWNLOAD_HOST", "host.invalid")
+  with pytest.raises(ValueError, match="is not prepared under .* cannot be"):
+    prepare(tmp_path / "empty", tmp_path / "out")
+  assert not (tmp_path / "out").exists()
+  # The script turns errors into one line on stderr and a non-zero exit.
+  proc = subprocess.run(
+      [sys.executable, str(repo / "code" / "prepare_noisy_cifar.py"),
+       "--noise_fraction=2", f"--output_dir={tmp_path / 'out'}"],
+      capture_output=True, text=True, check=False)
+  assert proc.returncode != 0
+  assert proc.stderr.strip().splitlines()[-1] == (
+      "prepare_noisy_cifar.py: error: --noise_fraction=2.0 is outside [0, 1]")
+  assert not (tmp_path / "out").exists()
+
+
+# Input pipelines.
+
+def write_original_format(path, n, label_key=records.LABEL):
+  """Records as the original release had them: no clean label, no id."""
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for i in range(n):
+      image = np.full([32, 32, 3], i, np.uint8)
+      feature = {
+          records.ENCODED: tf.train.Feature(bytes_list=tf.train.BytesList(
+              value=[tf.io.encode_png(image).numpy()])),
+          label_key: tf.train.Feature(int64_list=tf.train.Int64List(
+              value=[i % 10]))}
+      writer.write(tf.train.Example(features=tf.train.Features(
+          feature=feature)).SerializeToString())
+
+
+def test_original_format_records_without_clean_label_or_id(tmp_path):
+  write_original_format(tmp_path / "cifar10_train-00000-of-00001", 6)
+  batch = next(iter(inputs.eval_dataset(str(tmp_path), "cifar10", 6,
+                                        split_name="train")))
+  np.testing.assert_array_equal(batch["label"], np.arange(6) % 10)
+  np.testing.assert_array_equal(batch["clean_label"], [-1] * 6)
+  np.testing.assert_array_equal(batch["id"], np.arange(6))  # record positions
+
+
+def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
+  prepare(tfds_dir, tmp_path, noise_fraction=0.4)
+  data_dir = str(tmp_path / "cifar10" / "0.4")
+  for studentnet in inputs.STUDENTNETS:
+    first = [next(iter(inputs.train_dataset(data_dir, "cifar10", studentnet,
+                                            32, seed=3))) for _ in range(2)]
+    np.testing.assert_array_equal(first[0]["image"], first[1]["image"])
+    np.testing.assert_array_equal(first[0]["id"], first[1]["id"])
+    images = first[0]["image"].numpy()
+    assert images.shape == (32, 32, 32, 3)
+    # per-image standardisation: zero mean, unit variance per image
+    np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), 0, atol=1e-3)
+    np.testing.assert_allclose(images.std(axis=(1, 2, 3)), 1, atol=1e-2)
+  other = next(iter(inputs.train_dataset(data_dir, "cifar10", "inception", 32,
+                                         seed=4)))
+  assert not np.array_equal(other["id"], first[0]["id"])
+
+
+@pytest.mark.parametrize("studentnet,pad", [("inception", 4),
+                                            ("resnet101", 2)])
+def test_augment_is_a_standardised_window_of_the_padded_image(studentnet, pad):
+  rng = np.random.default_rng(0)
+  image = rng.integers(0, 256, [32, 32, 3]).astype(np.uint8)
+  padded = np.pad(image.astype(np.float32), [[pad, pad], [pad, pad], [0, 0]])
+  found = set()
+  for s in range(24):
+    out = inputs.augment(image, studentnet,
+                         tf.constant([0, s], tf.int64)).numpy()
+    matches = []
+    for dy in range(2 * pad + 1):
+      for dx in range(2 * pad + 1):
+        window = padded[dy:dy + 32, dx:dx + 32]
+        for flip in (False, True):
+          w = window[:, ::-1] if flip else window
+          want = tf.image.per_image_standardization(w).numpy()
+          if np.allclose(out, want, atol=1e-4):
+            matches.append((dy, dx, flip))
+    assert len(matches) == 1
+    found.add(matches[0])
+  assert len({m[:2] for m in found}) > 5 and {m[2] for m in found} == {0, 1}
+
+
+def test_eval_pipeline_standardises_in_order(tmp_path, tfds_dir):
+  prepare(tfds_dir, tmp_path, noise_fraction=0.4)
+  val = str(tmp_path / "cifar10" / "val")
+  batches = list(inputs.eval_dataset(val, "cifar10", 64))
+  assert [len(b["id"]) for b in batches] == [64, 36]
+  np.testing.assert_array_equal(np.concatenate([b["id"] for b in batches]),
+                                np.arange(N_TEST))
+  ref = tfds.as_numpy(tfds.load("cifar10", split=f"test[:{N_TEST}]",
+                                data_dir=str(tfds_dir), batch_size=-1,
+                                download=False, shuffle_files=False))
+  want = tf.image.per_image_standardization(
+      tf.cast(ref["image"][:64], tf.float32)).numpy()
+  np.testing.assert_allclose(batches[0]["image"], want, atol=1e-5)
+  assert inputs.count_records(inputs.record_files(val, "cifar10", "test")) == N_TEST
+
+
+def test_pipeline_errors_name_the_path(tmp_path):
+  with pytest.raises(FileNotFoundError, match="does not exist"):
+    inputs.record_files(str(tmp_path / "missing"), "cifar10", "train")
+  with pytest.raises(FileNotFoundError, match="is empty"):
+    inputs.record_files(str(tmp_path), "cifar10", "train")
+  (tmp_path / "README").write_text("x")
+  with pytest.raises(FileNotFoundError, match="no files match .*cifar10_train-"):
+    inputs.record_files(str(tmp_path), "cifar10", "train")
+  write_original_format(tmp_path / "cifar10_train-00000-of-00001", 20)
+  data = (tmp_path / "cifar10_train-00000-of-00001").read_bytes()
+  bad = tmp_path / "cifar10_train-00001-of-00001"
+  bad.write_bytes(data[:100] + b"\x00" * 50 + data[150:])
+  files = inputs.record_files(str(tmp_path), "cifar10", "train")
+  with pytest.raises(ValueError, match="corrupt TFRecord file .*00001-of-00001"):
+    inputs.count_records(files)
