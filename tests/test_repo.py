@@ -4,7 +4,7 @@ import re
 
 
 def _fenced_commands(text, heading):
-  section = text.split(heading, 1)[1]
+  section = text.split(heading, 1)[1].split("\n## ", 1)[0]
   return re.findall(r"```bash\n(.*?)\n```", section, re.S)
 
 
