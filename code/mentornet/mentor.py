@@ -120,7 +120,9 @@ def save_mentornet(net, path):
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   prefix = tf.train.Checkpoint(mentornet=net).write(path)
-  tf.compat.v1.train.update_checkpoint_state(directory, os.path.abspath(prefix))
+  # A relative path keeps the directory loadable after it is moved or cloned.
+  tf.compat.v1.train.update_checkpoint_state(directory,
+                                             os.path.basename(prefix))
   return prefix
 
 
@@ -139,6 +141,11 @@ def resolve_checkpoint(path):
         f"no MentorNet checkpoint at {path} (expected {path}.index, or a "
         "directory holding checkpoints)")
   return path
+
+
+def checkpoint_dir(path):
+  """The directory of a checkpoint given as a directory or a prefix."""
+  return path if os.path.isdir(path) else os.path.dirname(path) or "."
 
 
 def _tf2_key(attr, scope="mentornet"):

@@ -1,0 +1,55 @@
+"""Trains a MentorNet on rows written by data_generator.py.
+
+  python code/training_mentornet/train.py \
+      --data_path=mentornet_data/self_paced \
+      --train_dir=mentornet_models/models/self_paced/self_paced_mentornet
+
+The checkpoints in --train_dir load with `mentornet.mentor.load_mentornet` and
+with cifar_train_mentornet.py --trained_mentornet_dir.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from mentornet import mentor_train_lib
+
+flags.DEFINE_string("train_dir", "", "Where checkpoints are written.")
+flags.DEFINE_string("data_path", "", "Directory holding tr.npz and ts.npz.")
+flags.DEFINE_integer("mini_batch_size", 32, "Rows per step.")
+flags.DEFINE_float("max_step_train", 3e4, "Training steps.")
+flags.DEFINE_float("learning_rate", 0.1, "Initial Adam learning rate.")
+flags.DEFINE_integer("seed", 0, "Seed of initialisation and shuffling.")
+flags.DEFINE_bool("allow_pickle", False,
+                  "Allow legacy tr.p/ts.p pickle files (loading a pickle runs "
+                  "the code it contains).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.INFO)
+  try:
+    if not FLAGS.train_dir or not FLAGS.data_path:
+      raise ValueError("--train_dir and --data_path are required")
+    if FLAGS.max_step_train <= 0 or FLAGS.max_step_train != int(
+        FLAGS.max_step_train):
+      raise ValueError(f"--max_step_train={FLAGS.max_step_train} must be a "
+                       "positive whole number")
+    metrics = mentor_train_lib.train_mentornet(mentor_train_lib.TrainConfig(
+        train_dir=FLAGS.train_dir, data_path=FLAGS.data_path,
+        mini_batch_size=FLAGS.mini_batch_size,
+        max_step_train=int(FLAGS.max_step_train),
+        learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
+        allow_pickle=FLAGS.allow_pickle))
+  except (ValueError, FileNotFoundError) as e:
+    sys.exit(f"train.py: error: {e}")
+  print(f"test loss {metrics['loss']:.6f}  test mse {metrics['mse']:.6f}  "
+        f"test accuracy {metrics['accuracy']:.4f}  training loop "
+        f"{metrics['loop_seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+  app.run(main)
