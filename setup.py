@@ -12,7 +12,7 @@ setuptools.setup(
     packages=setuptools.find_packages("code"),
     python_requires=">=3.10",
     install_requires=[
-        "tensorflow>=2.21,<2.22", "keras>=3.10", "tensorflow-datasets>=4.9",
+        "tensorflow>=2.21,<2.22", "tensorboard", "keras>=3.10", "tensorflow-datasets>=4.9",
         "importlib_resources", "absl-py", "numpy", "imageio", "matplotlib",
     ],
 )

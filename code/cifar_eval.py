@@ -1,0 +1,70 @@
+"""Evaluates StudentNet checkpoints, beside training or once.
+
+Beside a training run (it waits for each new checkpoint and stops after the
+final step):
+  python code/cifar_eval.py --checkpoint_dir=runs/pd --data_dir=data/cifar10/val \
+      --output_csv_file=runs/pd/eval.csv
+Once, on the latest checkpoint:
+  python code/cifar_eval.py --checkpoint_dir=runs/pd --data_dir=data/cifar10/val \
+      --eval_once
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from mentornet import eval_lib
+
+flags.DEFINE_integer("batch_size", 25, "Images per evaluation batch.")
+flags.DEFINE_string("data_dir", "", "Directory of the evaluation TFRecords.")
+flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
+flags.DEFINE_string("studentnet", "resnet101", "resnet101 or inception.")
+flags.DEFINE_string("master", None, "TF1 master address (ignored).")
+flags.DEFINE_string("checkpoint_dir", "", "The training run's train_log_dir.")
+flags.DEFINE_string("eval_dir", "",
+                    "Where summaries go (default: <checkpoint_dir>/eval).")
+flags.DEFINE_integer("eval_interval_secs", 600,
+                     "Least seconds between two evaluations.")
+flags.DEFINE_string("split_name", "test", "The split's file prefix.")
+flags.DEFINE_string("output_csv_file", "",
+                    "Append step,accuracy,loss rows to this CSV.")
+flags.DEFINE_string("device_id", "0", "GPU ids (sets CUDA_VISIBLE_DEVICES).")
+flags.DEFINE_integer("max_number_of_steps", 0,
+                     "Stop after the checkpoint of this step (default: the "
+                     "run's own, from its train_config.json).")
+flags.DEFINE_integer("timeout_secs", 0,
+                     "Stop after this long without a new checkpoint (0: "
+                     "never).")
+flags.DEFINE_bool("eval_once", False, "Evaluate the latest checkpoint, exit.")
+flags.DEFINE_integer("num_residual_units", 9,
+                     "resnet101: residual units per stage.")
+flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
+                  "resnet101: the three stage widths.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
+  names = eval_lib.EvalConfig.__dataclass_fields__
+  values = {n: FLAGS[n].value for n in names if n != "resnet_widths"}
+  try:
+    config = eval_lib.EvalConfig(
+        resnet_widths=tuple(int(w) for w in FLAGS.resnet_widths), **values)
+    results = eval_lib.run(config)
+  except (ValueError, FileNotFoundError) as e:
+    sys.exit(f"cifar_eval.py: error: {e}")
+  if results:
+    step = max(results)
+    print(f"step {step}: test accuracy {results[step][0]:.4f}, "
+          f"loss {results[step][1]:.4f}")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,25 @@
+"""Trains a StudentNet on noisy CIFAR with every example weighing 1 (baseline).
+
+  python code/cifar_train_baseline.py --dataset_name=cifar10 \
+      --studentnet=resnet101 --data_dir=data/cifar10/0.4 \
+      --train_log_dir=runs/cifar10_0.4_resnet_baseline
+"""
+
+from absl import app
+
+from mentornet import train_flags
+
+train_flags.define_common_flags()
+
+
+def main(argv):
+  del argv
+  train_flags.train_main(False, "cifar_train_baseline.py")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

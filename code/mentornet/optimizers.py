@@ -1,0 +1,68 @@
+"""Optimizers and learning-rate schedules of the original StudentNet training."""
+
+import keras
+from keras import ops
+
+RESNET_BOUNDARIES = (19531, 25000, 30000)  # MentorNet script, resnet101.
+
+
+class TF1Momentum(keras.optimizers.Optimizer):
+  """Momentum as TF1's `MomentumOptimizer`: `a = m * a + g; w -= lr * a`.
+
+  Keras' SGD folds the learning rate into the velocity (`v = m * v - lr * g`),
+  which differs from the original after every learning-rate drop.
+  """
+
+  def __init__(self, learning_rate, momentum=0.9, name="momentum", **kwargs):
+    super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+    self.momentum = momentum
+
+  def build(self, variables):
+    if self.built:
+      return
+    super().build(variables)
+    self.accumulators = [
+        self.add_variable_from_reference(v, name="accumulator")
+        for v in variables]
+
+  def update_step(self, gradient, variable, learning_rate):
+    lr = ops.cast(learning_rate, variable.dtype)
+    accumulator = self.accumulators[self._get_variable_index(variable)]
+    self.assign(accumulator, accumulator * self.momentum + gradient)
+    self.assign_sub(variable, lr * accumulator)
+
+  def get_config(self):
+    return {**super().get_config(), "momentum": self.momentum}
+
+
+def decay_steps(num_examples, batch_size, num_epochs_per_decay):
+  """`int(num_examples / batch_size * num_epochs_per_decay)`, at least 1."""
+  return max(1, int(num_examples / batch_size * num_epochs_per_decay))
+
+
+def learning_rate_schedule(studentnet, use_mentornet, learning_rate,
+                           learning_rate_decay_factor, num_examples,
+                           batch_size, num_epochs_per_decay):
+  """The schedule each original script really used (SPEC §4).
+
+  resnet101 with MentorNet: piecewise constant, boundaries 19531, 25000,
+  30000, values lr x (1, 0.1, 0.01, 0.001). Otherwise (resnet101 baseline,
+  which overwrote its piecewise schedule, and inception): staircase
+  exponential decay by `learning_rate_decay_factor` every
+  `num_examples / batch_size * num_epochs_per_decay` steps.
+  """
+  if studentnet == "resnet101" and use_mentornet:
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        list(RESNET_BOUNDARIES),
+        [learning_rate * f for f in (1.0, 0.1, 0.01, 0.001)])
+  return keras.optimizers.schedules.ExponentialDecay(
+      learning_rate,
+      decay_steps(num_examples, batch_size, num_epochs_per_decay),
+      learning_rate_decay_factor, staircase=True)
+
+
+def make_optimizer(studentnet, schedule):
+  """Momentum 0.9 for resnet101, plain gradient descent for inception."""
+  if studentnet == "resnet101":
+    return TF1Momentum(schedule, momentum=0.9)
+  return keras.optimizers.SGD(schedule)

@@ -1,0 +1,109 @@
+"""The flags of cifar_train_baseline.py and cifar_train_mentornet.py (SPEC §4).
+
+Only the entry scripts call these helpers; the library itself never reads
+FLAGS.
+"""
+
+import os
+import sys
+
+from absl import flags
+from absl import logging
+
+from mentornet import train_lib
+
+FLAGS = flags.FLAGS
+
+
+def define_common_flags():
+  """Flags shared by the baseline and MentorNet scripts, original defaults."""
+  flags.DEFINE_integer("batch_size", 128, "The number of images in a batch.")
+  flags.DEFINE_string("master", None,
+                      "TF1 master address; TF2 uses --distribution_strategy.")
+  flags.DEFINE_string("data_dir", "", "Directory of the training TFRecords.")
+  flags.DEFINE_string("train_log_dir", "",
+                      "Directory for checkpoints and summaries.")
+  flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
+  flags.DEFINE_string("studentnet", "resnet101", "resnet101 or inception.")
+  flags.DEFINE_float("learning_rate", 0.1, "The initial learning rate.")
+  flags.DEFINE_float("learning_rate_decay_factor", 0.1,
+                     "Learning rate decay factor.")
+  flags.DEFINE_float("num_epochs_per_decay", 50,
+                     "Number of epochs after which the learning rate decays.")
+  flags.DEFINE_integer("save_summaries_secs", 120,
+                       "How often summaries are written, in seconds.")
+  flags.DEFINE_integer("save_interval_secs", 1200,
+                       "How often checkpoints are written, in seconds.")
+  flags.DEFINE_integer("max_number_of_steps", 39000,
+                       "The number of training steps.")
+  flags.DEFINE_integer("ps_tasks", 0,
+                       "TF1 parameter servers; TF2 uses "
+                       "--distribution_strategy.")
+  flags.DEFINE_integer("task", 0, "TF1 task id; TF2 uses "
+                       "--distribution_strategy.")
+  flags.DEFINE_string("device_id", "0", "GPU ids (sets CUDA_VISIBLE_DEVICES).")
+  flags.DEFINE_integer("num_residual_units", 9,
+                       "resnet101: residual units per stage.")
+  flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
+                    "resnet101: the three stage widths.")
+  flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order, "
+                       "augmentation and example drop-out.")
+  flags.DEFINE_string("distribution_strategy", "default",
+                      "default (one device), mirrored (all local GPUs) or "
+                      "multi_worker_mirrored (configured by TF_CONFIG).")
+  flags.DEFINE_integer("log_every_n_steps", 100,
+                       "Steps between progress lines.")
+  flags.DEFINE_bool("jit_compile", False,
+                    "Compile the step with XLA (slower than oneDNN on CPU).")
+
+
+def define_mentornet_flags():
+  """Flags of cifar_train_mentornet.py only."""
+  flags.DEFINE_string("trained_mentornet_dir", "",
+                      "Directory (or prefix) of the trained MentorNet.")
+  flags.DEFINE_float("loss_p_percentile", 0.7,
+                     "Percentile of the batch loss fed to the moving average.")
+  flags.DEFINE_alias("loss_p_precentile", "loss_p_percentile")
+  flags.DEFINE_integer("burn_in_epoch", 0,
+                       "Weights are all 1 before this (progress) epoch.")
+  flags.DEFINE_bool("fixed_epoch_after_burn_in", False,
+                    "Feed min(epoch, burn_in_epoch) to MentorNet.")
+  flags.DEFINE_float("loss_moving_average_decay", 0.5,
+                     "Decay of the loss percentile's moving average.")
+  flags.DEFINE_string("example_dropout_rates", "0.5,17,0.05,78,1.0,5",
+                      "Comma-separated 'rate,n_epochs' pairs; counts sum to "
+                      "100, rates in [0, 1].")
+
+
+def config_from_flags(use_mentornet):
+  """Applies the process-level flags and returns a `train_lib.TrainConfig`.
+
+  Raises:
+    ValueError: a flag that cannot be converted.
+  """
+  os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
+  if FLAGS.master or FLAGS.ps_tasks or FLAGS.task:
+    logging.warning("--master/--ps_tasks/--task are TF1 settings and are "
+                    "ignored; TF2 uses --distribution_strategy")
+  try:
+    widths = tuple(int(w) for w in FLAGS.resnet_widths)
+  except ValueError:
+    raise ValueError(f"--resnet_widths={','.join(FLAGS.resnet_widths)} must "
+                     "be integers") from None
+  names = [f.name for f in train_lib.TrainConfig.__dataclass_fields__.values()]
+  values = {n: FLAGS[n].value for n in names
+            if n in FLAGS and n not in ("resnet_widths",)}
+  if use_mentornet and any(a.startswith("--loss_p_precentile")
+                           for a in sys.argv):
+    logging.warning("--loss_p_precentile is the original's misspelling of "
+                    "--loss_p_percentile; it is honoured")
+  return train_lib.TrainConfig(resnet_widths=widths,
+                               use_mentornet=use_mentornet, **values)
+
+
+def train_main(use_mentornet, script):
+  """The body of both scripts' main(): build the config and train."""
+  try:
+    train_lib.run(config_from_flags(use_mentornet))
+  except (ValueError, FileNotFoundError, train_lib.TrainingError) as e:
+    sys.exit(f"{script}: error: {e}")
