@@ -305,7 +305,7 @@ def run(config):
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     logging.info("resumed from %s", manager.latest_checkpoint)
-  step = int(optimizer.iterations)
+  step = int(optimizer.iterations.value.numpy())
   if step >= config.max_number_of_steps:
     logging.info("already at step %d of %d", step, config.max_number_of_steps)
     return {}

@@ -40,7 +40,7 @@ def cifarnet(num_classes):
                     kernel_initializer=conv_init, name="conv2")(x)
   x = LocalResponseNormalization(name="norm2")(x)
   x = layers.MaxPooling2D(2, 2, name="pool2")(x)
-  x = layers.Flatten()(x)
+  x = layers.Flatten(name="flatten")(x)
   x = _fc(x, 384, "fc3", 0.04, 0.1, FC_WEIGHT_DECAY)
   x = layers.Dropout(0.2, name="dropout3")(x)
   x = _fc(x, 192, "fc4", 0.04, 0.1, FC_WEIGHT_DECAY)

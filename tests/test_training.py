@@ -1,0 +1,270 @@
+"""StudentNet training: both scripts and nets end to end, resume, mirrored, errors."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+from mentornet import optimizers
+from mentornet import students
+from mentornet import train_lib
+
+PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
+DEMO = "data/demo/cifar10/0.4"
+SMALL_RESNET = dict(num_residual_units=1, resnet_widths=(16, 32, 64))
+
+
+def config(repo, tmp_path, **kwargs):
+  base = dict(train_log_dir=str(tmp_path / "run"), data_dir=str(repo / DEMO),
+              studentnet="inception", batch_size=16, max_number_of_steps=6,
+              log_every_n_steps=2, save_summaries_secs=0)
+  base.update(kwargs)
+  if base.get("use_mentornet"):
+    base.setdefault("trained_mentornet_dir", str(repo / PD))
+  return train_lib.TrainConfig(**base)
+
+
+def scalars(log_dir):
+  acc = event_accumulator.EventAccumulator(
+      str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
+  acc.Reload()
+  return {tag: [(e.step, float(tf.make_ndarray(e.tensor_proto)))
+                for e in acc.Tensors(tag)] for tag in acc.Tags()["tensors"]}
+
+
+def ckpt_value(prefix, key):
+  names = [n for n, _ in tf.train.list_variables(prefix) if key in n]
+  assert names, key
+  return tf.train.load_checkpoint(prefix).get_tensor(names[0])
+
+
+def run_script(repo, script, *args, **popen):
+  cmd = [sys.executable, str(repo / "code" / script), *args]
+  if popen:
+    return subprocess.Popen(cmd, cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+  return subprocess.run(cmd, cwd=repo, capture_output=True, text=True,
+                        check=False)
+
+
+def test_baseline_script_small_resnet_writes_summaries(repo, tmp_path):
+  proc = run_script(repo, "cifar_train_baseline.py", "--studentnet=resnet101",
+                    "--num_residual_units=1", "--resnet_widths=16,32,64",
+                    f"--data_dir={DEMO}", f"--train_log_dir={tmp_path}",
+                    "--batch_size=16", "--max_number_of_steps=4",
+                    "--save_summaries_secs=0", "--log_every_n_steps=2")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "step 4/4" in proc.stderr and "images/s" in proc.stderr
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-4")
+  tags = scalars(tmp_path)
+  for tag in ("train/loss", "train/total_loss", "train/learning_rate",
+              "train/weighted_loss", "mentornet/data_util"):
+    assert [s for s, _ in tags[tag]] == [1, 2, 3, 4], tag
+  assert all(v == 1.0 for _, v in tags["mentornet/data_util"])
+  # baseline resnet: total = mean loss + weight decay
+  for (_, loss), (_, decay), (_, total) in zip(
+      tags["train/loss"], tags["train/decay_loss"], tags["train/total_loss"]):
+    assert decay > 0 and total == pytest.approx(loss + decay, rel=1e-5)
+
+
+def test_mentornet_script_inception_honours_misspelled_flag(repo, tmp_path):
+  proc = run_script(repo, "cifar_train_mentornet.py", "--studentnet=inception",
+                    f"--data_dir={DEMO}", f"--train_log_dir={tmp_path}",
+                    f"--trained_mentornet_dir={PD}", "--batch_size=16",
+                    "--max_number_of_steps=4", "--save_summaries_secs=0",
+                    "--loss_p_precentile=0.25", "--burn_in_epoch=0",
+                    "--example_dropout_rates=0.5,100")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "misspelling" in proc.stderr
+  assert '"loss_p_percentile": 0.25' in (tmp_path / "train_config.json").read_text()
+  tags = scalars(tmp_path)
+  for tag in ("mentornet/sum_v", "mentornet/percentile_loss",
+              "mentornet/moving_average", "mentornet/dropout_rate",
+              "mentornet/epoch", "mentornet/data_util"):
+    assert len(tags[tag]) == 4, tag
+  util = [v for _, v in tags["mentornet/data_util"]]
+  assert util[0] == 0.5  # epoch 0: PD weighs all 1, drop-out keeps 8 of 16
+  assert all(u <= 0.5 for u in util)  # later PD is self-paced: some near 0
+  assert [v for _, v in tags["mentornet/epoch"]] == [0, 25, 50, 75]
+
+
+@pytest.mark.parametrize("studentnet,use_mentornet", [
+    ("resnet101", True), ("inception", False)])
+def test_library_runs_other_combinations(repo, tmp_path, studentnet,
+                                         use_mentornet):
+  cfg = config(repo, tmp_path, studentnet=studentnet,
+               use_mentornet=use_mentornet, example_dropout_rates="0.0,100",
+               **SMALL_RESNET)
+  metrics = train_lib.run(cfg)
+  assert np.isfinite(metrics["total_loss"])
+  if use_mentornet:  # resnet + MentorNet: decay scaled by sum(v) / B
+    assert metrics["decay_loss"] > 0
+    assert metrics["sum_v"] <= 16
+
+
+def test_state_resumes_from_checkpoint(repo, tmp_path):
+  cfg = config(repo, tmp_path, use_mentornet=True, studentnet="resnet101",
+               example_dropout_rates="0.0,100", max_number_of_steps=3,
+               **SMALL_RESNET)
+  train_lib.run(cfg)
+  prefix = tf.train.latest_checkpoint(cfg.train_log_dir)
+  saved_avg = ckpt_value(prefix, "curriculum/moving_average")
+  assert saved_avg != 0
+  model, _, optimizer, curriculum = train_lib.build_training(cfg, 5000)
+  tf.train.Checkpoint(model=model, optimizer=optimizer,
+                      curriculum=curriculum).restore(prefix).assert_consumed()
+  assert int(optimizer.iterations) == 3
+  assert float(curriculum.moving_average) == saved_avg
+  assert any(np.any(a.numpy() != 0) for a in optimizer.accumulators)
+  cfg.max_number_of_steps = 5
+  train_lib.run(cfg)
+  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-5")
+
+
+def test_sigkill_then_rerun_finishes(repo, tmp_path):
+  args = ["--studentnet=inception", f"--data_dir={DEMO}",
+          f"--train_log_dir={tmp_path}", f"--trained_mentornet_dir={PD}",
+          "--batch_size=16", "--max_number_of_steps=400",
+          "--save_interval_secs=0", "--example_dropout_rates=0.0,100",
+          "--log_every_n_steps=50"]
+  proc = run_script(repo, "cifar_train_mentornet.py", *args, popen=True)
+  deadline = time.time() + 120
+  while time.time() < deadline:
+    ckpts = glob.glob(str(tmp_path / "model.ckpt-*.index"))
+    if len(ckpts) >= 3:
+      break
+    time.sleep(0.2)
+  os.kill(proc.pid, signal.SIGKILL)
+  proc.wait()
+  killed_at = tf.train.latest_checkpoint(str(tmp_path))
+  step = int(killed_at.rsplit("-", 1)[1])
+  assert 0 < step < 400
+  avg = ckpt_value(killed_at, "curriculum/moving_average")
+  assert ckpt_value(killed_at, "iterations") == step
+  rerun = run_script(repo, "cifar_train_mentornet.py", *args)
+  assert rerun.returncode == 0, rerun.stderr[-3000:]
+  assert f"resumed from {killed_at}" in rerun.stderr
+  assert f"from step {step} to 400" in rerun.stderr
+  final = tf.train.latest_checkpoint(str(tmp_path))
+  assert final.endswith("model.ckpt-400")
+  assert ckpt_value(final, "iterations") == 400
+  assert ckpt_value(final, "curriculum/moving_average") != avg
+
+
+def test_mirrored_over_two_logical_cpus(repo, tmp_path):
+  assert len(tf.config.list_logical_devices("CPU")) == 2
+  cfg = config(repo, tmp_path, use_mentornet=True, studentnet="resnet101",
+               distribution_strategy="mirrored", max_number_of_steps=3,
+               burn_in_epoch=100, example_dropout_rates="0.5,100",
+               **SMALL_RESNET)
+  metrics = train_lib.run(cfg)
+  assert np.isfinite(metrics["total_loss"])
+  assert metrics["data_util"] == 0.5  # burn-in: all 1, then 4 of 8 per replica
+  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-3")
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(repo, tmp_path):
+  cfg = config(repo, tmp_path, learning_rate=1e12, max_number_of_steps=50,
+               save_interval_secs=0)
+  with pytest.raises(train_lib.TrainingError,
+                     match=r"total loss is (nan|inf) at step \d+; training "
+                     r"stopped. The last good checkpoint is .*model.ckpt-\d+"):
+    train_lib.run(cfg)
+  last = tf.train.latest_checkpoint(cfg.train_log_dir)
+  reader = tf.train.load_checkpoint(last)
+  for name, _ in tf.train.list_variables(last):
+    if name.startswith("model/"):
+      assert np.all(np.isfinite(reader.get_tensor(name))), name
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"example_dropout_rates": "0.5,17,0.05,80"},
+     "--example_dropout_rates '0.5,17,0.05,80': epoch counts sum to 97"),
+    ({"loss_p_percentile": 1.5}, "--loss_p_percentile=1.5 is outside"),
+    ({"studentnet": "vgg"}, "--studentnet=vgg is unknown"),
+    ({"dataset_name": "mnist"}, "--dataset_name=mnist is unknown"),
+    ({"data_dir": "/nonexistent/dir"}, "data directory '/nonexistent/dir' "
+     "does not exist"),
+    ({"trained_mentornet_dir": "/nonexistent/mentor"},
+     "no MentorNet checkpoint at /nonexistent/mentor"),
+    ({"burn_in_epoch": 101}, "--burn_in_epoch=101 is outside"),
+])
+def test_bad_flags_fail_before_any_work(repo, tmp_path, kwargs, message):
+  cfg = config(repo, tmp_path, use_mentornet=True, **kwargs)
+  with pytest.raises((ValueError, FileNotFoundError), match=message):
+    train_lib.run(cfg)
+  assert not (tmp_path / "run").exists()
+
+
+def test_script_bad_flag_is_one_line(repo, tmp_path):
+  proc = run_script(repo, "cifar_train_mentornet.py", f"--data_dir={DEMO}",
+                    f"--train_log_dir={tmp_path / 'run'}",
+                    f"--trained_mentornet_dir={PD}", "--loss_p_percentile=2")
+  assert proc.returncode != 0
+  assert proc.stderr.strip().splitlines()[-1] == (
+      "cifar_train_mentornet.py: error: --loss_p_percentile=2.0 is outside "
+      "[0, 1]")
+  assert not (tmp_path / "run").exists()
+
+
+def test_other_configuration_is_not_overwritten(repo, tmp_path):
+  train_lib.run(config(repo, tmp_path, max_number_of_steps=2))
+  before = sorted(os.listdir(tmp_path / "run"))
+  with pytest.raises(ValueError, match="holds a run with another configuration"
+                     r" \(learning_rate: 0.1 there, 0.05 here\)"):
+    train_lib.run(config(repo, tmp_path, max_number_of_steps=4,
+                         learning_rate=0.05))
+  assert sorted(os.listdir(tmp_path / "run")) == before
+
+
+def test_learning_rate_schedules():
+  piecewise = optimizers.learning_rate_schedule("resnet101", True, 0.1, 0.1,
+                                                50000, 128, 50)
+  assert [float(piecewise(s)) for s in (0, 19531, 19532, 25001, 30001)] == \
+      pytest.approx([0.1, 0.1, 0.01, 0.001, 0.0001])
+  # baseline resnet really used exponential decay every 19531 steps
+  exp = optimizers.learning_rate_schedule("resnet101", False, 0.1, 0.1,
+                                          50000, 128, 50)
+  assert [float(exp(s)) for s in (19530, 19531, 39062)] == pytest.approx(
+      [0.1, 0.01, 0.001])
+  assert optimizers.decay_steps(50000, 128, 200) == 78125
+
+
+def test_tf1_momentum_matches_hand_computation():
+  var = tf.Variable([1.0, 2.0])
+  lr = tf.Variable(0.1)
+  opt = optimizers.TF1Momentum(lambda: lr, momentum=0.9)
+  opt.build([var])
+  a, w = np.zeros(2), np.array([1.0, 2.0])
+  for step, rate in enumerate([0.1, 0.1, 0.01]):
+    lr.assign(rate)
+    g = np.array([0.5, -1.0]) * (step + 1)
+    opt.apply([tf.constant(g, tf.float32)], [var])
+    a = 0.9 * a + g
+    w = w - rate * a
+  np.testing.assert_allclose(var.numpy(), w, rtol=1e-6)
+
+
+def test_resnet_structure():
+  model = students.build_studentnet("resnet101", 10)
+  assert model.count_params() == 84667386
+  assert len(model.losses) == 56  # 1 + 9 * 3 * 2 conv kernels + fc kernel
+  small = students.build_studentnet("resnet101", 100, **SMALL_RESNET)
+  assert small.output_shape == (None, 100)
+
+
+def test_cifarnet_structure():
+  model = students.build_studentnet("inception", 10)
+  names = [layer.name for layer in model.layers]
+  assert names[1:] == ["conv1", "pool1", "norm1", "conv2", "norm2", "pool2",
+                       "flatten", "fc3", "dropout3", "fc4", "logits"]
+  assert model.get_layer("fc3").kernel.shape == (8 * 8 * 64, 384)
+  assert len(model.losses) == 2  # fc3 and fc4 kernels only
+  np.testing.assert_allclose(model.get_layer("fc3").bias.numpy(), 0.1)
