@@ -1,6 +1,9 @@
-"""Installs the `mentornet` library from `code/`."""
+"""Installs the `mentornet` library and the original scripts from `code/`."""
 
 import setuptools
+
+SCRIPTS = ("cifar_train_baseline", "cifar_train_mentornet", "cifar_eval",
+           "prepare_noisy_cifar")
 
 setuptools.setup(
     name="mentornet",
@@ -10,9 +13,13 @@ setuptools.setup(
     license="Apache-2.0",
     package_dir={"": "code"},
     packages=setuptools.find_packages("code"),
+    py_modules=list(SCRIPTS),
+    entry_points={"console_scripts": [
+        f"{name}={name}:run" for name in SCRIPTS]},
     python_requires=">=3.10",
     install_requires=[
-        "tensorflow>=2.21,<2.22", "tensorboard", "keras>=3.10", "tensorflow-datasets>=4.9",
-        "importlib_resources", "absl-py", "numpy", "imageio", "matplotlib",
+        "tensorflow>=2.21,<2.22", "tensorboard", "keras>=3.10",
+        "tensorflow-datasets>=4.9", "importlib_resources", "absl-py", "numpy",
+        "imageio", "matplotlib",
     ],
 )

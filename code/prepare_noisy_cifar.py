@@ -41,5 +41,9 @@ def main(argv):
     sys.exit(f"prepare_noisy_cifar.py: error: {e}")
 
 
-if __name__ == "__main__":
+def run():
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()
