@@ -7,6 +7,10 @@ final step):
 Once, on the latest checkpoint:
   python code/cifar_eval.py --checkpoint_dir=runs/pd --data_dir=data/cifar10/val \
       --eval_once
+Per-example losses on a 10% subset of the training data, for a data-driven
+MentorNet:
+  python code/cifar_eval.py --mode=dump --checkpoint_dir=runs/pd \
+      --data_dir=data/cifar10/0.2 --dump_file=nl_0.2.txt
 """
 
 import os
@@ -27,7 +31,9 @@ flags.DEFINE_string("eval_dir", "",
                     "Where summaries go (default: <checkpoint_dir>/eval).")
 flags.DEFINE_integer("eval_interval_secs", 600,
                      "Least seconds between two evaluations.")
-flags.DEFINE_string("split_name", "test", "The split's file prefix.")
+flags.DEFINE_string("split_name", None,
+                    "The split's file prefix (default: test; train with "
+                    "--mode=dump).")
 flags.DEFINE_string("output_csv_file", "",
                     "Append step,accuracy,loss rows to this CSV.")
 flags.DEFINE_string("device_id", "0", "GPU ids (sets CUDA_VISIBLE_DEVICES).")
@@ -38,6 +44,18 @@ flags.DEFINE_integer("timeout_secs", 0,
                      "Stop after this long without a new checkpoint (0: "
                      "never).")
 flags.DEFINE_bool("eval_once", False, "Evaluate the latest checkpoint, exit.")
+flags.DEFINE_enum("mode", "eval", ["eval", "dump"],
+                  "eval: accuracy and loss of checkpoints; dump: per-example "
+                  "losses `id epoch noisy_label clean_label loss` of the "
+                  "latest checkpoint, for data-driven MentorNets.")
+flags.DEFINE_string("dump_file", "", "--mode=dump: the file to write.")
+flags.DEFINE_float("dump_fraction", 0.1,
+                   "--mode=dump: fraction of the examples, a seeded subset "
+                   "(the 'small clean subset').")
+flags.DEFINE_integer("dump_seed", 0, "--mode=dump: seed of the subset.")
+flags.DEFINE_integer("dump_epoch", -1,
+                     "--mode=dump: the epoch column (default: the "
+                     "checkpoint's progress epoch).")
 flags.DEFINE_integer("num_residual_units", 9,
                      "resnet101: residual units per stage.")
 flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
@@ -49,7 +67,10 @@ def main(argv):
   del argv
   os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
   names = eval_lib.EvalConfig.__dataclass_fields__
-  values = {n: FLAGS[n].value for n in names if n != "resnet_widths"}
+  values = {n: FLAGS[n].value for n in names
+            if n not in ("resnet_widths", "split_name")}
+  values["split_name"] = FLAGS.split_name or (
+      "train" if FLAGS.mode == "dump" else "test")
   try:
     config = eval_lib.EvalConfig(
         resnet_widths=tuple(int(w) for w in FLAGS.resnet_widths), **values)

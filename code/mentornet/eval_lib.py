@@ -6,6 +6,10 @@ summaries to `eval_dir`, appends `step,accuracy,loss` rows to a CSV, and stops
 after the checkpoint of the final step, after `timeout_secs` without a new
 checkpoint, or after one checkpoint with `eval_once`. Checkpoints deleted by
 the trainer's rotation while it runs are skipped.
+
+`mode="dump"` instead writes, for the latest checkpoint and a training data
+directory, one line `id epoch noisy_label clean_label loss` per example of a
+seeded subset: the input of data-driven MentorNet learning.
 """
 
 import dataclasses
@@ -14,6 +18,7 @@ import os
 import re
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from mentornet import inputs
@@ -39,6 +44,11 @@ class EvalConfig:
   max_number_of_steps: int = 0  # 0: read it from the run's train_config.json
   timeout_secs: float = 0  # 0: wait forever
   eval_once: bool = False
+  mode: str = "eval"  # or "dump": per-example losses for data-driven MentorNets
+  dump_file: str = ""
+  dump_fraction: float = 0.1
+  dump_seed: int = 0
+  dump_epoch: int = -1  # -1: the checkpoint's progress epoch
   num_residual_units: int = 9
   resnet_widths: tuple = (160, 320, 640)
 
@@ -76,12 +86,13 @@ def checkpoint_step(path):
 class Evaluator:
   """Restores StudentNet checkpoints and evaluates them on a split."""
 
-  def __init__(self, config):
+  def __init__(self, config, files=None, select=None):
     self.model = students.build_studentnet(
         config.studentnet, inputs.NUM_CLASSES[config.dataset_name],
         config.num_residual_units, tuple(config.resnet_widths))
     self.dataset = inputs.eval_dataset(config.data_dir, config.dataset_name,
-                                       config.batch_size, config.split_name)
+                                       config.batch_size, config.split_name,
+                                       files=files, select=select)
 
   @tf.function
   def _batch_metrics(self, images, labels):
@@ -92,6 +103,11 @@ class Evaluator:
 
   def restore(self, path):
     tf.train.Checkpoint(model=self.model).restore(path).expect_partial()
+
+  @tf.function
+  def example_losses(self, images, labels):
+    logits = self.model(images, training=False)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
 
   def evaluate(self, path):
     """Returns (accuracy, mean loss) of the checkpoint at prefix `path`."""
@@ -128,6 +144,20 @@ def validate(config):
   """One-line errors for bad flags or inputs, before any work."""
   if not config.checkpoint_dir:
     raise ValueError("--checkpoint_dir is required")
+  if config.mode not in ("eval", "dump"):
+    raise ValueError(f"--mode={config.mode} is unknown; choose eval or dump")
+  if config.mode == "dump":
+    if not 0.0 < config.dump_fraction <= 1.0:
+      raise ValueError(f"--dump_fraction={config.dump_fraction} must lie in "
+                       "(0, 1]")
+    if not config.dump_file:
+      raise ValueError("--mode=dump needs --dump_file")
+    if os.path.exists(config.dump_file):
+      raise ValueError(f"--dump_file={config.dump_file} exists; remove it or "
+                       "choose another name")
+    if config.dump_epoch > 99:
+      raise ValueError(f"--dump_epoch={config.dump_epoch} must lie in [0, 99]"
+                       " (or -1: the checkpoint's progress epoch)")
   if config.batch_size <= 0:
     raise ValueError(f"--batch_size={config.batch_size} must be positive")
   if config.dataset_name not in inputs.NUM_CLASSES:
@@ -139,18 +169,78 @@ def validate(config):
   inputs.record_files(config.data_dir, config.dataset_name, config.split_name)
 
 
+def select_subset(num_examples, fraction, seed):
+  """A seeded boolean mask keeping `round(fraction * num_examples)` records."""
+  keep = max(1, round(fraction * num_examples))
+  mask = np.zeros(num_examples, bool)
+  mask[np.random.default_rng(seed).choice(num_examples, keep, replace=False)] = True
+  return mask
+
+
+def dump_losses(config):
+  """Writes `id epoch noisy_label clean_label loss` for a seeded subset.
+
+  Uses the latest checkpoint in `checkpoint_dir`, evaluation preprocessing
+  and inference mode. The epoch column is `dump_epoch`, or the checkpoint's
+  progress epoch `floor(step / max_number_of_steps * 100)`.
+
+  Returns:
+    The number of lines written.
+  """
+  path = tf.train.latest_checkpoint(config.checkpoint_dir)
+  if path is None:
+    raise FileNotFoundError(f"no checkpoint in {config.checkpoint_dir}")
+  files = inputs.record_files(config.data_dir, config.dataset_name,
+                              config.split_name)
+  select = select_subset(inputs.count_records(files), config.dump_fraction,
+                         config.dump_seed)
+  epoch = config.dump_epoch
+  if epoch < 0:
+    epoch = min(99, checkpoint_step(path) * 100 // max(
+        1, config.max_number_of_steps or checkpoint_step(path) or 1))
+  evaluator = Evaluator(config, files=files, select=select)
+  evaluator.restore(path)
+  lines = []
+  for batch in evaluator.dataset:
+    losses = evaluator.example_losses(batch["image"], batch["label"]).numpy()
+    for i, n, c, l in zip(batch["id"].numpy(), batch["label"].numpy(),
+                          batch["clean_label"].numpy(), losses):
+      lines.append(f"{i} {epoch} {n} {c} {l:.5f}\n")
+  if any(line.split()[3] == "-1" for line in lines):
+    logging.warning("the records have no clean labels: the dump cannot train"
+                    " a data-driven MentorNet")
+  tmp = config.dump_file + ".tmp"
+  with open(tmp, "w") as f:
+    f.writelines(lines)
+  os.replace(tmp, config.dump_file)
+  logging.info("wrote %d lines (epoch %d, checkpoint %s) to %s", len(lines),
+               epoch, path, config.dump_file)
+  return len(lines)
+
+
 def run(config):
-  """Evaluates checkpoints as they appear; returns {step: (accuracy, loss)}."""
-  config = adopt_training_config(config)
+  """Evaluates checkpoints as they appear; returns {step: (accuracy, loss)}.
+
+  The network and the final step are read from the run's
+  `train_config.json` when the first checkpoint appears, so the job may start
+  before the trainer. With `mode="dump"`, writes the per-example loss dump
+  instead and returns {}.
+  """
   validate(config)
-  evaluator = Evaluator(config)
+  if config.mode == "dump":
+    dump_losses(adopt_training_config(config))
+    return {}
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
   writer = tf.summary.create_file_writer(eval_dir)
+  evaluator = None
   results = {}
   for path in _checkpoints(config):
     step = checkpoint_step(path)
     if step in results:
       continue
+    if evaluator is None:
+      config = adopt_training_config(config)
+      evaluator = Evaluator(config)
     try:
       accuracy, loss = evaluator.evaluate(path)
     except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:

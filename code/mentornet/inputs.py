@@ -128,8 +128,14 @@ def train_dataset(data_dir, dataset_name, studentnet, batch_size, seed=0,
 
 
 def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
-                 files=None):
+                 files=None, select=None):
   """One ordered pass over a split, standardised, the last batch kept.
+
+  Args:
+    data_dir, dataset_name, batch_size, split_name, files: as
+      `train_dataset`.
+    select: optional boolean array, one entry per record in file order: keep
+      only the records where it is True.
 
   Returns:
     A `tf.data.Dataset` of dicts like `train_dataset`'s.
@@ -139,6 +145,10 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
     example = dict(example)
     example["image"] = standardize(example["image"])
     return example
-  ds = _decoded(files, dataset_name).cache()
+  ds = _decoded(files, dataset_name)
+  if select is not None:
+    mask = tf.constant(select, tf.bool)
+    ds = ds.enumerate().filter(lambda i, _: mask[i]).map(lambda _, ex: ex)
+  ds = ds.cache()
   ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,166 @@
+"""Evaluation job beside training, deletions under it, and the loss dump."""
+
+import csv
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mentornet import eval_lib
+from mentornet import inputs
+from mentornet import mentor_train_lib
+from mentornet import train_lib
+from test_training import DEMO, scalars
+
+VAL = "data/demo/cifar10/val"
+
+
+def script(repo, name, *args):
+  return [sys.executable, str(repo / "code" / name), *args]
+
+
+def train(repo, log_dir, steps, **kwargs):
+  cfg = train_lib.TrainConfig(
+      train_log_dir=str(log_dir), data_dir=str(repo / DEMO),
+      studentnet="inception", batch_size=16, max_number_of_steps=steps,
+      save_interval_secs=0, log_every_n_steps=100, **kwargs)
+  train_lib.run(cfg)
+  return cfg
+
+
+def test_trainer_and_eval_job_side_by_side(repo, tmp_path):
+  run_dir, out_csv = tmp_path / "run", tmp_path / "eval.csv"
+  evaluator = subprocess.Popen(
+      script(repo, "cifar_eval.py", f"--checkpoint_dir={run_dir}",
+             f"--data_dir={VAL}", "--eval_interval_secs=0",
+             f"--output_csv_file={out_csv}", "--timeout_secs=300",
+             "--batch_size=100"),
+      cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  trainer = subprocess.run(
+      script(repo, "cifar_train_baseline.py", "--studentnet=inception",
+             f"--data_dir={DEMO}", f"--train_log_dir={run_dir}",
+             "--batch_size=32", "--max_number_of_steps=150",
+             "--save_interval_secs=2"),
+      cwd=repo, capture_output=True, text=True, check=False)
+  assert trainer.returncode == 0, trainer.stderr[-2000:]
+  output, _ = evaluator.communicate(timeout=300)
+  assert evaluator.returncode == 0, output[-3000:]
+  rows = list(csv.DictReader(open(out_csv)))
+  steps = [int(r["step"]) for r in rows]
+  assert steps == sorted(set(steps)) and steps[-1] == 150
+  assert all(0 <= float(r["accuracy"]) <= 1 for r in rows)
+  assert "step 150: test accuracy" in output
+  tags = scalars(run_dir / "eval")
+  assert [s for s, _ in tags["eval/accuracy"]] == steps
+  assert [round(v, 6) for _, v in tags["eval/accuracy"]] == [
+      float(r["accuracy"]) for r in rows]
+  assert len(tags["eval/loss"]) == len(rows)
+
+
+def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
+  cfg = train(repo, tmp_path / "run", 2)
+  out_csv = tmp_path / "eval.csv"
+  evaluator = subprocess.Popen(
+      script(repo, "cifar_eval.py", f"--checkpoint_dir={cfg.train_log_dir}",
+             f"--data_dir={VAL}", "--eval_interval_secs=0",
+             f"--output_csv_file={out_csv}", "--timeout_secs=8",
+             "--max_number_of_steps=1000", "--batch_size=200"),
+      cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  deadline = time.time() + 120
+  while not (out_csv.exists() and len(out_csv.read_text().splitlines()) >= 2):
+    assert time.time() < deadline and evaluator.poll() is None
+    time.sleep(0.2)
+  # The trainer's rotation: the state file names a checkpoint whose files are
+  # already gone, and older checkpoints vanish.
+  for name in os.listdir(cfg.train_log_dir):
+    if name.startswith("model.ckpt-"):
+      os.remove(os.path.join(cfg.train_log_dir, name))
+  tf.compat.v1.train.update_checkpoint_state(cfg.train_log_dir,
+                                             "model.ckpt-7")
+  output, _ = evaluator.communicate(timeout=120)
+  assert evaluator.returncode == 0, output[-3000:]
+  assert "Timed-out waiting for a checkpoint" in output
+  assert [r["step"] for r in csv.DictReader(open(out_csv))] == ["2"]
+
+
+def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
+                                                        monkeypatch):
+  cfg = train(repo, tmp_path / "run", 2)
+  good = tf.train.latest_checkpoint(cfg.train_log_dir)
+  gone = os.path.join(cfg.train_log_dir, "model.ckpt-7")
+  monkeypatch.setattr(eval_lib, "_checkpoints", lambda config: [gone, good])
+  config = eval_lib.EvalConfig(checkpoint_dir=cfg.train_log_dir,
+                               data_dir=str(repo / VAL), batch_size=500)
+  assert list(eval_lib.run(config)) == [2]
+
+
+def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
+  cfg = train(repo, tmp_path / "run", 3)
+  config = eval_lib.EvalConfig(checkpoint_dir=cfg.train_log_dir,
+                               data_dir=str(repo / VAL), eval_once=True,
+                               batch_size=64)
+  results = eval_lib.run(config)
+  accuracy, loss = results[3]
+  model = train_lib.build_model(cfg)
+  tf.train.Checkpoint(model=model).restore(
+      tf.train.latest_checkpoint(cfg.train_log_dir)).expect_partial()
+  batch = next(iter(inputs.eval_dataset(str(repo / VAL), "cifar10", 1000)))
+  logits = model(batch["image"], training=False).numpy()
+  labels = batch["label"].numpy()
+  assert accuracy == pytest.approx(np.mean(logits.argmax(1) == labels))
+  log_p = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(
+      1, keepdims=True)) - logits.max(1, keepdims=True)
+  assert loss == pytest.approx(-np.mean(log_p[np.arange(1000), labels]),
+                               rel=1e-4)
+
+
+def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
+  cfg = train(repo, tmp_path / "run", 20)
+  dump = tmp_path / "nl_0.4.txt"
+  proc = subprocess.run(
+      script(repo, "cifar_eval.py", "--mode=dump",
+             f"--checkpoint_dir={cfg.train_log_dir}", f"--data_dir={DEMO}",
+             f"--dump_file={dump}", "--dump_fraction=0.1",
+             "--batch_size=100"),
+      cwd=repo, capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  lines = dump.read_text().splitlines()
+  assert len(lines) == 500
+  ids = []
+  records = {int(b_id): (int(n), int(c)) for batch in inputs.eval_dataset(
+      str(repo / DEMO), "cifar10", 1000, "train")
+             for b_id, n, c in zip(batch["id"], batch["label"],
+                                   batch["clean_label"])}
+  for line in lines:
+    fields = line.split(" ")
+    assert len(fields) == 5
+    example_id, epoch, noisy, clean = map(int, fields[:4])
+    assert epoch == 99  # step 20 of 20
+    assert records[example_id] == (noisy, clean)
+    assert len(fields[4].split(".")[1]) == 5 and float(fields[4]) >= 0
+    ids.append(example_id)
+  assert len(set(ids)) == 500
+  dirs = mentor_train_lib.generate_data_driven(str(dump), str(tmp_path / "dd"))
+  assert len(dirs) == 6
+  train_rows, test_rows = mentor_train_lib.load_split(dirs[-1])
+  assert len(train_rows) + len(test_rows) == 500
+  # an existing dump is never overwritten
+  again = subprocess.run(
+      script(repo, "cifar_eval.py", "--mode=dump",
+             f"--checkpoint_dir={cfg.train_log_dir}", f"--data_dir={DEMO}",
+             f"--dump_file={dump}"),
+      cwd=repo, capture_output=True, text=True, check=False)
+  assert again.returncode != 0
+  assert again.stderr.strip().splitlines()[-1].endswith(
+      "exists; remove it or choose another name")
+
+
+def test_dump_subset_is_seeded():
+  a = eval_lib.select_subset(5000, 0.1, seed=0)
+  b = eval_lib.select_subset(5000, 0.1, seed=0)
+  c = eval_lib.select_subset(5000, 0.1, seed=1)
+  assert a.sum() == 500 and np.array_equal(a, b) and not np.array_equal(a, c)
