@@ -215,6 +215,7 @@ def evaluate(net, rows, binary):
   weights = tf.sigmoid(logits)
   return {"loss": float(_loss_fn(binary)(logits, targets)),
           "mse": float(tf.reduce_mean(tf.square(weights - targets))),
+          "clean_fraction": float(np.mean(rows[:, 4] > 0.5)),
           "accuracy": float(tf.reduce_mean(tf.cast(
               tf.equal(weights > 0.5, targets > 0.5), tf.float32)))}
 

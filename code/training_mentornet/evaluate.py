@@ -27,6 +27,9 @@ flags.DEFINE_integer("num_points", 20000, "Fresh grid points for the MSE.")
 flags.DEFINE_string("readme_commands", "",
                     "If set: write README.md beside the model, giving these "
                     "commands (';'-separated) and the figures.")
+flags.DEFINE_string("readme_note", "",
+                    "Extra paragraph for README.md (e.g. how the data were "
+                    "made).")
 FLAGS = flags.FLAGS
 
 
@@ -54,14 +57,23 @@ def write_readme(result):
   """Writes the model's README.md: how it was made and how well it fits."""
   directory = mentor.checkpoint_dir(FLAGS.model_dir)
   commands = "\n".join(c.strip() for c in FLAGS.readme_commands.split(";"))
+  what = ("Data-driven MentorNet: v* is 1 for examples whose noisy label is "
+          "right, 0 otherwise" if FLAGS.vstar_fn == "data_driven" else
+          f"MentorNet trained to imitate `{FLAGS.vstar_fn}`")
   lines = [f"# {os.path.basename(os.path.normpath(directory))}", "",
-           f"MentorNet trained to imitate `{FLAGS.vstar_fn}`. Made by:", "",
-           "```bash", commands, "```", ""]
+           f"{what}. Made by:", "", "```bash", commands, "```", ""]
+  if FLAGS.readme_note:
+    lines += [FLAGS.readme_note, ""]
   if "test_rows" in result:
     t = result["test_rows"]
     lines.append(f"Held-out test rows: loss {t['loss']:.6f}, MSE of the "
                  f"weights {t['mse']:.6f}, accuracy (weight > 0.5 vs v* > 0.5)"
                  f" {t['accuracy']:.4f}.")
+    if FLAGS.vstar_fn == "data_driven":
+      lines.append(f"That accuracy is the rate at which it tells clean from "
+                   f"corrupted examples; {t['clean_fraction']:.4f} of the "
+                   "held-out rows are clean (the accuracy of calling every "
+                   "example clean).")
   if "grid_mse" in result:
     lines.append(f"On {FLAGS.num_points:,} fresh random points of the data "
                  f"generator's grid: MSE against v* {result['grid_mse']:.6f}, "

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The paper's experiment grid for one StudentNet (sourced by train_studentnet_resnet.sh
+# and train_studentnet_inception.sh): for cifar10 and cifar100 at noise 0.2, 0.4, 0.8, a
+# baseline run and MentorNet runs with the self-paced, focal-loss, PD and DD curricula,
+# each paired with its evaluation job.
+#
+#   --print         print the commands instead of running them
+#   TRAIN_DEVICE    GPU id of the training jobs (default 0)
+#   EVAL_DEVICE     GPU id of the evaluation jobs (default 1)
+#   LOG_ROOT        where runs go (default runs)
+#   DATASETS        default "cifar10 cifar100";  NOISES  default "0.2 0.4 0.8"
+#   METHODS         default "baseline self_paced focal_loss mentornet_pd mentornet_dd"
+# Data come from commands/prepare_data.sh (data/<dataset>/<noise>, data/<dataset>/val).
+set -euo pipefail
+
+grid_main() {
+  local studentnet="$1"; shift
+  local print_only=0
+  [[ "${1:-}" == "--print" ]] && print_only=1
+  local train_device="${TRAIN_DEVICE:-0}" eval_device="${EVAL_DEVICE:-1}"
+  local log_root="${LOG_ROOT:-runs}"
+  local models=mentornet_models/models
+  local steps=() dd_dropout
+  if [[ "${studentnet}" == "inception" ]]; then
+    steps=(--max_number_of_steps=120000 --num_epochs_per_decay=200)
+    dd_dropout=0.5,17,0.05,83
+  else
+    steps=(--max_number_of_steps=39000)
+    dd_dropout=0.5,17,0.05,78,0.9,5
+  fi
+  for dataset in ${DATASETS:-cifar10 cifar100}; do
+    for noise in ${NOISES:-0.2 0.4 0.8}; do
+      for method in ${METHODS:-baseline self_paced focal_loss mentornet_pd mentornet_dd}; do
+        local log_dir="${log_root}/${studentnet}/${dataset}_${noise}_${method}"
+        local common=(--dataset_name="${dataset}" --studentnet="${studentnet}"
+                      --data_dir="data/${dataset}/${noise}" --train_log_dir="${log_dir}"
+                      --device_id="${train_device}" "${steps[@]}")
+        local train
+        case "${method}" in
+          baseline)
+            train=(python code/cifar_train_baseline.py "${common[@]}") ;;
+          self_paced|focal_loss)
+            train=(python code/cifar_train_mentornet.py "${common[@]}"
+                   --trained_mentornet_dir="${models}/${method}/${method}_mentornet"
+                   --loss_p_percentile=0.7 --burn_in_epoch=0
+                   --example_dropout_rates=0.0,100) ;;
+          mentornet_pd)
+            local p=0.75; [[ "${noise}" == "0.8" ]] && p=0.5
+            train=(python code/cifar_train_mentornet.py "${common[@]}"
+                   --trained_mentornet_dir="${models}/mentornet_pd1_g_1/mentornet_pd"
+                   --loss_p_percentile="${p}" --burn_in_epoch=0
+                   --example_dropout_rates=0.5,17,0.05,83) ;;
+          mentornet_dd)
+            local p=0.8; [[ "${noise}" == "0.4" ]] && p=0.6; [[ "${noise}" == "0.8" ]] && p=0.5
+            train=(python code/cifar_train_mentornet.py "${common[@]}"
+                   --trained_mentornet_dir="${models}/nl_0.2_percentile_90/mentornet_dd"
+                   --loss_p_percentile="${p}" --fixed_epoch_after_burn_in
+                   --burn_in_epoch=18 --example_dropout_rates="${dd_dropout}") ;;
+          *) echo "unknown method ${method}" >&2; return 1 ;;
+        esac
+        local eval=(python code/cifar_eval.py --dataset_name="${dataset}"
+                    --studentnet="${studentnet}" --checkpoint_dir="${log_dir}"
+                    --eval_dir="${log_dir}/eval" --data_dir="data/${dataset}/val"
+                    --output_csv_file="${log_dir}/eval.csv" --device_id="${eval_device}")
+        if (( print_only )); then
+          echo "${train[*]}"
+          echo "${eval[*]}"
+        else
+          mkdir -p "${log_dir}"
+          "${train[@]}" > "${log_dir}/train.log" 2>&1 &
+          local trainer=$!
+          "${eval[@]}" > "${log_dir}/eval.log" 2>&1
+          wait "${trainer}"
+        fi
+      done
+    done
+  done
+}
