@@ -226,9 +226,10 @@ def run(config):
   before the trainer. With `mode="dump"`, writes the per-example loss dump
   instead and returns {}.
   """
+  config = adopt_training_config(config)  # again below if not there yet
   validate(config)
   if config.mode == "dump":
-    dump_losses(adopt_training_config(config))
+    dump_losses(config)
     return {}
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
   writer = tf.summary.create_file_writer(eval_dir)

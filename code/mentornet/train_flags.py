@@ -34,6 +34,9 @@ def define_common_flags():
                        "How often summaries are written, in seconds.")
   flags.DEFINE_integer("save_interval_secs", 1200,
                        "How often checkpoints are written, in seconds.")
+  flags.DEFINE_integer("save_checkpoint_steps", 0,
+                       "Also write a checkpoint every N steps (0: only by "
+                       "time and at the end).")
   flags.DEFINE_integer("max_number_of_steps", 39000,
                        "The number of training steps.")
   flags.DEFINE_integer("ps_tasks", 0,

@@ -30,6 +30,7 @@ MAX_CHECKPOINTS = 10
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
 # Flags that may change between runs in one train_log_dir.
 RUNTIME_FIELDS = ("save_summaries_secs", "save_interval_secs",
+                  "save_checkpoint_steps",
                   "max_number_of_steps", "log_every_n_steps",
                   "distribution_strategy", "jit_compile")
 SUM_METRICS = ("orig_loss", "weighted_loss", "decay_loss", "sum_v")
@@ -53,6 +54,7 @@ class TrainConfig:
   max_number_of_steps: int = 39000
   save_summaries_secs: float = 120
   save_interval_secs: float = 1200
+  save_checkpoint_steps: int = 0  # also save every N steps (0: off)
   num_residual_units: int = 9
   resnet_widths: tuple = (160, 320, 640)
   seed: int = 0
@@ -339,7 +341,9 @@ def run(config):
               / (time.perf_counter() - window_start))
       _progress(step, config, metrics, rate)
       window_start, window_step = time.perf_counter(), step
-    if save_due():
+    every_n = (config.save_checkpoint_steps
+               and step % config.save_checkpoint_steps == 0)
+    if save_due() or every_n:
       manager.save(checkpoint_number=step)
   manager.save(checkpoint_number=step)
   return {k: float(v) for k, v in metrics.items()}

@@ -1,0 +1,207 @@
+"""CPU-scale reproduction of the paper's CifarNet table on real CIFAR-10.
+
+  python benchmarks/reproduce.py [--tfds_data_dir=../shared/tensorflow_datasets]
+
+Noise 0.4 and 0.8 x baseline, self-paced, focal loss, MentorNet PD and
+MentorNet DD, each run with the original per-method flags of the experiment
+grid (commands/grid.sh) through the real training script, on a schedule
+scaled to a 2-core CPU:
+  * the first 20,000 CIFAR-10 training images with uniform label noise (seed
+    0), the full 10,000-image test split for evaluation;
+  * CifarNet, batch 128, 2,000 steps (about 13 epochs), learning rate 0.1
+    decayed x0.1 once at 65% of training, as the original 120,000-step
+    schedule does (num_epochs_per_decay 8.3 here, 200 there);
+  * a checkpoint every 200 steps, each evaluated on the test split: the table
+    gives the final and the best test accuracy.
+Writes benchmarks/results/reproduce_cpu.{md,json}. Finished runs are kept in
+--work_dir and skipped when the protocol is rerun.
+"""
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+import tensorflow as tf
+
+from mentornet import cifar_data
+from mentornet import eval_lib
+
+flags.DEFINE_string("tfds_data_dir", "../shared/tensorflow_datasets",
+                    "Prepared tensorflow-datasets directory with CIFAR-10.")
+flags.DEFINE_string("work_dir", "benchmarks/work/reproduce",
+                    "Data and runs (git-ignored).")
+flags.DEFINE_list("noises", ["0.4", "0.8"], "Noise fractions.")
+flags.DEFINE_list("methods", ["baseline", "self_paced", "focal_loss",
+                              "mentornet_pd", "mentornet_dd"], "Methods.")
+flags.DEFINE_integer("train_examples", 20000, "Training images used.")
+flags.DEFINE_integer("steps", 2000, "Training steps per run.")
+flags.DEFINE_float("num_epochs_per_decay", 8.3,
+                   "Epochs between learning-rate decays (one decay at ~65%).")
+flags.DEFINE_integer("save_checkpoint_steps", 200, "Evaluation interval.")
+flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
+FLAGS = flags.FLAGS
+
+MODELS = "mentornet_models/models"
+PAPER = {  # CIFAR-10 CifarNet, SPEC §10
+    "0.4": {"baseline": 0.720, "self_paced": 0.733, "focal_loss": 0.695,
+            "mentornet_pd": 0.731, "mentornet_dd": 0.763},
+    "0.8": {"baseline": 0.290, "self_paced": 0.272, "focal_loss": 0.309,
+            "mentornet_pd": 0.312, "mentornet_dd": 0.461},
+}
+PAPER_DD_MARGIN = {"0.4": 0.043, "0.8": 0.171}
+
+
+def method_flags(method, noise):
+  """The grid's per-method flags for the inception StudentNet (SPEC §9)."""
+  if method == "baseline":
+    return []
+  if method in ("self_paced", "focal_loss"):
+    return [f"--trained_mentornet_dir={MODELS}/{method}/{method}_mentornet",
+            "--loss_p_percentile=0.7", "--burn_in_epoch=0",
+            "--example_dropout_rates=0.0,100"]
+  if method == "mentornet_pd":
+    return [f"--trained_mentornet_dir={MODELS}/mentornet_pd1_g_1/mentornet_pd",
+            f"--loss_p_percentile={0.5 if noise == '0.8' else 0.75}",
+            "--burn_in_epoch=0", "--example_dropout_rates=0.5,17,0.05,83"]
+  p = {"0.2": 0.8, "0.4": 0.6, "0.8": 0.5}[noise]
+  return [f"--trained_mentornet_dir={MODELS}/nl_0.2_percentile_90/mentornet_dd",
+          f"--loss_p_percentile={p}", "--fixed_epoch_after_burn_in",
+          "--burn_in_epoch=18", "--example_dropout_rates=0.5,17,0.05,83"]
+
+
+def train_command(method, noise, data_root, log_dir):
+  script = ("code/cifar_train_baseline.py" if method == "baseline"
+            else "code/cifar_train_mentornet.py")
+  return ["python", script, "--dataset_name=cifar10", "--studentnet=inception",
+          f"--data_dir={data_root}/cifar10/{noise}",
+          f"--train_log_dir={log_dir}", "--batch_size=128",
+          f"--max_number_of_steps={FLAGS.steps}",
+          f"--num_epochs_per_decay={FLAGS.num_epochs_per_decay}",
+          f"--save_checkpoint_steps={FLAGS.save_checkpoint_steps}",
+          "--save_interval_secs=100000", "--log_every_n_steps=500",
+          "--seed=0"] + method_flags(method, noise)
+
+
+def prepare_data(data_root):
+  for noise in FLAGS.noises:
+    if os.path.isdir(os.path.join(data_root, "cifar10", noise)):
+      continue
+    cifar_data.prepare_noisy_cifar(cifar_data.PrepareConfig(
+        dataset_name="cifar10", noise_fraction=float(noise), seed=0,
+        tfds_data_dir=FLAGS.tfds_data_dir, output_dir=data_root,
+        max_train_examples=FLAGS.train_examples))
+
+
+def evaluate_run(log_dir, data_root):
+  """Test accuracy of every retained checkpoint: {step: accuracy}."""
+  config = eval_lib.adopt_training_config(eval_lib.EvalConfig(
+      checkpoint_dir=log_dir, data_dir=f"{data_root}/cifar10/val",
+      batch_size=500))
+  evaluator = eval_lib.Evaluator(config)
+  state = tf.train.get_checkpoint_state(log_dir)
+  return {eval_lib.checkpoint_step(p): evaluator.evaluate(p)[0]
+          for p in state.all_model_checkpoint_paths}
+
+
+def run_one(method, noise, data_root):
+  log_dir = os.path.join(FLAGS.work_dir, "runs", f"{noise}_{method}")
+  done = os.path.join(log_dir, "result.json")
+  if os.path.exists(done):
+    with open(done) as f:
+      return json.load(f)
+  command = train_command(method, noise, data_root, log_dir)
+  start = time.perf_counter()
+  subprocess.run([sys.executable] + command[1:], check=True)
+  train_seconds = time.perf_counter() - start
+  accuracy = evaluate_run(log_dir, data_root)
+  result = {"method": method, "noise": noise,
+            "command": shlex.join(command),
+            "train_seconds": round(train_seconds),
+            "final_accuracy": accuracy[max(accuracy)],
+            "best_accuracy": max(accuracy.values()),
+            "best_step": max(accuracy, key=accuracy.get),
+            "accuracy_by_step": {str(k): v for k, v in sorted(accuracy.items())},
+            "eval_seconds": round(time.perf_counter() - start - train_seconds)}
+  with open(done, "w") as f:
+    json.dump(result, f, indent=1)
+  print(f"{noise} {method}: final {result['final_accuracy']:.4f} best "
+        f"{result['best_accuracy']:.4f} ({train_seconds:.0f} s)", flush=True)
+  return result
+
+
+def protocol_text():
+  epochs = FLAGS.steps * 128 / FLAGS.train_examples
+  decay_step = int(FLAGS.train_examples / 128 * FLAGS.num_epochs_per_decay)
+  return (
+      f"Protocol: CifarNet on the first {FLAGS.train_examples:,} CIFAR-10 "
+      "training images with uniform label noise (seed 0); batch 128, "
+      f"{FLAGS.steps:,} steps (about {epochs:.0f} epochs); learning rate 0.1, "
+      f"x0.1 every {decay_step:,} steps ({decay_step / FLAGS.steps:.0%} of "
+      "training; the original 120,000-step schedule decays at 65%); a "
+      f"checkpoint every {FLAGS.save_checkpoint_steps} steps, each evaluated "
+      "on the full 10,000-image test split; per-method flags as in the grid "
+      "(`commands/grid.sh`). MentorNet DD is the shipped curriculum learned on "
+      "CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`).")
+
+
+def write_results(results, wall_seconds):
+  os.makedirs(FLAGS.results_dir, exist_ok=True)
+  run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
+  summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+             "wall_seconds": round(wall_seconds), "run_seconds": run_seconds,
+             "runs": results}
+  with open(os.path.join(FLAGS.results_dir, "reproduce_cpu.json"), "w") as f:
+    json.dump(summary, f, indent=1)
+  by = {(r["noise"], r["method"]): r for r in results}
+  lines = ["# MentorNet reproduction at CPU scale: CifarNet on CIFAR-10", "",
+           "Command: `python benchmarks/reproduce.py` "
+           f"({summary['machine']}; the {len(results)} runs took "
+           f"{run_seconds / 60:.0f} "
+           f"min of training and evaluation, this invocation "
+           f"{wall_seconds / 60:.0f} min of wall time).",
+           "", protocol_text(), "",
+           "| noise | method | final test acc. | best test acc. (step) | paper "
+           "(final, 120k steps) | train time |", "|---|---|---|---|---|---|"]
+  for noise in FLAGS.noises:
+    for method in FLAGS.methods:
+      r = by.get((noise, method))
+      if r:
+        lines.append(
+            f"| {noise} | {method} | {r['final_accuracy']:.4f} | "
+            f"{r['best_accuracy']:.4f} ({r['best_step']}) | "
+            f"{PAPER[noise][method]:.3f} | {r['train_seconds'] / 60:.1f} min |")
+  lines += ["", "## MentorNet DD against the baseline (final accuracy)", "",
+            "| noise | DD - baseline | paper's margin | met |", "|---|---|---|---|"]
+  for noise in FLAGS.noises:
+    dd, base = by.get((noise, "mentornet_dd")), by.get((noise, "baseline"))
+    if dd and base:
+      margin = dd["final_accuracy"] - base["final_accuracy"]
+      ok = margin >= PAPER_DD_MARGIN[noise]
+      lines.append(f"| {noise} | {100 * margin:+.1f} points | "
+                   f"{100 * PAPER_DD_MARGIN[noise]:+.1f} points | "
+                   f"{'yes' if ok else 'no, short by %.1f points' % (100 * (PAPER_DD_MARGIN[noise] - margin))} |")
+  lines += ["", "## Exact commands", "", "```bash"]
+  lines += [r["command"] for r in results] + ["```"]
+  with open(os.path.join(FLAGS.results_dir, "reproduce_cpu.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+
+
+def main(argv):
+  del argv
+  start = time.perf_counter()
+  data_root = os.path.join(FLAGS.work_dir, "data")
+  prepare_data(data_root)
+  results = [run_one(m, n, data_root) for n in FLAGS.noises
+             for m in FLAGS.methods]
+  write_results(results, time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+  app.run(main)
