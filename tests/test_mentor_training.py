@@ -187,3 +187,17 @@ def test_scripts_end_to_end_and_errors(repo, tmp_path):
                     "--epoch_ranges=0,99")
   assert proc.returncode == 0, proc.stderr
   assert (model / "epoch_99.png").exists() and (model / "plot.gif").exists()
+
+
+def test_shipped_dd_curriculum_weighs_low_losses_up(repo):
+  net = mentor.load_mentornet(
+      str(repo / "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"))
+  assert (repo / "images" / "mentornet_dd.gif").exists()
+  readme = (repo / "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"
+            / "README.md").read_text()
+  assert "accuracy (weight > 0.5 vs v* > 0.5) 0.9" in readme
+  # At the burn-in epoch: an example well below the loss percentile is kept,
+  # one far above it (a likely corrupted label) is dropped.
+  rows = np.array([[0.05, -1.5, 0, 18], [6.0, 4.5, 0, 18]], np.float32)
+  low, high = net.weights(rows).numpy()
+  assert low > 0.5 > high
