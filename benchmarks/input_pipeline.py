@@ -28,7 +28,8 @@ def measure(studentnet):
   files = inputs.record_files(FLAGS.data_dir, "cifar10", "train")
   num_examples = inputs.count_records(files)
   iterator = iter(inputs.train_dataset(FLAGS.data_dir, "cifar10", studentnet,
-                                       FLAGS.batch_size, files=files))
+                                       FLAGS.batch_size, files=files,
+                                       num_examples=num_examples))
   for _ in range(num_examples // FLAGS.batch_size + 1):  # first pass: decode
     next(iterator)
   start = time.perf_counter()

@@ -95,7 +95,7 @@ def standardize(image):
 
 
 def train_dataset(data_dir, dataset_name, studentnet, batch_size, seed=0,
-                  split_name="train", files=None):
+                  split_name="train", files=None, num_examples=None):
   """Endless, shuffled, augmented training batches.
 
   Args:
@@ -106,13 +106,14 @@ def train_dataset(data_dir, dataset_name, studentnet, batch_size, seed=0,
     seed: seed of shuffling and augmentation.
     split_name: the split's file prefix.
     files: the record files, if already listed and checked.
+    num_examples: their record count, if already counted.
 
   Returns:
     A `tf.data.Dataset` of dicts {image float32 [B,32,32,3], label, clean_label,
     id}.
   """
   files = files or record_files(data_dir, dataset_name, split_name)
-  num_examples = count_records(files)
+  num_examples = num_examples or count_records(files)
   counter = tf.data.Dataset.counter()
   ds = _decoded(files, dataset_name).cache().repeat()
   ds = ds.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)

@@ -313,7 +313,8 @@ def run(config):
     return {}
   dataset = inputs.train_dataset(config.data_dir, config.dataset_name,
                                  config.studentnet, config.batch_size,
-                                 seed=config.seed + step, files=files)
+                                 seed=config.seed + step, files=files,
+                                 num_examples=num_examples)
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
   train_step = build_step(config, strategy, model, optimizer, curriculum,
                           config.batch_size)
