@@ -22,7 +22,6 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import inputs
-from mentornet import students
 from mentornet import train_lib
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
@@ -87,9 +86,7 @@ class Evaluator:
   """Restores StudentNet checkpoints and evaluates them on a split."""
 
   def __init__(self, config, files=None, select=None):
-    self.model = students.build_studentnet(
-        config.studentnet, inputs.NUM_CLASSES[config.dataset_name],
-        config.num_residual_units, tuple(config.resnet_widths))
+    self.model = train_lib.build_model(config)
     self.dataset = inputs.eval_dataset(config.data_dir, config.dataset_name,
                                        config.batch_size, config.split_name,
                                        files=files, select=select)
@@ -160,12 +157,7 @@ def validate(config):
                        " (or -1: the checkpoint's progress epoch)")
   if config.batch_size <= 0:
     raise ValueError(f"--batch_size={config.batch_size} must be positive")
-  if config.dataset_name not in inputs.NUM_CLASSES:
-    raise ValueError(f"--dataset_name={config.dataset_name} is unknown; "
-                     "choose cifar10 or cifar100")
-  if config.studentnet not in students.STUDENTNETS:
-    raise ValueError(f"--studentnet={config.studentnet} is unknown; choose "
-                     "resnet101 or inception")
+  train_lib.validate_model_flags(config)
   inputs.record_files(config.data_dir, config.dataset_name, config.split_name)
 
 

@@ -75,6 +75,16 @@ class TrainConfig:
     return d
 
 
+def validate_model_flags(config):
+  """One-line errors for an unknown dataset or StudentNet (train and eval)."""
+  if config.dataset_name not in inputs.NUM_CLASSES:
+    raise ValueError(f"--dataset_name={config.dataset_name} is unknown; "
+                     "choose cifar10 or cifar100")
+  if config.studentnet not in students.STUDENTNETS:
+    raise ValueError(f"--studentnet={config.studentnet} is unknown; choose "
+                     "resnet101 or inception")
+
+
 def validate(config):
   """Checks every flag and input before any work; raises ValueError or
   FileNotFoundError with one line naming the flag, its value and what is
@@ -83,12 +93,7 @@ def validate(config):
     if not ok:
       raise ValueError(message)
   check(bool(config.train_log_dir), "--train_log_dir is required")
-  check(config.dataset_name in inputs.NUM_CLASSES,
-        f"--dataset_name={config.dataset_name} is unknown; choose cifar10 or "
-        "cifar100")
-  check(config.studentnet in students.STUDENTNETS,
-        f"--studentnet={config.studentnet} is unknown; choose resnet101 or "
-        "inception")
+  validate_model_flags(config)
   check(config.distribution_strategy in STRATEGIES,
         f"--distribution_strategy={config.distribution_strategy} is unknown;"
         f" choose one of {', '.join(STRATEGIES)}")
@@ -219,6 +224,7 @@ def _make_curriculum(config):
 
 
 def build_model(config):
+  """The StudentNet of a TrainConfig or EvalConfig (same field names)."""
   return students.build_studentnet(
       config.studentnet, inputs.NUM_CLASSES[config.dataset_name],
       config.num_residual_units, tuple(config.resnet_widths))
