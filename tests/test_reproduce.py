@@ -1,0 +1,71 @@
+"""The reproduction protocol uses the grid's flags and writes a truthful table.
+
+benchmarks/reproduce.py defines absl flags of its own, so it is imported in a
+subprocess (a second definition in this process would clash).
+"""
+
+import json
+import subprocess
+import sys
+
+from test_commands import grid_commands
+
+HELPER = """
+import json, sys
+sys.path.insert(0, 'benchmarks')
+import reproduce
+from absl import flags
+flags.FLAGS(['reproduce'] + json.loads(sys.argv[1]))
+task = json.loads(sys.stdin.read())
+if task['do'] == 'flags':
+  print(json.dumps({f"{n} {m}": reproduce.method_flags(m, n)
+                    for n in ('0.4', '0.8') for m in flags.FLAGS.methods}))
+else:
+  reproduce.write_results(task['results'], 125.0)
+"""
+
+
+def run_helper(repo, argv, task):
+  proc = subprocess.run([sys.executable, "-c", HELPER, json.dumps(argv)],
+                        input=json.dumps(task), capture_output=True,
+                        text=True, cwd=repo, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return proc.stdout
+
+
+def test_protocol_uses_the_grids_per_method_flags(repo):
+  ours = json.loads(run_helper(repo, [], {"do": "flags"}))
+  for argv in grid_commands(repo, "inception"):
+    if argv[1] == "code/cifar_eval.py" or "--data_dir=data/cifar10/0.2" in argv:
+      continue
+    if "--dataset_name=cifar10" not in argv:
+      continue
+    log_dir = next(a for a in argv if a.startswith("--train_log_dir="))
+    noise, method = log_dir.split("cifar10_")[1].split("_", 1)
+    tail = argv[argv.index("--num_epochs_per_decay=200") + 1:]
+    assert ours.pop(f"{noise} {method}") == tail, (noise, method)
+  assert not ours  # every protocol run has its line in the grid
+
+
+def test_results_file_gives_margins_and_overfitting(repo, tmp_path):
+  def run(method, noise, final, best):
+    curve = {"300": best - 0.05, "1500": best, "3000": final}
+    return {"method": method, "noise": noise, "command": f"python x {method}",
+            "train_seconds": 300, "eval_seconds": 30, "final_accuracy": final,
+            "best_accuracy": best, "best_step": 1500,
+            "accuracy_by_step": curve}
+  results = [run("baseline", "0.4", 0.42, 0.45), run("mentornet_dd", "0.4",
+                                                       0.47, 0.47)]
+  notes = tmp_path / "notes.md"
+  notes.write_text("## Why\n\nHand-written analysis.\n")
+  run_helper(repo, [f"--results_dir={tmp_path}", f"--notes_file={notes}",
+                    "--noises=0.4", "--methods=baseline,mentornet_dd"],
+             {"do": "write", "results": results})
+  text = (tmp_path / "reproduce_cpu.md").read_text()
+  assert "| 0.4 | baseline | 0.4200 | 0.4500 (1500) | -3.0 points | 0.720 |" in text
+  assert "| 0.4 | +5.0 points | +4.3 points | yes |" in text
+  assert "| 0.4 | baseline | 0.400 | 0.450 | 0.420 |" in text
+  assert "Hand-written analysis." in text
+  assert text.index("Hand-written") < text.index("python x baseline")
+  summary = json.loads((tmp_path / "reproduce_cpu.json").read_text())
+  assert summary["runs"] == results and summary["run_seconds"] == 660
