@@ -171,7 +171,8 @@ def write_results(results, wall_seconds):
   os.makedirs(FLAGS.results_dir, exist_ok=True)
   run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
   summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-             "wall_seconds": round(wall_seconds), "run_seconds": run_seconds,
+             "invocation_seconds": round(wall_seconds),
+             "run_seconds": run_seconds,
              "runs": results}
   with open(os.path.join(FLAGS.results_dir, "reproduce_cpu.json"), "w") as f:
     json.dump(summary, f, indent=1)
@@ -180,8 +181,8 @@ def write_results(results, wall_seconds):
            "Command: `python benchmarks/reproduce.py` "
            f"({summary['machine']}; the {len(results)} runs took "
            f"{run_seconds / 60:.0f} "
-           f"min of training and evaluation, this invocation "
-           f"{wall_seconds / 60:.0f} min of wall time).",
+           f"min of training and evaluation, one after the other; finished "
+           "runs found in the work folder are reused, not rerun).",
            "", protocol_text(), "",
            "| noise | method | final test acc. | best test acc. (step) | "
            "final - best | paper (final, 120k steps) | train time |",
