@@ -49,6 +49,10 @@ flags.DEFINE_float("num_epochs_per_decay", 83.2,
                    "Epochs between learning-rate decays (one decay at ~65%).")
 flags.DEFINE_integer("save_checkpoint_steps", 200, "Evaluation interval.")
 flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
+flags.DEFINE_string("results_name", "reproduce_cpu",
+                    "Results file name, without .md/.json.")
+flags.DEFINE_integer("seed", 0, "Training seed (initialisation, data order, "
+                     "drop-out draws); the noisy labels are always seed 0's.")
 flags.DEFINE_string("notes_file", "benchmarks/reproduce_notes.md",
                     "Hand-written analysis appended to the results file "
                     "(skipped when empty or absent).")
@@ -92,7 +96,7 @@ def train_command(method, noise, data_root, log_dir):
           f"--num_epochs_per_decay={FLAGS.num_epochs_per_decay}",
           f"--save_checkpoint_steps={FLAGS.save_checkpoint_steps}",
           "--save_interval_secs=100000", "--log_every_n_steps=500",
-          "--seed=0"] + method_flags(method, noise)
+          f"--seed={FLAGS.seed}"] + method_flags(method, noise)
 
 
 def prepare_data(data_root):
@@ -118,7 +122,8 @@ def evaluate_run(log_dir, data_root):
 
 def protocol_name():
   return (f"{FLAGS.train_examples}img_{FLAGS.steps}steps_"
-          f"{FLAGS.num_epochs_per_decay:g}epd_{FLAGS.save_checkpoint_steps}ckpt")
+          f"{FLAGS.num_epochs_per_decay:g}epd_{FLAGS.save_checkpoint_steps}ckpt"
+          + (f"_seed{FLAGS.seed}" if FLAGS.seed else ""))
 
 
 def run_one(method, noise, data_root):
@@ -157,7 +162,8 @@ def protocol_text():
   decay_step = int(FLAGS.train_examples / 128 * FLAGS.num_epochs_per_decay)
   return (
       f"Protocol: CifarNet on the first {FLAGS.train_examples:,} CIFAR-10 "
-      "training images with uniform label noise (seed 0); batch 128, "
+      "training images with uniform label noise (seed 0); training seed "
+      f"{FLAGS.seed}; batch 128, "
       f"{FLAGS.steps:,} steps (about {epochs:.0f} epochs); learning rate 0.1, "
       f"x0.1 every {decay_step:,} steps ({decay_step / FLAGS.steps:.0%} of "
       "training; the original 120,000-step schedule decays at 65%); a "
@@ -174,7 +180,8 @@ def write_results(results, wall_seconds):
              "invocation_seconds": round(wall_seconds),
              "run_seconds": run_seconds,
              "runs": results}
-  with open(os.path.join(FLAGS.results_dir, "reproduce_cpu.json"), "w") as f:
+  with open(os.path.join(FLAGS.results_dir, FLAGS.results_name + ".json"),
+            "w") as f:
     json.dump(summary, f, indent=1)
   by = {(r["noise"], r["method"]): r for r in results}
   lines = ["# MentorNet reproduction at CPU scale: CifarNet on CIFAR-10", "",
@@ -222,7 +229,8 @@ def write_results(results, wall_seconds):
       lines += ["", notes]
   lines += ["", "## Exact commands", "", "```bash"]
   lines += [r["command"] for r in results] + ["```"]
-  with open(os.path.join(FLAGS.results_dir, "reproduce_cpu.md"), "w") as f:
+  with open(os.path.join(FLAGS.results_dir, FLAGS.results_name + ".md"),
+            "w") as f:
     f.write("\n".join(lines) + "\n")
   print("\n".join(lines))
 
