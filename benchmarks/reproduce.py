@@ -185,7 +185,7 @@ def write_results(results, wall_seconds):
     json.dump(summary, f, indent=1)
   by = {(r["noise"], r["method"]): r for r in results}
   lines = ["# MentorNet reproduction at CPU scale: CifarNet on CIFAR-10", "",
-           "Command: `python benchmarks/reproduce.py` "
+           f"Command: `{shlex.join(['python', 'benchmarks/reproduce.py'] + sys.argv[1:])}` "
            f"({summary['machine']}; the {len(results)} runs took "
            f"{run_seconds / 60:.0f} "
            f"min of training and evaluation, one after the other; finished "
