@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from mentornet import cifar_data
 from mentornet import eval_lib
+from mentornet import optimizers
 
 flags.DEFINE_string("tfds_data_dir", "../shared/tensorflow_datasets",
                     "Prepared tensorflow-datasets directory with CIFAR-10.")
@@ -58,6 +59,7 @@ flags.DEFINE_string("notes_file", "benchmarks/reproduce_notes.md",
                     "(skipped when empty or absent).")
 FLAGS = flags.FLAGS
 
+BATCH_SIZE = 128
 MODELS = "mentornet_models/models"
 PAPER = {  # CIFAR-10 CifarNet, SPEC §10
     "0.4": {"baseline": 0.720, "self_paced": 0.733, "focal_loss": 0.695,
@@ -91,7 +93,7 @@ def train_command(method, noise, data_root, log_dir):
             else "code/cifar_train_mentornet.py")
   return ["python", script, "--dataset_name=cifar10", "--studentnet=inception",
           f"--data_dir={data_root}/cifar10/{noise}",
-          f"--train_log_dir={log_dir}", "--batch_size=128",
+          f"--train_log_dir={log_dir}", f"--batch_size={BATCH_SIZE}",
           f"--max_number_of_steps={FLAGS.steps}",
           f"--num_epochs_per_decay={FLAGS.num_epochs_per_decay}",
           f"--save_checkpoint_steps={FLAGS.save_checkpoint_steps}",
@@ -158,12 +160,13 @@ def run_one(method, noise, data_root):
 
 
 def protocol_text():
-  epochs = FLAGS.steps * 128 / FLAGS.train_examples
-  decay_step = int(FLAGS.train_examples / 128 * FLAGS.num_epochs_per_decay)
+  epochs = FLAGS.steps * BATCH_SIZE / FLAGS.train_examples
+  decay_step = optimizers.decay_steps(FLAGS.train_examples, BATCH_SIZE,
+                                      FLAGS.num_epochs_per_decay)
   return (
       f"Protocol: CifarNet on the first {FLAGS.train_examples:,} CIFAR-10 "
       "training images with uniform label noise (seed 0); training seed "
-      f"{FLAGS.seed}; batch 128, "
+      f"{FLAGS.seed}; batch {BATCH_SIZE}, "
       f"{FLAGS.steps:,} steps (about {epochs:.0f} epochs); learning rate 0.1, "
       f"x0.1 every {decay_step:,} steps ({decay_step / FLAGS.steps:.0%} of "
       "training; the original 120,000-step schedule decays at 65%); a "
