@@ -1,4 +1,4 @@
-"""Curriculum weighting (SPEC §3): hand computations, XLA, MirroredStrategy."""
+"""Curriculum weighting: hand computations, XLA, MirroredStrategy."""
 
 import numpy as np
 import pytest
@@ -37,6 +37,8 @@ def test_parse_dropout_rate_list_errors(text, message):
 
 
 def test_training_epoch():
+  assert int(curriculum.training_epoch(11310, 39000)) == 28  # float64, as TF1
+  assert int(curriculum.training_epoch(11311, 39000)) == 29
   assert int(curriculum.training_epoch(0, 39000)) == 0
   assert int(curriculum.training_epoch(389, 39000)) == 0
   assert int(curriculum.training_epoch(390, 39000)) == 1
@@ -46,13 +48,19 @@ def test_training_epoch():
 
 def test_nearest_percentile():
   x = np.array([5., 1., 4., 2., 3., 9., 7., 8., 6., 0.], np.float32)
-  # index round(9 * 0.7) = round(6.3) = 6 of [0..9] -> 6
-  assert float(curriculum.nearest_percentile(x, 0.7)) == 6.0
-  assert float(curriculum.nearest_percentile(x, 0.75)) == 7.0  # 6.75 -> 7
-  assert float(curriculum.nearest_percentile(x, 0.0)) == 0.0
-  assert float(curriculum.nearest_percentile(x, 1.0)) == 9.0
-  # batch of one
-  assert float(curriculum.nearest_percentile(x[:1], 0.7)) == 5.0
+
+  def pct(values, q):
+    return float(curriculum.nearest_percentile(
+        values, curriculum.percentile_fraction(q)))
+  # descending [9..0], index round(9 * 0.3) = round(2.7) = 3 -> 6
+  assert pct(x, 0.7) == 6.0
+  assert pct(x, 0.75) == 7.0  # round(9 * 0.25) = round(2.25) = 2 -> 7
+  assert pct(x, 0.0) == 0.0
+  assert pct(x, 1.0) == 9.0
+  assert pct(x[:1], 0.7) == 5.0  # batch of one
+  # 8 values, q 0.5: round(7 * 0.5) = round(3.5) = 4 (half to even) of the
+  # descending values: the lower median.
+  assert pct(np.arange(8, dtype=np.float32), 0.5) == 3.0
 
 
 def test_moving_average_and_weights_follow_hand_computation():
@@ -94,7 +102,8 @@ def test_fixed_epoch_after_burn_in():
 
 
 @pytest.mark.parametrize("batch,rate", [(128, 0.5), (128, 0.05), (128, 0.9),
-                                        (10, 0.3), (7, 1.0), (1, 0.0)])
+                                        (10, 0.3), (7, 1.0), (1, 0.0),
+                                        (100, 0.05), (10, 0.9)])
 def test_dropout_keeps_exact_count(batch, rate):
   cur = make(steps=100, example_dropout_rates=f"{rate},100")
   loss = tf.constant(np.random.default_rng(batch).uniform(0, 3, batch),
@@ -102,9 +111,10 @@ def test_dropout_keeps_exact_count(batch, rate):
   kept_sets = set()
   for step in range(4):
     v = cur(loss, step).weights.numpy()
-    assert np.count_nonzero(v) == int(batch * (1 - rate))
+    kept = int(batch * (1 - np.float64(np.float32(rate))))
+    assert np.count_nonzero(v) == kept
     kept_sets.add(tuple(np.nonzero(v)[0]))
-  if 0 < int(batch * (1 - rate)) < batch:
+  if 0 < kept < batch:
     assert len(kept_sets) > 1  # a new random draw every step
 
 

@@ -169,7 +169,7 @@ def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
   assert not np.array_equal(other["id"], first[0]["id"])
 
 
-@pytest.mark.parametrize("studentnet,pad", [("inception", 4),
+@pytest.mark.parametrize("studentnet,pad", [("inception", 8),
                                             ("resnet101", 2)])
 def test_augment_is_a_standardised_window_of_the_padded_image(studentnet, pad):
   rng = np.random.default_rng(0)

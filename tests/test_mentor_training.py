@@ -12,6 +12,7 @@ from PIL import Image
 from mentornet import mentor
 from mentornet import mentor_train_lib
 from mentornet import visualize
+from mentornet import vstar
 
 SHIPPED = {
     "baseline/baseline_mentornet": "vstar_baseline",
@@ -33,6 +34,24 @@ def test_predefined_grid():
   diffs = np.unique(grid[:, 1])
   assert len(diffs) == 100 and diffs[0] == -5.0 and diffs[-1] == pytest.approx(4.9)
   assert set(grid[:, 2]) == {0} and set(grid[:, 3]) == set(range(100))
+  # np.arange(-5, 5, 0.1), as the original: the point meant as 0 is -1.78e-14
+  assert diffs[50] == pytest.approx(-1.7763568394002505e-14, abs=1e-20)
+  assert np.count_nonzero(diffs == 0) == 0
+  assert np.unique(grid[:, 0])[3] == 0.30000000000000004  # 3 * 0.1
+
+
+def test_hard_example_mining_gives_zero_at_the_grid_point_zero():
+  grid = mentor_train_lib.predefined_grid()
+  diffs = np.unique(grid[:, 1])
+  rows = np.array([[1.0, diffs[50], 0.0, 5.0], [1.0, diffs[51], 0.0, 5.0]])
+  assert list(vstar.vstar_hard_example_mining(rows)) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("targets,binary", [
+    ([0, 1, 1, 0], True), ([1, 1, 1], False), ([0, 0], False),
+    ([0, 0.5, 1], False), ([0.2, 0.7], False)])
+def test_is_binary_as_the_original_reader(targets, binary):
+  assert mentor_train_lib.is_binary(np.asarray(targets, np.float32)) == binary
 
 
 @pytest.mark.parametrize("path,vstar_fn", sorted(SHIPPED.items()))

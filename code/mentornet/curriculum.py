@@ -1,4 +1,8 @@
-"""Per-step example weights of StudentNet training (SPEC §3), in TensorFlow ops.
+"""Per-step example weights of StudentNet training, in TensorFlow ops.
+
+The arithmetic follows the original's `utils.mentornet` and the training
+scripts' progress epoch exactly (see `training_epoch`, `percentile_index` and
+`kept_count`).
 
 Everything here runs inside a compiled training step: `tf.function`, XLA
 (`jit_compile=True`) and `tf.distribute` replicas. There is no Python callback;
@@ -7,6 +11,7 @@ the random example drop-out draws from a counter-based hash of
 """
 
 import collections
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -60,27 +65,99 @@ def parse_dropout_rate_list(text):
   return rates
 
 
-def training_epoch(global_step, max_number_of_steps):
-  """Training progress `floor(step / max_steps * 100)` clipped to [0, 99]."""
-  step = tf.cast(global_step, tf.int64)
-  epoch = (step * NUM_EPOCHS) // tf.cast(max_number_of_steps, tf.int64)
-  return tf.cast(tf.clip_by_value(epoch, 0, NUM_EPOCHS - 1), tf.int32)
+def progress_epoch(step, max_number_of_steps):
+  """The original's progress epoch of one step, in Python: 0..99.
+
+  The original computed `floor(tf.divide(step, max_steps) * 100)`, and
+  `tf.divide` of two int64 tensors is a float64 division, so the epoch is
+  `floor(float64(step) / float64(max_steps) * 100.0)`; Python's `int / int`
+  is that same correctly rounded float64 division. The float rounding gives
+  one epoch less than exact integer arithmetic at a few steps (with 39,000
+  steps: 11,310, 22,230 and 22,620); that is reproduced. Clipped to [0, 99]
+  (the original never ran a step at or past `max_steps`).
+  """
+  epoch = math.floor(int(step) / int(max_number_of_steps) * NUM_EPOCHS)
+  return min(max(epoch, 0), NUM_EPOCHS - 1)
 
 
-def nearest_percentile(values, q):
-  """The value at index `round((n - 1) * q)` of the ascending-sorted values.
+def epoch_boundaries(max_number_of_steps):
+  """First step of each epoch 1..99 under `progress_epoch`: 99 int64 values.
+
+  Found in Python once, so the compiled step only compares integers: a
+  graph optimiser or XLA may turn a division by a constant into a
+  multiplication by its reciprocal, which rounds differently.
+  """
+  m = int(max_number_of_steps)
+  bounds = []
+  for epoch in range(1, NUM_EPOCHS):
+    step = max(0, -(-epoch * m // NUM_EPOCHS) - 2)  # just below ceil(e*m/100)
+    while progress_epoch(step, m) < epoch:
+      step += 1
+    bounds.append(step)
+  return np.asarray(bounds, np.int64)
+
+
+def training_epoch(global_step, max_number_of_steps, boundaries=None):
+  """`progress_epoch` in TensorFlow ops (int32), exact under any compiler.
 
   Args:
-    values: 1-D float tensor.
-    q: the percentile as a fraction in [0, 1] (scalar tensor).
+    global_step: scalar int tensor.
+    max_number_of_steps: the run's total steps.
+    boundaries: `epoch_boundaries(max_number_of_steps)`, if already known.
+  """
+  if boundaries is None:
+    boundaries = epoch_boundaries(max_number_of_steps)
+  step = tf.cast(global_step, tf.int64)
+  return tf.reduce_sum(tf.cast(step >= tf.constant(boundaries), tf.int32))
+
+
+def percentile_fraction(q):
+  """`1 - q100 / 100` of the original percentile, per q (NumPy, float64).
+
+  The original called TF 1.8's `tf.contrib.distributions.percentile(loss,
+  q * 100)` (default `nearest` interpolation) with `q` from a float32 table:
+  `q100 = float32(q) * float32(100)` in float32, then in float64 the index
+  `round((B - 1) * (1 - q100 / 100))`, round half to even, into the losses
+  sorted in DESCENDING order. This returns the float64 fraction; the index
+  is taken in `nearest_percentile`.
+  """
+  q100 = np.asarray(q, np.float32) * np.float32(100.0)
+  return 1.0 - q100.astype(np.float64) / 100.0
+
+
+def nearest_percentile(values, fraction_at_or_above):
+  """The original's batch-loss percentile.
+
+  Args:
+    values: 1-D float tensor of B losses.
+    fraction_at_or_above: float64 scalar from `percentile_fraction`.
 
   Returns:
-    A scalar tensor.
+    The value at index `round((B - 1) * fraction)` (round half to even,
+    clipped to [0, B - 1]) of the values sorted in descending order.
   """
-  sorted_values = tf.sort(values)
+  descending = tf.sort(values, direction="DESCENDING")
   n = tf.shape(values)[0]
-  index = tf.round(tf.cast(n - 1, tf.float64) * tf.cast(q, tf.float64))
-  return tf.gather(sorted_values, tf.cast(index, tf.int32))
+  index = tf.round(tf.cast(n - 1, tf.float64) *
+                   tf.cast(fraction_at_or_above, tf.float64))
+  index = tf.clip_by_value(tf.cast(index, tf.int32), 0, n - 1)
+  return tf.gather(descending, index)
+
+
+def keep_fraction(rate):
+  """`1 - rate` as the original's drop-out computed it (NumPy, float64).
+
+  The rate came out of a float32 tensor into NumPy, where `1 - rate`
+  promoted it to float64; `int(B * (1 - rate))` examples were kept: 94 of
+  100 at rate 0.05, 1 of 10 at rate 0.9.
+  """
+  return 1.0 - np.asarray(rate, np.float32).astype(np.float64)
+
+
+def kept_count(batch_size, fraction):
+  """`floor(B * fraction)` in float64, with `fraction` from `keep_fraction`."""
+  return tf.floor(tf.cast(batch_size, tf.float64) *
+                  tf.cast(fraction, tf.float64))
 
 
 def _mul32(x, c):
@@ -107,8 +184,8 @@ def _hash32(x):
   return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
 
 
-def dropout_mask(batch_size, rate, key):
-  """A {0, 1} mask keeping exactly `int(batch_size * (1 - rate))` entries.
+def dropout_mask(batch_size, fraction, key):
+  """A {0, 1} mask keeping exactly `kept_count(batch_size, fraction)` entries.
 
   The kept entries are drawn uniformly without replacement from a
   counter-based hash of `key`, so the same key gives the same mask in eager
@@ -116,13 +193,13 @@ def dropout_mask(batch_size, rate, key):
 
   Args:
     batch_size: scalar int tensor.
-    rate: scalar float64 tensor, the drop-out rate.
+    fraction: float64 scalar, `keep_fraction(rate)` of the drop-out rate.
     key: scalar int64 tensor, e.g. mixed from seed, step and replica.
 
   Returns:
     float32 tensor of shape [batch_size].
   """
-  keep = tf.floor(tf.cast(batch_size, tf.float64) * (1.0 - rate))
+  keep = kept_count(batch_size, fraction)
   index = tf.range(tf.cast(batch_size, tf.int64), dtype=tf.int64)
   noise = _hash32(index + _hash32(key) * 0x10000)
   # Rank of each entry in a random permutation; keep the first `keep` ranks.
@@ -186,9 +263,13 @@ class MentorNetCurriculum(tf.Module):
     self.fixed_epoch_after_burn_in = bool(fixed_epoch_after_burn_in)
     self.decay = float(loss_moving_average_decay)
     self.seed = int(seed)
+    # Per-epoch tables, float32 as the original's.
     self.loss_p_percentile = np.full([NUM_EPOCHS], loss_p_percentile,
-                                     np.float64)
-    self.example_dropout_rates = np.asarray(example_dropout_rates, np.float64)
+                                     np.float32)
+    self.example_dropout_rates = np.asarray(example_dropout_rates, np.float32)
+    self._percentile_fraction = percentile_fraction(self.loss_p_percentile)
+    self._keep_fraction = keep_fraction(self.example_dropout_rates)
+    self._epoch_boundaries = epoch_boundaries(self.max_number_of_steps)
     # Every replica computes the same value (losses are all-gathered), so
     # keeping the first replica's update is exact.
     self.moving_average = tf.Variable(
@@ -223,14 +304,16 @@ class MentorNetCurriculum(tf.Module):
       gradient) and a dict of scalar summaries.
     """
     loss = tf.stop_gradient(tf.cast(loss, tf.float32))
-    epoch = training_epoch(global_step, self.max_number_of_steps)
+    epoch = training_epoch(global_step, self.max_number_of_steps,
+                           self._epoch_boundaries)
     cur_epoch = epoch
     if self.fixed_epoch_after_burn_in:
       cur_epoch = tf.minimum(epoch, self.burn_in_epoch)
-    percentile_q = tf.gather(self.loss_p_percentile, cur_epoch)
     dropout_rate = tf.gather(self.example_dropout_rates, cur_epoch)
 
-    percentile_loss = nearest_percentile(self._global_losses(loss), percentile_q)
+    percentile_loss = nearest_percentile(
+        self._global_losses(loss),
+        tf.gather(self._percentile_fraction, cur_epoch))
     moving_average = (self.moving_average * self.decay
                       + (1.0 - self.decay) * percentile_loss)
     self.moving_average.assign(moving_average)
@@ -242,7 +325,8 @@ class MentorNetCurriculum(tf.Module):
     v = self.mentornet.weights(features)
     burn_in = tf.cast(cur_epoch < self.burn_in_epoch - 1, tf.float32)
     v = tf.maximum(v, burn_in)
-    v = v * dropout_mask(batch_size, dropout_rate,
+    v = v * dropout_mask(batch_size,
+                         tf.gather(self._keep_fraction, cur_epoch),
                          self._dropout_key(global_step))
     v = tf.stop_gradient(v)
     stats = {

@@ -21,6 +21,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from mentornet import curriculum
 from mentornet import inputs
 from mentornet import train_lib
 
@@ -174,7 +175,8 @@ def dump_losses(config):
 
   Uses the latest checkpoint in `checkpoint_dir`, evaluation preprocessing
   and inference mode. The epoch column is `dump_epoch`, or the checkpoint's
-  progress epoch `floor(step / max_number_of_steps * 100)`.
+  progress epoch, in the training curriculum's own arithmetic
+  (`curriculum.progress_epoch`).
 
   Returns:
     The number of lines written.
@@ -188,8 +190,9 @@ def dump_losses(config):
                          config.dump_seed)
   epoch = config.dump_epoch
   if epoch < 0:
-    epoch = min(99, checkpoint_step(path) * 100 // max(
-        1, config.max_number_of_steps or checkpoint_step(path) or 1))
+    step = checkpoint_step(path)
+    epoch = curriculum.progress_epoch(
+        step, config.max_number_of_steps or max(step, 1))
   evaluator = Evaluator(config, files=files, select=select)
   evaluator.restore(path)
   lines = []

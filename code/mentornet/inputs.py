@@ -72,16 +72,18 @@ def _decoded(files, dataset_name):
 def augment(image, studentnet, seed):
   """Training preprocessing of one uint8 image, stateless random ops.
 
-  resnet101: crop-or-pad to 36x36; inception (CifarNet): zero-pad 4 pixels on
-  each side. Then a random 32x32 crop, a random left-right flip and per-image
-  standardisation.
+  resnet101: crop-or-pad to 36x36; inception (CifarNet): zero-pad
+  `IMAGE_SIZE / 4` = 8 pixels on each side (48x48; the original's
+  `padding = image_size / 4` under Python 2's integer division). Then a random
+  32x32 crop, a random left-right flip and per-image standardisation.
   """
   image = tf.cast(image, tf.float32)
   if studentnet == "resnet101":
     image = tf.image.resize_with_crop_or_pad(image, IMAGE_SIZE + 4,
                                              IMAGE_SIZE + 4)
   else:
-    image = tf.pad(image, [[4, 4], [4, 4], [0, 0]])
+    pad = IMAGE_SIZE // 4
+    image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
   seeds = tf.random.experimental.stateless_split(seed, 2)
   image = tf.image.stateless_random_crop(image, [IMAGE_SIZE, IMAGE_SIZE, 3],
                                          seed=seeds[0])

@@ -1,4 +1,4 @@
-"""Learning MentorNets (SPEC §8): training data from v* or from data, and fitting.
+"""Learning MentorNets: training data from v* or from data, and fitting.
 
 Data files hold float32 rows `(loss, loss_diff, label, epoch, v*)`: `tr.npz`
 (80%) and `ts.npz` (20%), under the key `data`. The original stored them with
@@ -26,15 +26,18 @@ DD_PERCENTILES = (40, 50, 60, 75, 80, 90)
 def predefined_grid():
   """All (loss, loss_diff, label=0, epoch) rows of the original grid.
 
-  loss: 0, 0.1, ..., 9.9 then 10, 11, ..., 29 (120 values); loss_diff: -5.0,
-  -4.9, ..., 4.9 (100); epoch 0..99 (100): 1,200,000 rows.
+  The axes are built exactly as the original's `np.arange` calls, float
+  rounding included: loss 0, 0.1, ..., 9.9 then 10, 11, ..., 29 (120 values);
+  loss_diff -5.0, -4.9, ..., 4.9 (100 values; NumPy steps by
+  `(-5 + 0.1) - (-5)`, so the point meant as 0 is -1.78e-14 and hard example
+  mining gives it v* = 0); epoch 0..99 (100): 1,200,000 rows.
   """
-  losses = np.concatenate([np.arange(100) / 10.0, np.arange(10, 30)])
-  diffs = np.arange(-50, 50) / 10.0
-  epochs = np.arange(100)
+  losses = np.concatenate([np.arange(0, 10, 0.1), np.arange(10, 30, 1)])
+  diffs = np.arange(-5, 5, 0.1)
+  epochs = np.arange(0, 100, 1)
   loss, diff, epoch = np.meshgrid(losses, diffs, epochs, indexing="ij")
   return np.stack([loss.ravel(), diff.ravel(), np.zeros(loss.size),
-                   epoch.ravel()], axis=1)
+                   epoch.ravel()], axis=1).astype(np.float64)
 
 
 def grid_mse(net, vstar_fn, gamma=None, num_points=20000, seed=12345):
@@ -195,8 +198,10 @@ class TrainConfig:
 
 
 def is_binary(targets):
-  """Whether every target is exactly 0 or 1 (then: sigmoid cross-entropy)."""
-  return bool(np.all((targets == 0) | (targets == 1)))
+  """The original reader's `is_binary_label`: the targets take exactly the
+  two values 0 and 1 (then sigmoid cross-entropy; otherwise squared error of
+  the sigmoid, e.g. for the all-ones baseline curriculum)."""
+  return set(np.unique(targets).tolist()) == {0.0, 1.0}
 
 
 def _loss_fn(binary):
@@ -251,9 +256,10 @@ def train_mentornet(config):
   """Fits a MentorNet to rows (loss, loss_diff, label, epoch, v*).
 
   Adam, learning rate decayed x0.9 every 1000 steps (staircase), gradients
-  clipped to global norm 5; sigmoid cross-entropy for {0, 1} targets, squared
-  error of the sigmoid otherwise. After each pass over the data the test rows
-  are evaluated and a checkpoint is written; a rerun resumes from the latest.
+  clipped to global norm 5; sigmoid cross-entropy when the targets hold
+  exactly 0 and 1, squared error of the sigmoid otherwise (all-ones targets
+  included). After each pass over the data the test rows are evaluated and a
+  checkpoint is written; a rerun resumes from the latest.
 
   Returns:
     The final test metrics, plus `loop_seconds`: wall time of the training
