@@ -54,6 +54,9 @@ flags.DEFINE_string("results_name", "reproduce_cpu",
                     "Results file name, without .md/.json.")
 flags.DEFINE_integer("seed", 0, "Training seed (initialisation, data order, "
                      "drop-out draws); the noisy labels are always seed 0's.")
+flags.DEFINE_integer("second_seed", 1, "Training seed of the repeated runs.")
+flags.DEFINE_list("second_seed_methods", ["baseline", "mentornet_dd"],
+                  "Methods run again with --second_seed (empty: none).")
 flags.DEFINE_string("notes_file", "benchmarks/reproduce_notes.md",
                     "Hand-written analysis appended to the results file "
                     "(skipped when empty or absent).")
@@ -88,7 +91,7 @@ def method_flags(method, noise):
           "--burn_in_epoch=18", "--example_dropout_rates=0.5,17,0.05,83"]
 
 
-def train_command(method, noise, data_root, log_dir):
+def train_command(method, noise, data_root, log_dir, seed):
   script = ("code/cifar_train_baseline.py" if method == "baseline"
             else "code/cifar_train_mentornet.py")
   return ["python", script, "--dataset_name=cifar10", "--studentnet=inception",
@@ -98,7 +101,7 @@ def train_command(method, noise, data_root, log_dir):
           f"--num_epochs_per_decay={FLAGS.num_epochs_per_decay}",
           f"--save_checkpoint_steps={FLAGS.save_checkpoint_steps}",
           "--save_interval_secs=100000", "--log_every_n_steps=500",
-          f"--seed={FLAGS.seed}"] + method_flags(method, noise)
+          f"--seed={seed}"] + method_flags(method, noise)
 
 
 def prepare_data(data_root):
@@ -122,17 +125,22 @@ def evaluate_run(log_dir, data_root):
           for p in state.all_model_checkpoint_paths}
 
 
-def protocol_name():
-  return (f"{FLAGS.train_examples}img_{FLAGS.steps}steps_"
+# Bumped whenever the training code changes what a run computes, so that runs
+# cached by older code are not reused (2: training as the original trained).
+CODE_VERSION = 2
+
+
+def protocol_name(seed):
+  return (f"v{CODE_VERSION}_{FLAGS.train_examples}img_{FLAGS.steps}steps_"
           f"{FLAGS.num_epochs_per_decay:g}epd_{FLAGS.save_checkpoint_steps}ckpt"
-          + (f"_seed{FLAGS.seed}" if FLAGS.seed else ""))
+          + (f"_seed{seed}" if seed else ""))
 
 
-def run_one(method, noise, data_root):
-  log_dir = os.path.join(FLAGS.work_dir, "runs", protocol_name(),
+def run_one(method, noise, data_root, seed):
+  log_dir = os.path.join(FLAGS.work_dir, "runs", protocol_name(seed),
                          f"{noise}_{method}")
   done = os.path.join(log_dir, "result.json")
-  command = train_command(method, noise, data_root, log_dir)
+  command = train_command(method, noise, data_root, log_dir, seed)
   if os.path.exists(done):
     with open(done) as f:
       result = json.load(f)
@@ -144,7 +152,7 @@ def run_one(method, noise, data_root):
   subprocess.run([sys.executable] + command[1:], check=True)
   train_seconds = time.perf_counter() - start
   accuracy = evaluate_run(log_dir, data_root)
-  result = {"method": method, "noise": noise,
+  result = {"method": method, "noise": noise, "seed": seed,
             "command": shlex.join(command),
             "train_seconds": round(train_seconds),
             "final_accuracy": accuracy[max(accuracy)],
@@ -154,7 +162,7 @@ def run_one(method, noise, data_root):
             "eval_seconds": round(time.perf_counter() - start - train_seconds)}
   with open(done, "w") as f:
     json.dump(result, f, indent=1)
-  print(f"{noise} {method}: final {result['final_accuracy']:.4f} best "
+  print(f"{noise} {method} seed {seed}: final {result['final_accuracy']:.4f} best "
         f"{result['best_accuracy']:.4f} ({train_seconds:.0f} s)", flush=True)
   return result
 
@@ -166,7 +174,8 @@ def protocol_text():
   return (
       f"Protocol: CifarNet on the first {FLAGS.train_examples:,} CIFAR-10 "
       "training images with uniform label noise (seed 0); training seed "
-      f"{FLAGS.seed}; batch {BATCH_SIZE}, "
+      f"{FLAGS.seed} (and {FLAGS.second_seed} for the repeated runs); "
+      f"batch {BATCH_SIZE}, "
       f"{FLAGS.steps:,} steps (about {epochs:.0f} epochs); learning rate 0.1, "
       f"x0.1 every {decay_step:,} steps ({decay_step / FLAGS.steps:.0%} of "
       "training; the original 120,000-step schedule decays at 65%); a "
@@ -176,55 +185,81 @@ def protocol_text():
       "CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`).")
 
 
+def _row(r):
+  return (f"| {r['noise']} | {r['method']} | {r['seed']} | "
+          f"{r['final_accuracy']:.4f} | "
+          f"{r['best_accuracy']:.4f} ({r['best_step']}) | "
+          f"{100 * (r['final_accuracy'] - r['best_accuracy']):+.1f} points | "
+          f"{PAPER[r['noise']][r['method']]:.3f} | "
+          f"{r['train_seconds'] / 60:.1f} min |")
+
+
+def margin_lines(by):
+  """DD minus baseline (final accuracy) per seed, their mean, the paper's."""
+  seeds = sorted({seed for (_, _, seed) in by})
+  lines = ["| noise | " + " | ".join(f"seed {s}" for s in seeds)
+           + " | mean | paper's margin | met |",
+           "|---|" + "---|" * len(seeds) + "---|---|---|"]
+  for noise in FLAGS.noises:
+    margins = {}
+    for seed in seeds:
+      dd = by.get((noise, "mentornet_dd", seed))
+      base = by.get((noise, "baseline", seed))
+      if dd and base:
+        margins[seed] = dd["final_accuracy"] - base["final_accuracy"]
+    if not margins:
+      continue
+    mean = sum(margins.values()) / len(margins)
+    paper = PAPER_DD_MARGIN[noise]
+    met = ("yes" if mean >= paper else
+           f"no, short by {100 * (paper - mean):.1f} points")
+    lines.append(f"| {noise} | " + " | ".join(
+        f"{100 * margins[s]:+.1f}" if s in margins else "" for s in seeds)
+        + f" | {100 * mean:+.1f} points | {100 * paper:+.1f} points | {met} |")
+  return lines
+
+
 def write_results(results, wall_seconds):
   os.makedirs(FLAGS.results_dir, exist_ok=True)
   run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
   summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+             "cpu": cpu_model(),
              "invocation_seconds": round(wall_seconds),
              "run_seconds": run_seconds,
              "runs": results}
   with open(os.path.join(FLAGS.results_dir, FLAGS.results_name + ".json"),
             "w") as f:
     json.dump(summary, f, indent=1)
-  by = {(r["noise"], r["method"]): r for r in results}
+  by = {(r["noise"], r["method"], r["seed"]): r for r in results}
+  table_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results
+                      if r["seed"] == FLAGS.seed)
   lines = ["# MentorNet reproduction at CPU scale: CifarNet on CIFAR-10", "",
            f"Command: `{shlex.join(['python', 'benchmarks/reproduce.py'] + sys.argv[1:])}` "
-           f"({summary['machine']}; the {len(results)} runs took "
-           f"{run_seconds / 60:.0f} "
-           f"min of training and evaluation, one after the other; finished "
-           "runs found in the work folder are reused, not rerun).",
+           f"({summary['cpu']}, {summary['machine']}; the main table's runs "
+           f"took {table_seconds / 60:.0f} min of training and evaluation, "
+           f"all {len(results)} runs {run_seconds / 60:.0f} min, one after the"
+           " other; finished runs found in the work folder are reused, not "
+           "rerun).",
            "", protocol_text(), "",
-           "| noise | method | final test acc. | best test acc. (step) | "
-           "final - best | paper (final, 120k steps) | train time |",
-           "|---|---|---|---|---|---|---|"]
-  for noise in FLAGS.noises:
-    for method in FLAGS.methods:
-      r = by.get((noise, method))
-      if r:
-        lines.append(
-            f"| {noise} | {method} | {r['final_accuracy']:.4f} | "
-            f"{r['best_accuracy']:.4f} ({r['best_step']}) | "
-            f"{100 * (r['final_accuracy'] - r['best_accuracy']):+.1f} points | "
-            f"{PAPER[noise][method]:.3f} | {r['train_seconds'] / 60:.1f} min |")
-  lines += ["", "## MentorNet DD against the baseline (final accuracy)", "",
-            "| noise | DD - baseline | paper's margin | met |", "|---|---|---|---|"]
-  for noise in FLAGS.noises:
-    dd, base = by.get((noise, "mentornet_dd")), by.get((noise, "baseline"))
-    if dd and base:
-      margin = dd["final_accuracy"] - base["final_accuracy"]
-      ok = margin >= PAPER_DD_MARGIN[noise]
-      lines.append(f"| {noise} | {100 * margin:+.1f} points | "
-                   f"{100 * PAPER_DD_MARGIN[noise]:+.1f} points | "
-                   f"{'yes' if ok else 'no, short by %.1f points' % (100 * (PAPER_DD_MARGIN[noise] - margin))} |")
+           "| noise | method | seed | final test acc. | best test acc. (step)"
+           " | final - best | paper (final, 120k steps) | train time |",
+           "|---|---|---|---|---|---|---|---|"]
+  for seed in [FLAGS.seed, FLAGS.second_seed]:
+    for noise in FLAGS.noises:
+      for method in FLAGS.methods:
+        if (noise, method, seed) in by:
+          lines.append(_row(by[(noise, method, seed)]))
+  lines += ["", "## MentorNet DD against the baseline (final accuracy, "
+            "points)", ""] + margin_lines(by)
   steps = sorted({int(k) for r in results for k in r["accuracy_by_step"]})
   lines += ["", "## Test accuracy at each checkpoint", "",
-            "| noise | method | " + " | ".join(map(str, steps)) + " |",
-            "|---|---|" + "---|" * len(steps)]
+            "| noise | method | seed | " + " | ".join(map(str, steps)) + " |",
+            "|---|---|---|" + "---|" * len(steps)]
   for r in results:
     by_step = r["accuracy_by_step"]
-    lines.append(f"| {r['noise']} | {r['method']} | " + " | ".join(
-        f"{by_step[str(k)]:.3f}" if str(k) in by_step else "" for k in steps)
-        + " |")
+    lines.append(f"| {r['noise']} | {r['method']} | {r['seed']} | " +
+                 " | ".join(f"{by_step[str(k)]:.3f}" if str(k) in by_step
+                            else "" for k in steps) + " |")
   if FLAGS.notes_file and os.path.exists(FLAGS.notes_file):
     with open(FLAGS.notes_file) as f:
       notes = f.read().strip()
@@ -238,14 +273,28 @@ def write_results(results, wall_seconds):
   print("\n".join(lines))
 
 
+def cpu_model():
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or "unknown CPU"
+
+
 def main(argv):
   del argv
   start = time.perf_counter()
   data_root = os.path.join(FLAGS.work_dir, "data",
                            f"{FLAGS.train_examples}img")
   prepare_data(data_root)
-  results = [run_one(m, n, data_root) for n in FLAGS.noises
+  results = [run_one(m, n, data_root, FLAGS.seed) for n in FLAGS.noises
              for m in FLAGS.methods]
+  if FLAGS.second_seed != FLAGS.seed:
+    results += [run_one(m, n, data_root, FLAGS.second_seed)
+                for n in FLAGS.noises for m in FLAGS.second_seed_methods]
   write_results(results, time.perf_counter() - start)
 
 

@@ -48,24 +48,31 @@ def test_protocol_uses_the_grids_per_method_flags(repo):
 
 
 def test_results_file_gives_margins_and_overfitting(repo, tmp_path):
-  def run(method, noise, final, best):
+  def run(method, noise, final, best, seed=0):
     curve = {"300": best - 0.05, "1500": best, "3000": final}
-    return {"method": method, "noise": noise, "command": f"python x {method}",
+    return {"method": method, "noise": noise, "seed": seed,
+            "command": f"python x {method} {seed}",
             "train_seconds": 300, "eval_seconds": 30, "final_accuracy": final,
             "best_accuracy": best, "best_step": 1500,
             "accuracy_by_step": curve}
-  results = [run("baseline", "0.4", 0.42, 0.45), run("mentornet_dd", "0.4",
-                                                       0.47, 0.47)]
+  results = [run("baseline", "0.4", 0.42, 0.45),
+             run("mentornet_dd", "0.4", 0.47, 0.47),
+             run("baseline", "0.4", 0.40, 0.41, seed=1),
+             run("mentornet_dd", "0.4", 0.43, 0.43, seed=1)]
   notes = tmp_path / "notes.md"
   notes.write_text("## Why\n\nHand-written analysis.\n")
   run_helper(repo, [f"--results_dir={tmp_path}", f"--notes_file={notes}",
                     "--noises=0.4", "--methods=baseline,mentornet_dd"],
              {"do": "write", "results": results})
   text = (tmp_path / "reproduce_cpu.md").read_text()
-  assert "| 0.4 | baseline | 0.4200 | 0.4500 (1500) | -3.0 points | 0.720 |" in text
-  assert "| 0.4 | +5.0 points | +4.3 points | yes |" in text
-  assert "| 0.4 | baseline | 0.400 | 0.450 | 0.420 |" in text
+  assert ("| 0.4 | baseline | 0 | 0.4200 | 0.4500 (1500) | -3.0 points | "
+          "0.720 |") in text
+  assert "| 0.4 | mentornet_dd | 1 | 0.4300 | 0.4300 (1500) | +0.0 points |" in text
+  # DD - baseline: +5.0 with seed 0, +3.0 with seed 1, mean +4.0 < +4.3
+  assert ("| 0.4 | +5.0 | +3.0 | +4.0 points | +4.3 points | no, short by 0.3"
+          " points |") in text
+  assert "| 0.4 | baseline | 0 | 0.400 | 0.450 | 0.420 |" in text
   assert "Hand-written analysis." in text
   assert text.index("Hand-written") < text.index("python x baseline")
   summary = json.loads((tmp_path / "reproduce_cpu.json").read_text())
-  assert summary["runs"] == results and summary["run_seconds"] == 660
+  assert summary["runs"] == results and summary["run_seconds"] == 1320
