@@ -41,9 +41,15 @@ flags.DEFINE_integer("max_number_of_steps", 0,
                      "Stop after the checkpoint of this step (default: the "
                      "run's own, from its train_config.json).")
 flags.DEFINE_integer("timeout_secs", 0,
-                     "Stop after this long without a new checkpoint (0: "
-                     "never).")
+                     "Stop after this long without a new checkpoint (0: at "
+                     "the final step, or when the trainer has stopped).")
+flags.DEFINE_integer("trainer_wait_secs", 600,
+                     "Stop with an error when no trainer has held "
+                     "--checkpoint_dir for this long before its final step.")
 flags.DEFINE_bool("eval_once", False, "Evaluate the latest checkpoint, exit.")
+flags.DEFINE_bool("eval_all", False,
+                  "Evaluate every checkpoint on disk not yet in "
+                  "--output_csv_file, oldest first, then exit.")
 flags.DEFINE_enum("mode", "eval", ["eval", "dump"],
                   "eval: accuracy and loss of checkpoints; dump: per-example "
                   "losses `id epoch noisy_label clean_label loss` of the "
@@ -75,7 +81,7 @@ def main(argv):
     config = eval_lib.EvalConfig(
         resnet_widths=tuple(int(w) for w in FLAGS.resnet_widths), **values)
     results = eval_lib.run(config)
-  except (ValueError, FileNotFoundError) as e:
+  except (ValueError, FileNotFoundError, eval_lib.EvalError) as e:
     sys.exit(f"cifar_eval.py: error: {e}")
   if results:
     step = max(results)

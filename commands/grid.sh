@@ -13,6 +13,36 @@
 # Data come from commands/prepare_data.sh (data/<dataset>/<noise>, data/<dataset>/val).
 set -euo pipefail
 
+# run_pair LOG_DIR TRAIN_COMMAND... -- EVAL_COMMAND...
+# Runs a trainer and its evaluation job side by side (logs in LOG_DIR). When the
+# trainer fails, the evaluation job is stopped and the failure reported; when it
+# succeeds, the evaluation job finishes the last checkpoint. Returns the trainer's
+# exit code.
+run_pair() {
+  local log_dir="$1"; shift
+  local train=()
+  while [[ "$1" != "--" ]]; do train+=("$1"); shift; done
+  shift
+  mkdir -p "${log_dir}"
+  "${train[@]}" > "${log_dir}/train.log" 2>&1 &
+  local trainer=$!
+  "$@" > "${log_dir}/eval.log" 2>&1 &
+  local evaluator=$!
+  local status=0
+  wait "${trainer}" || status=$?
+  if (( status != 0 )); then
+    kill "${evaluator}" 2> /dev/null || true
+    wait "${evaluator}" 2> /dev/null || true
+    echo "grid: the trainer of ${log_dir} failed (exit ${status}); its evaluation job" \
+         "was stopped; see ${log_dir}/train.log" >&2
+    return "${status}"
+  fi
+  if ! wait "${evaluator}"; then
+    echo "grid: the evaluation job of ${log_dir} failed; see ${log_dir}/eval.log" >&2
+  fi
+  return 0
+}
+
 grid_main() {
   local studentnet="$1"; shift
   local print_only=0
@@ -20,7 +50,7 @@ grid_main() {
   local train_device="${TRAIN_DEVICE:-0}" eval_device="${EVAL_DEVICE:-1}"
   local log_root="${LOG_ROOT:-runs}"
   local models=mentornet_models/models
-  local steps=() dd_dropout
+  local steps=() dd_dropout failures=0
   if [[ "${studentnet}" == "inception" ]]; then
     steps=(--max_number_of_steps=120000 --num_epochs_per_decay=200)
     dd_dropout=0.5,17,0.05,83
@@ -66,13 +96,13 @@ grid_main() {
           echo "${train[*]}"
           echo "${eval[*]}"
         else
-          mkdir -p "${log_dir}"
-          "${train[@]}" > "${log_dir}/train.log" 2>&1 &
-          local trainer=$!
-          "${eval[@]}" > "${log_dir}/eval.log" 2>&1
-          wait "${trainer}"
+          run_pair "${log_dir}" "${train[@]}" -- "${eval[@]}" || failures=$((failures + 1))
         fi
       done
     done
   done
+  if (( failures > 0 )); then
+    echo "grid: ${failures} run(s) failed" >&2
+    return 1
+  fi
 }

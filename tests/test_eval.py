@@ -71,7 +71,8 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
              "--max_number_of_steps=1000", "--batch_size=200"),
       cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
   deadline = time.time() + 120
-  while not (out_csv.exists() and len(out_csv.read_text().splitlines()) >= 2):
+  # Every checkpoint on disk (steps 1 and 2) is evaluated first.
+  while not (out_csv.exists() and len(out_csv.read_text().splitlines()) >= 3):
     assert time.time() < deadline and evaluator.poll() is None
     time.sleep(0.2)
   # The trainer's rotation: the state file names a checkpoint whose files are
@@ -83,8 +84,8 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
                                              "model.ckpt-7")
   output, _ = evaluator.communicate(timeout=120)
   assert evaluator.returncode == 0, output[-3000:]
-  assert "Timed-out waiting for a checkpoint" in output
-  assert [r["step"] for r in csv.DictReader(open(out_csv))] == ["2"]
+  assert "no new checkpoint for 8 s; stopping" in output
+  assert [r["step"] for r in csv.DictReader(open(out_csv))] == ["1", "2"]
 
 
 def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
@@ -92,7 +93,8 @@ def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
   cfg = train(repo, tmp_path / "run", 2)
   good = tf.train.latest_checkpoint(cfg.train_log_dir)
   gone = os.path.join(cfg.train_log_dir, "model.ckpt-7")
-  monkeypatch.setattr(eval_lib, "_checkpoints", lambda config: [gone, good])
+  monkeypatch.setattr(eval_lib, "_pending",
+                      lambda config, done: [gone, good])
   config = eval_lib.EvalConfig(checkpoint_dir=cfg.train_log_dir,
                                data_dir=str(repo / VAL), batch_size=500)
   assert list(eval_lib.run(config)) == [2]

@@ -1,6 +1,7 @@
 """StudentNet training: both scripts and nets end to end, resume, mirrored, errors."""
 
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -117,9 +118,21 @@ def test_state_resumes_from_checkpoint(repo, tmp_path):
   assert int(optimizer.iterations) == 3
   assert float(curriculum.moving_average) == saved_avg
   assert any(np.any(a.numpy() != 0) for a in optimizer.accumulators)
+  # Its total steps define the progress epoch: a MentorNet run is not extended.
   cfg.max_number_of_steps = 5
+  with pytest.raises(ValueError, match="cannot be extended"):
+    train_lib.run(cfg)
+  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-3")
+
+
+def test_baseline_run_may_be_extended(repo, tmp_path):
+  cfg = config(repo, tmp_path, max_number_of_steps=2)
   train_lib.run(cfg)
-  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-5")
+  cfg.max_number_of_steps = 4
+  train_lib.run(cfg)
+  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-4")
+  saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
+  assert saved["max_number_of_steps"] == 4 and "train_log_dir" not in saved
 
 
 def test_sigkill_then_rerun_finishes(repo, tmp_path):

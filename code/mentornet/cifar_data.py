@@ -10,8 +10,10 @@ TFDS, corrupts the training labels with a seeded generator and writes
 """
 
 import dataclasses
+import glob
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -63,6 +65,10 @@ def validate(config):
   if config.max_train_examples < 0 or config.max_test_examples < 0:
     raise ValueError("--max_train_examples and --max_test_examples must be "
                      ">= 0 (0 means the whole split)")
+  for path in (config.output_dir,
+               os.path.join(config.output_dir, config.dataset_name)):
+    if os.path.exists(path) and not os.path.isdir(path):
+      raise ValueError(f"--output_dir: {path} exists and is not a directory")
   train_dir = os.path.join(config.output_dir, config.dataset_name,
                            noise_dir_name(config.noise_fraction))
   if os.path.isdir(train_dir) and os.listdir(train_dir) and not config.overwrite:
@@ -175,29 +181,60 @@ def prepare_noisy_cifar(config):
       "confusion_counts": noise.confusion_counts(clean, noisy,
                                                  num_classes).tolist(),
   }
-  tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
+  _remove_stale_temporaries(base)
+  keep_val = (os.path.isdir(val_dir) and bool(os.listdir(val_dir)) and
+              not config.overwrite)
+  temporaries = []
   try:
+    train_tmp = tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=base)
+    temporaries.append(train_tmp)
     files = records.write_records(
-        _serialize(images, noisy, clean, config.dataset_name), tmp,
+        _serialize(images, noisy, clean, config.dataset_name), train_tmp,
         config.dataset_name, "train")
-    with open(os.path.join(tmp, "noise_report.json"), "w") as f:
+    with open(os.path.join(train_tmp, "noise_report.json"), "w") as f:
       json.dump(report, f, indent=1)
-    _replace_dir(tmp, train_dir)
+    val_tmp = None
+    if not keep_val:
+      test_images, test_labels, _ = read_split(builder, "test",
+                                               config.max_test_examples)
+      val_tmp = tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=base)
+      temporaries.append(val_tmp)
+      records.write_records(
+          _serialize(test_images, test_labels, test_labels,
+                     config.dataset_name), val_tmp, config.dataset_name,
+          "test")
+    # Both splits are complete: move them into place, the training split
+    # (which a rerun checks for) last.
+    if val_tmp:
+      _replace_dir(val_tmp, val_dir)
+      logging.info("wrote %d test records to %s", len(test_labels), val_dir)
+    else:
+      logging.info("kept the existing clean test split in %s", val_dir)
+    _replace_dir(train_tmp, train_dir)
     logging.info("wrote %d training records (%.4f of labels changed) in %d "
                  "files to %s", len(clean), report["realized_noise_fraction"],
                  len(files), train_dir)
-    if os.path.isdir(val_dir) and os.listdir(val_dir) and not config.overwrite:
-      logging.info("kept the existing clean test split in %s", val_dir)
-      return report
-    test_images, test_labels, _ = read_split(builder, "test",
-                                             config.max_test_examples)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=base)
-    records.write_records(
-        _serialize(test_images, test_labels, test_labels, config.dataset_name),
-        tmp, config.dataset_name, "test")
-    _replace_dir(tmp, val_dir)
-    logging.info("wrote %d test records to %s", len(test_labels), val_dir)
   finally:
-    if os.path.isdir(tmp):
-      shutil.rmtree(tmp)
+    for tmp in temporaries:
+      if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
   return report
+
+
+def _remove_stale_temporaries(base):
+  """Removes `.tmp-<pid>-*` folders of generator runs that were killed."""
+  for path in glob.glob(os.path.join(base, ".tmp-*")):
+    match = re.match(r"\.tmp-(\d+)-", os.path.basename(path))
+    if match and _alive(int(match.group(1))):
+      continue
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid):
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True

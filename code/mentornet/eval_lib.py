@@ -1,11 +1,16 @@
-"""Evaluation beside training (SPEC §7): poll checkpoints, evaluate each once.
+"""Evaluation beside training: poll checkpoints, evaluate each once, in order.
 
-`run(config)` waits for checkpoints in `checkpoint_dir`, evaluates each on the
-whole split (accuracy, mean loss), writes `eval/accuracy` and `eval/loss`
-summaries to `eval_dir`, appends `step,accuracy,loss` rows to a CSV, and stops
-after the checkpoint of the final step, after `timeout_secs` without a new
-checkpoint, or after one checkpoint with `eval_once`. Checkpoints deleted by
-the trainer's rotation while it runs are skipped.
+`run(config)` evaluates every checkpoint in `checkpoint_dir` that its CSV
+does not hold yet, oldest first, then waits for new ones: each on the whole
+split (accuracy, mean loss), with `eval/accuracy` and `eval/loss` summaries in
+`eval_dir` and a `step,accuracy,loss` row in the CSV (never two rows for one
+step). It stops after the checkpoint of the final step; after `timeout_secs`
+without a new checkpoint; with an error when no trainer has held the run's
+directory for `trainer_wait_secs` before the final step; after the latest
+checkpoint with `eval_once`, or after every checkpoint on disk with
+`eval_all`. A checkpoint deleted by the trainer's rotation before it was read
+is skipped; any other failure (unreadable data, a checkpoint of another
+network) stops the job with one line.
 
 `mode="dump"` instead writes, for the latest checkpoint and a training data
 directory, one line `id epoch noisy_label clean_label loss` per example of a
@@ -13,9 +18,9 @@ seeded subset: the input of data-driven MentorNet learning.
 """
 
 import dataclasses
-import json
 import os
 import re
+import time
 
 from absl import logging
 import numpy as np
@@ -23,6 +28,7 @@ import tensorflow as tf
 
 from mentornet import curriculum
 from mentornet import inputs
+from mentornet import run_dir
 from mentornet import train_lib
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
@@ -42,8 +48,10 @@ class EvalConfig:
   eval_interval_secs: float = 600
   output_csv_file: str = ""
   max_number_of_steps: int = 0  # 0: read it from the run's train_config.json
-  timeout_secs: float = 0  # 0: wait forever
+  timeout_secs: float = 0  # 0: until the final step or the trainer stops
+  trainer_wait_secs: float = 600
   eval_once: bool = False
+  eval_all: bool = False
   mode: str = "eval"  # or "dump": per-example losses for data-driven MentorNets
   dump_file: str = ""
   dump_fraction: float = 0.1
@@ -59,11 +67,10 @@ def adopt_training_config(config):
   The checkpoints can only be read by the network they were written by, so
   the run's own settings win over flags (with a warning when they differ).
   """
-  path = os.path.join(config.checkpoint_dir, train_lib.CONFIG_FILE)
-  if not os.path.exists(path):
+  saved = run_dir.read_json(os.path.join(config.checkpoint_dir,
+                                         run_dir.CONFIG_FILE))
+  if saved is None:
     return config
-  with open(path) as f:
-    saved = json.load(f)
   changes = {}
   for field in ARCHITECTURE_FIELDS:
     value = saved[field]
@@ -75,6 +82,10 @@ def adopt_training_config(config):
   if not config.max_number_of_steps:
     changes["max_number_of_steps"] = saved["max_number_of_steps"]
   return dataclasses.replace(config, **changes)
+
+
+class EvalError(RuntimeError):
+  """The evaluation job cannot go on; the message says why."""
 
 
 def checkpoint_step(path):
@@ -100,7 +111,24 @@ class Evaluator:
     return tf.reduce_sum(tf.cast(correct, tf.float32)), tf.reduce_sum(loss)
 
   def restore(self, path):
-    tf.train.Checkpoint(model=self.model).restore(path).expect_partial()
+    """Restores the StudentNet of checkpoint prefix `path`.
+
+    Raises:
+      tf.errors.NotFoundError: the checkpoint is gone.
+      EvalError: it is not a checkpoint of this StudentNet.
+    """
+    try:
+      status = tf.train.Checkpoint(model=self.model).restore(path)
+      status.expect_partial()
+      status.assert_existing_objects_matched()
+    except tf.errors.NotFoundError:
+      raise
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+      first = str(getattr(e, "message", e)).strip().splitlines()
+      raise EvalError(
+          f"checkpoint {path} is not a StudentNet checkpoint of this "
+          f"configuration ({first[0][:200] if first else type(e).__name__})"
+      ) from None
 
   @tf.function
   def example_losses(self, images, labels):
@@ -124,18 +152,78 @@ def _append_csv(path, step, accuracy, loss):
     if new:
       f.write("step,accuracy,loss\n")
     f.write(f"{step},{accuracy:.6f},{loss:.6f}\n")
+    f.flush()
+    os.fsync(f.fileno())
 
 
-def _checkpoints(config):
-  """Latest checkpoint once, or every new one as it appears."""
+def csv_steps(path):
+  """The steps already in an evaluation CSV (empty if there is none)."""
+  if not path or not os.path.exists(path):
+    return set()
+  steps = set()
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      field = line.split(",", 1)[0].strip()
+      if number == 1 and field == "step" or not field:
+        continue
+      try:
+        steps.add(int(field))
+      except ValueError:
+        raise EvalError(f"{path}:{number}: '{line.strip()}' is not a row "
+                        "'step,accuracy,loss'") from None
+  return steps
+
+
+def checkpoints_on_disk(checkpoint_dir):
+  """The retained checkpoint prefixes of a run, oldest step first."""
+  state = tf.train.get_checkpoint_state(checkpoint_dir)
+  if state is None:
+    return []
+  paths = [p if os.path.isabs(p) else os.path.join(checkpoint_dir, p)
+           for p in state.all_model_checkpoint_paths]
+  paths = [p for p in paths if tf.io.gfile.exists(p + ".index")]
+  return sorted(set(paths), key=checkpoint_step)
+
+
+def _pending(config, done):
+  """Checkpoints to evaluate, in step order, as `run` describes."""
   if config.eval_once:
     latest = tf.train.latest_checkpoint(config.checkpoint_dir)
     if latest is None:
       raise FileNotFoundError(f"no checkpoint in {config.checkpoint_dir}")
-    return [latest]
-  return tf.train.checkpoints_iterator(
-      config.checkpoint_dir, min_interval_secs=config.eval_interval_secs,
-      timeout=config.timeout_secs or None)
+    yield latest
+    return
+  start = last_new = last_alive = time.monotonic()
+  while True:
+    new = [p for p in checkpoints_on_disk(config.checkpoint_dir)
+           if checkpoint_step(p) not in done]
+    for path in new:
+      yield path
+    if config.eval_all:
+      return
+    final = config.max_number_of_steps
+    if final and done and max(done) >= final:
+      return
+    now = time.monotonic()
+    if new:
+      last_new = now
+    if run_dir.trainer_is_running(config.checkpoint_dir):
+      last_alive = now
+    if config.timeout_secs and now - last_new >= config.timeout_secs:
+      logging.info("no new checkpoint for %d s; stopping", config.timeout_secs)
+      return
+    if now - max(last_alive, start) >= config.trainer_wait_secs:
+      reached = max(done) if done else "none"
+      if not final:
+        logging.info("no trainer holds %s; stopping", config.checkpoint_dir)
+        return
+      raise EvalError(
+          f"no trainer has held {config.checkpoint_dir} for "
+          f"{config.trainer_wait_secs:g} s and its last checkpoint is step "
+          f"{reached} of {final}: the run stopped before its end")
+    time.sleep(max(0.1, min(config.eval_interval_secs,
+                            config.trainer_wait_secs)))
+    config = adopt_training_config(config)
 
 
 def validate(config):
@@ -153,13 +241,21 @@ def validate(config):
     if os.path.exists(config.dump_file):
       raise ValueError(f"--dump_file={config.dump_file} exists; remove it or "
                        "choose another name")
-    if config.dump_epoch > 99:
+    if not -1 <= config.dump_epoch <= 99:
       raise ValueError(f"--dump_epoch={config.dump_epoch} must lie in [0, 99]"
                        " (or -1: the checkpoint's progress epoch)")
   if config.batch_size <= 0:
     raise ValueError(f"--batch_size={config.batch_size} must be positive")
+  for name in ("eval_interval_secs", "timeout_secs", "trainer_wait_secs"):
+    value = getattr(config, name)
+    if not 0 <= value < float("inf"):
+      raise ValueError(f"--{name}={value} must be a number >= 0")
+  if config.eval_once and config.eval_all:
+    raise ValueError("--eval_once and --eval_all exclude each other")
   train_lib.validate_model_flags(config)
-  inputs.record_files(config.data_dir, config.dataset_name, config.split_name)
+  files = inputs.record_files(config.data_dir, config.dataset_name,
+                              config.split_name)
+  inputs.count_records(files, config.dataset_name)
 
 
 def select_subset(num_examples, fraction, seed):
@@ -186,7 +282,8 @@ def dump_losses(config):
     raise FileNotFoundError(f"no checkpoint in {config.checkpoint_dir}")
   files = inputs.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
-  select = select_subset(inputs.count_records(files), config.dump_fraction,
+  select = select_subset(inputs.count_records(files, config.dataset_name),
+                         config.dump_fraction,
                          config.dump_seed)
   epoch = config.dump_epoch
   if epoch < 0:
@@ -214,12 +311,17 @@ def dump_losses(config):
 
 
 def run(config):
-  """Evaluates checkpoints as they appear; returns {step: (accuracy, loss)}.
+  """Evaluates checkpoints as `__doc__` says; returns {step: (accuracy, loss)}.
 
   The network and the final step are read from the run's
-  `train_config.json` when the first checkpoint appears, so the job may start
-  before the trainer. With `mode="dump"`, writes the per-example loss dump
-  instead and returns {}.
+  `train_config.json` when it appears, so the job may start before the
+  trainer. With `mode="dump"`, writes the per-example loss dump instead and
+  returns {}.
+
+  Raises:
+    ValueError / FileNotFoundError: a bad flag or input (before any work).
+    EvalError: a checkpoint of another network, unreadable data, or a run
+      whose trainer stopped before the final step.
   """
   config = adopt_training_config(config)  # again below if not there yet
   validate(config)
@@ -229,20 +331,26 @@ def run(config):
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
   writer = tf.summary.create_file_writer(eval_dir)
   evaluator = None
+  done = csv_steps(config.output_csv_file)
   results = {}
-  for path in _checkpoints(config):
+  for path in _pending(config, done):
     step = checkpoint_step(path)
-    if step in results:
-      continue
     if evaluator is None:
       config = adopt_training_config(config)
       evaluator = Evaluator(config)
     try:
       accuracy, loss = evaluator.evaluate(path)
-    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
-      logging.warning("skipped checkpoint %s, gone or unreadable: %s", path,
-                      str(e).splitlines()[0])
+    except tf.errors.NotFoundError as e:
+      if tf.io.gfile.exists(path + ".index"):
+        raise EvalError(f"checkpoint {path} is unreadable: "
+                        f"{e.message.splitlines()[0]}") from None
+      logging.warning("skipped checkpoint %s: deleted before it was read",
+                      path)
       continue
+    except tf.errors.OpError as e:
+      raise EvalError(f"evaluating {path} on {config.data_dir} failed: "
+                      f"{e.message.splitlines()[0]}") from None
+    done.add(step)
     results[step] = (accuracy, loss)
     logging.info("step %d: accuracy %.4f  loss %.4f  (%s)", step, accuracy,
                  loss, path)
@@ -252,6 +360,4 @@ def run(config):
     writer.flush()
     if config.output_csv_file:
       _append_csv(config.output_csv_file, step, accuracy, loss)
-    if config.max_number_of_steps and step >= config.max_number_of_steps:
-      break
   return results

@@ -1,4 +1,4 @@
-"""tf.data pipelines over the CIFAR data directories, per StudentNet (SPEC §6).
+"""tf.data pipelines over the CIFAR data directories, per StudentNet.
 
 Each split is built by one function:
 TFRecordDataset -> parse -> decode PNG -> cache -> (repeat, shuffle) ->
@@ -18,12 +18,26 @@ STUDENTNETS = ("resnet101", "inception")
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
+def _hint(data_dir, dataset_name, split_name):
+  """Names the directories below `data_dir` that hold this split's records."""
+  found = sorted({os.path.relpath(os.path.dirname(p), data_dir) for p in
+                  glob.glob(os.path.join(data_dir, "**",
+                                         f"{dataset_name}_{split_name}-*"),
+                            recursive=True)})
+  if not found:
+    return ""
+  shown = ", ".join(os.path.join(data_dir, d) + "/" for d in found[:6])
+  return f"; directories below it that do hold them: {shown}"
+
+
 def record_files(data_dir, dataset_name, split_name):
   """The files `<data_dir>/<dataset>_<split>-*`, sorted.
 
   Raises:
     FileNotFoundError: one line naming the missing directory, the empty
-      directory or the pattern that matched nothing.
+      directory or the pattern that matched nothing (with the directories
+      below that do hold such records, a common mistake).
+    ValueError: a matching entry that is a directory or an empty file.
   """
   if not data_dir or not os.path.isdir(data_dir):
     raise FileNotFoundError(f"data directory '{data_dir}' does not exist")
@@ -32,25 +46,88 @@ def record_files(data_dir, dataset_name, split_name):
   pattern = os.path.join(data_dir, f"{dataset_name}_{split_name}-*")
   files = sorted(glob.glob(pattern))
   if not files:
-    raise FileNotFoundError(f"no files match {pattern}")
+    raise FileNotFoundError(f"no files match {pattern}"
+                            + _hint(data_dir, dataset_name, split_name))
+  for path in files:
+    if os.path.isdir(path):
+      raise ValueError(f"{path} is a directory, not a TFRecord file")
+    if os.path.getsize(path) == 0:
+      raise ValueError(f"TFRecord file {path} is empty (0 bytes)")
   return files
 
 
-def count_records(files):
-  """Counts the records of `files`, checking each file's framing and CRCs.
+def _first_bad_record(path, dataset_name, num_classes):
+  """(index, reason) of the first record of `path` that does not read, in
+  eager mode one record at a time (only used once a batch has failed)."""
+  for index, serialized in enumerate(tf.data.TFRecordDataset(path)):
+    try:
+      reason = _check_record(serialized, dataset_name, num_classes)
+    except (tf.errors.InvalidArgumentError, ValueError) as e:
+      reason = str(getattr(e, "message", e)).splitlines()[0]
+    if reason:
+      return index, reason
+  return None, "unreadable"
+
+
+def _check_record(serialized, dataset_name, num_classes):
+  """The reason a record is bad, or "" (eager)."""
+  ex = records.parse_example(serialized, dataset_name)
+  label = int(ex["label"])
+  if not 0 <= label < num_classes:
+    return f"label {label} is outside [0, {num_classes})"
+  shape = tf.io.decode_png(ex["png"], channels=3).shape
+  if shape != (IMAGE_SIZE, IMAGE_SIZE, 3):
+    return f"image of shape {list(shape)}, expected [32, 32, 3]"
+  return ""
+
+
+def count_records(files, dataset_name=None):
+  """Counts the records of `files`, checking each file's framing and CRCs and,
+  given `dataset_name`, every record's label and image.
 
   Raises:
-    ValueError: one line naming the corrupt file.
+    ValueError: one line naming the corrupt file, or the file and record
+      index of a bad label or image.
   """
   total = 0
   for path in files:
     try:
-      total += int(tf.data.TFRecordDataset(path).reduce(
-          tf.constant(0, tf.int64), lambda n, _: n + 1))
+      if dataset_name is None:
+        total += int(tf.data.TFRecordDataset(path).reduce(
+            tf.constant(0, tf.int64), lambda n, _: n + 1))
+      else:
+        total += _count_checked(path, dataset_name)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+      if isinstance(e, tf.errors.InvalidArgumentError) and dataset_name:
+        index, reason = _first_bad_record(path, dataset_name,
+                                          NUM_CLASSES[dataset_name])
+        if index is not None:
+          raise ValueError(f"{path}, record {index}: {reason}") from None
       raise ValueError(f"corrupt TFRecord file {path}: "
                        f"{e.message.splitlines()[0]}") from None
   return total
+
+
+def _count_checked(path, dataset_name):
+  """Record count of one file; raises InvalidArgumentError on a bad record."""
+  num_classes = NUM_CLASSES[dataset_name]
+
+  def check(serialized):
+    ex = records.parse_example(serialized, dataset_name)
+    image = tf.io.decode_png(ex["png"], channels=3)
+    ok = tf.logical_and(
+        tf.logical_and(ex["label"] >= 0, ex["label"] < num_classes),
+        tf.reduce_all(tf.equal(tf.shape(image), [IMAGE_SIZE, IMAGE_SIZE, 3])))
+    return tf.cast(ok, tf.int64)
+
+  ds = tf.data.TFRecordDataset(path).map(
+      check, num_parallel_calls=tf.data.AUTOTUNE)
+  good, total = ds.reduce((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+                          lambda acc, ok: (acc[0] + ok, acc[1] + 1))
+  if int(good) != int(total):
+    index, reason = _first_bad_record(path, dataset_name, num_classes)
+    raise ValueError(f"{path}, record {index}: {reason}")
+  return int(total)
 
 
 def _decoded(files, dataset_name):

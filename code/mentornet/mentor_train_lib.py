@@ -172,6 +172,17 @@ def load_rows(path, allow_pickle=False):
   if data.ndim != 2 or data.shape[1] != 5:
     raise ValueError(f"{path}: expected rows (loss, loss_diff, label, epoch, "
                      f"v*) of shape [N, 5], got {list(data.shape)}")
+  if len(data) == 0:
+    raise ValueError(f"{path}: holds no rows")
+  bad = np.flatnonzero(~np.all(np.isfinite(data), axis=1))
+  if bad.size:
+    raise ValueError(f"{path}: row {bad[0]} holds NaN or Inf "
+                     f"({', '.join(f'{x:g}' for x in data[bad[0]])}); "
+                     "every value must be finite")
+  bad = np.flatnonzero((data[:, 4] < 0) | (data[:, 4] > 1))
+  if bad.size:
+    raise ValueError(f"{path}: row {bad[0]} has target v* = "
+                     f"{data[bad[0], 4]:g}, outside [0, 1]")
   return data
 
 
@@ -265,6 +276,9 @@ def train_mentornet(config):
     The final test metrics, plus `loop_seconds`: wall time of the training
     loop (passes, evaluations and checkpoints).
   """
+  if not 0 < config.learning_rate < float("inf"):
+    raise ValueError(f"learning_rate {config.learning_rate} must be a "
+                     "positive number")
   train, test = load_split(config.data_path, config.allow_pickle)
   if config.mini_batch_size <= 0 or config.mini_batch_size > len(train):
     raise ValueError(f"mini_batch_size {config.mini_batch_size} must lie in "

@@ -1,4 +1,4 @@
-"""The flags of cifar_train_baseline.py and cifar_train_mentornet.py (SPEC §4).
+"""The flags of cifar_train_baseline.py and cifar_train_mentornet.py.
 
 Only the entry scripts call these helpers; the library itself never reads
 FLAGS.
@@ -10,6 +10,7 @@ import sys
 from absl import flags
 from absl import logging
 
+from mentornet import run_dir
 from mentornet import train_lib
 
 FLAGS = flags.FLAGS
@@ -105,8 +106,17 @@ def config_from_flags(use_mentornet):
 
 
 def train_main(use_mentornet, script):
-  """The body of both scripts' main(): build the config and train."""
+  """The body of both scripts' main(): build the config and train.
+
+  Exit codes: 0 finished; 1 a bad flag or input, a NaN, a failed save or a
+  directory held by another trainer; 128 + signal (143 SIGTERM, 130 SIGINT)
+  stopped by a signal after saving a checkpoint.
+  """
   try:
     train_lib.run(config_from_flags(use_mentornet))
-  except (ValueError, FileNotFoundError, train_lib.TrainingError) as e:
+  except train_lib.Interrupted as e:
+    print(f"{script}: {e}", file=sys.stderr)
+    sys.exit(e.exit_code)
+  except (ValueError, FileNotFoundError, train_lib.TrainingError,
+          run_dir.DirectoryInUse) as e:
     sys.exit(f"{script}: error: {e}")

@@ -9,9 +9,9 @@ NaN or Inf loss.
 """
 
 import dataclasses
-import json
 import math
 import os
+import signal
 import time
 
 from absl import logging
@@ -22,22 +22,41 @@ from mentornet import curriculum as curriculum_lib
 from mentornet import inputs
 from mentornet import mentor
 from mentornet import optimizers
+from mentornet import run_dir
 from mentornet import students
 
-CONFIG_FILE = "train_config.json"
+CONFIG_FILE = run_dir.CONFIG_FILE
 CHECKPOINT_NAME = "model.ckpt"
 MAX_CHECKPOINTS = 10
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
-# Flags that may change between runs in one train_log_dir.
+# Flags that may change between runs in one train_log_dir. A MentorNet run's
+# max_number_of_steps may not: it defines the progress epoch.
 RUNTIME_FIELDS = ("save_summaries_secs", "save_interval_secs",
                   "save_checkpoint_steps",
                   "max_number_of_steps", "log_every_n_steps",
                   "distribution_strategy", "jit_compile")
-SUM_METRICS = ("orig_loss", "weighted_loss", "decay_loss", "sum_v")
+# Not part of a run's configuration: the run may be moved or renamed.
+LOCATION_FIELDS = ("train_log_dir",)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SUM_METRICS = ("orig_loss", "weighted_loss", "decay_loss", "sum_v",
+               "stop_requests", "save_requests")
+CONTROL_METRICS = ("stop_requests", "save_requests")
 
 
 class TrainingError(RuntimeError):
   """Training stopped (e.g. on a NaN loss); the message says why."""
+
+
+class Interrupted(RuntimeError):
+  """SIGTERM or SIGINT: a checkpoint was saved at the step reached.
+
+  Attributes:
+    exit_code: 128 + the signal number (143 for SIGTERM, 130 for SIGINT).
+  """
+
+  def __init__(self, message, exit_code):
+    super().__init__(message)
+    self.exit_code = exit_code
 
 
 @dataclasses.dataclass
@@ -70,8 +89,11 @@ class TrainConfig:
   example_dropout_rates: str = "0.5,17,0.05,78,1.0,5"
 
   def to_json_dict(self):
+    """The run's configuration as stored in `train_config.json`."""
     d = dataclasses.asdict(self)
     d["resnet_widths"] = list(self.resnet_widths)
+    for name in LOCATION_FIELDS:
+      del d[name]
     return d
 
 
@@ -101,8 +123,20 @@ def validate(config):
                "num_residual_units"):
     check(getattr(config, name) > 0,
           f"--{name}={getattr(config, name)} must be positive")
-  check(config.learning_rate > 0 and config.num_epochs_per_decay > 0,
-        "--learning_rate and --num_epochs_per_decay must be positive")
+  for name in ("learning_rate", "num_epochs_per_decay"):
+    value = getattr(config, name)
+    check(math.isfinite(value) and value > 0,
+          f"--{name}={value} must be a positive number")
+  check(0 < config.learning_rate_decay_factor <= 1,
+        f"--learning_rate_decay_factor={config.learning_rate_decay_factor} "
+        "must lie in (0, 1]")
+  for name in ("save_summaries_secs", "save_interval_secs"):
+    value = getattr(config, name)
+    check(math.isfinite(value) and value >= 0,
+          f"--{name}={value} must be a number of seconds >= 0")
+  check(config.save_checkpoint_steps >= 0,
+        f"--save_checkpoint_steps={config.save_checkpoint_steps} must be >= 0"
+        " (0: save by time and at the end only)")
   check(len(config.resnet_widths) == 3 and min(config.resnet_widths) >= 16,
         f"--resnet_widths={','.join(map(str, config.resnet_widths))} must be "
         "three widths >= 16")
@@ -126,25 +160,47 @@ def validate(config):
   return files
 
 
+def _same_path(a, b):
+  return (os.path.normpath(str(a)) == os.path.normpath(str(b)) or
+          os.path.realpath(str(a)) == os.path.realpath(str(b)))
+
+
 def check_log_dir(config):
-  """Refuses a train_log_dir that holds a run with another configuration."""
-  path = os.path.join(config.train_log_dir, CONFIG_FILE)
-  if not os.path.exists(path):
-    if os.path.isdir(config.train_log_dir) and tf.train.latest_checkpoint(
-        config.train_log_dir):
-      raise ValueError(f"--train_log_dir={config.train_log_dir} holds "
-                       f"checkpoints but no {CONFIG_FILE}; use another "
-                       "directory")
+  """Refuses a train_log_dir that holds a run with another configuration.
+
+  The directory's own path is not part of the configuration (a run may be
+  reached by another spelling or moved); `data_dir` is compared as a path.
+  A MentorNet run may not change `max_number_of_steps`: it defines the
+  progress epoch, and with it burn-in, drop-out schedule and MentorNet's
+  input.
+  """
+  saved = run_dir.read_json(os.path.join(config.train_log_dir, CONFIG_FILE))
+  if saved is None:
     return
-  with open(path) as f:
-    saved = json.load(f)
   ours = config.to_json_dict()
-  differing = [f"{k}: {saved.get(k)!r} there, {ours[k]!r} here"
-               for k in ours if k not in RUNTIME_FIELDS and saved.get(k) != ours[k]]
-  if differing:
-    raise ValueError(f"--train_log_dir={config.train_log_dir} holds a run with"
-                     f" another configuration ({'; '.join(differing)}); use "
-                     "another directory or the same flags")
+  runtime = set(RUNTIME_FIELDS)
+  if config.use_mentornet:
+    runtime.discard("max_number_of_steps")
+  differing = []
+  for key in ours:
+    if key in runtime or key in LOCATION_FIELDS or saved.get(key) == ours[key]:
+      continue
+    if key == "data_dir" and _same_path(saved.get(key), ours[key]):
+      continue
+    differing.append(f"{key}: {saved.get(key)!r} there, {ours[key]!r} here")
+  if not differing:
+    return
+  if (config.use_mentornet and len(differing) == 1 and
+      differing[0].startswith("max_number_of_steps")):
+    raise ValueError(
+        f"--max_number_of_steps={config.max_number_of_steps} differs from the"
+        f" run in {config.train_log_dir} ({saved['max_number_of_steps']}): a "
+        "MentorNet run's total steps define its progress epoch (burn-in, "
+        "drop-out schedule, MentorNet's input), so it cannot be extended; "
+        "start a new run in another directory")
+  raise ValueError(f"--train_log_dir={config.train_log_dir} holds a run with"
+                   f" another configuration ({'; '.join(differing)}); use "
+                   "another directory or the same flags")
 
 
 def make_strategy(name):
@@ -174,12 +230,16 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
   """The compiled training step over one distributed batch.
 
   Returns:
-    A tf.function mapping a distributed batch to a dict of scalar metrics.
+    A tf.function mapping a distributed batch, and optionally a float32
+    `[2]` vector of this worker's requests (stop, save), to a dict of scalar
+    metrics. The requests are summed over all replicas of all workers and
+    returned as `stop_requests` and `save_requests`, so every worker takes the
+    same decision at the same step.
   """
   scale_decay_by_v = config.use_mentornet and config.studentnet == "resnet101"
   uses_decay = _uses_decay(config)
 
-  def replica_step(images, labels):
+  def replica_step(images, labels, requests):
     num_replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     with tf.GradientTape() as tape:
       logits = model(images, training=True)
@@ -197,7 +257,8 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     variables = model.trainable_variables
     optimizer.apply(tape.gradient(total, variables), variables)
     metrics = {"orig_loss": tf.reduce_sum(loss) / global_batch,
-               "weighted_loss": weighted, "decay_loss": decay}
+               "weighted_loss": weighted, "decay_loss": decay,
+               "stop_requests": requests[0], "save_requests": requests[1]}
     metrics.update(out.stats)
     return metrics
 
@@ -205,9 +266,11 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     replica_step = tf.function(replica_step, jit_compile=True)
 
   @tf.function
-  def step(batch):
-    per_replica = strategy.run(replica_step,
-                               args=(batch["image"], batch["label"]))
+  def step(batch, requests=None):
+    if requests is None:
+      requests = tf.zeros([2], tf.float32)
+    per_replica = strategy.run(
+        replica_step, args=(batch["image"], batch["label"], requests))
     metrics = {}
     for key, value in per_replica.items():
       op = (tf.distribute.ReduceOp.SUM if key in SUM_METRICS
@@ -260,7 +323,8 @@ def _write_summaries(writer, metrics, learning_rate, step):
            "epoch": "mentornet/epoch"}
   with writer.as_default(step=step):
     for key, value in metrics.items():
-      tf.summary.scalar(names[key], value)
+      if key not in CONTROL_METRICS:
+        tf.summary.scalar(names[key], value)
     tf.summary.scalar("train/learning_rate", learning_rate)
   writer.flush()
 
@@ -291,34 +355,156 @@ def build_training(config, num_examples):
   return model, schedule, optimizer, _make_curriculum(config)
 
 
+class _StopSignals:
+  """Turns SIGTERM and SIGINT into a request honoured after the current step."""
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in STOP_SIGNALS:
+      self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.received is None:
+      self.received = signum
+      logging.warning("received %s: saving a checkpoint after this step",
+                      signal.Signals(signum).name)
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def finite_check(variables):
+  """A compiled function: whether every float variable is finite."""
+  floats = [v for v in variables if tf.as_dtype(v.dtype).is_floating]
+
+  @tf.function
+  def check():
+    if not floats:
+      return tf.constant(True)
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in floats])
+  return lambda: bool(check())
+
+
+class _Saver:
+  """Saves checkpoints only of finite state; names the last good one."""
+
+  def __init__(self, manager, all_finite, last_good):
+    self.manager, self.all_finite, self.last_good = (manager, all_finite,
+                                                     last_good)
+    self.last_step = None
+
+  def save(self, step):
+    if step == self.last_step:
+      return self.last_good
+    self.last_step = step
+    if not self.all_finite():
+      raise TrainingError(
+          f"the variables are not finite after step {step}; training stopped "
+          f"and nothing was saved. The last good checkpoint is "
+          f"{self.last_good or 'none'}")
+    try:
+      self.last_good = self.manager.save(checkpoint_number=step)
+    except (OSError, tf.errors.OpError) as e:
+      message = getattr(e, "message", None) or str(e)
+      raise TrainingError(
+          f"could not save the checkpoint of step {step} "
+          f"({message.splitlines()[0]}); the last complete checkpoint is "
+          f"{self.last_good or 'none'}") from None
+    return self.last_good
+
+
+def _restore(checkpoint, role, all_finite):
+  """Restores the chief's latest checkpoint, if any; refuses non-finite ones."""
+  latest = tf.train.latest_checkpoint(role.train_log_dir)
+  if not latest:
+    return None
+  checkpoint.restore(latest).assert_existing_objects_matched()
+  if not all_finite():
+    raise ValueError(f"checkpoint {latest} holds NaN or Inf values; remove "
+                     "it to resume from the one before")
+  logging.info("resumed from %s", latest)
+  return latest
+
+
+def _setup_directory(config, role):
+  """Takes the lock, cleans up a killed save, writes the configuration.
+
+  Returns:
+    The held `run_dir.DirectoryLock` (None on a non-chief worker).
+  """
+  role.prepare()
+  if not role.is_chief:
+    return None
+  lock = run_dir.DirectoryLock(config.train_log_dir).acquire()
+  try:
+    for path in run_dir.remove_orphaned_saves(config.train_log_dir,
+                                              CHECKPOINT_NAME):
+      logging.warning("removed %s, left by a save that was interrupted", path)
+    path = os.path.join(config.train_log_dir, CONFIG_FILE)
+    if (not os.path.exists(path) and
+        tf.train.latest_checkpoint(config.train_log_dir)):
+      logging.warning("%s holds checkpoints but no %s; adopting this run's "
+                      "flags", config.train_log_dir, CONFIG_FILE)
+    run_dir.save_config(config.train_log_dir, config.to_json_dict())
+  except BaseException:
+    lock.release()
+    raise
+  return lock
+
+
 def run(config):
   """Trains a StudentNet as configured; resumes from `train_log_dir`.
+
+  The distribution strategy is created first, before any TensorFlow op
+  (multi-worker collectives must be configured at program start).
 
   Returns:
     The metrics of the last step, as Python floats.
 
   Raises:
     ValueError / FileNotFoundError: a bad flag or input (before any work).
-    TrainingError: a NaN or Inf loss (the last good checkpoint is kept).
+    run_dir.DirectoryInUse: another trainer holds `train_log_dir`.
+    TrainingError: a NaN or Inf loss or state, or a failed save (the last
+      good checkpoint is kept and named).
+    Interrupted: SIGTERM or SIGINT; a checkpoint of the step reached was
+      saved first.
   """
   files = validate(config)
-  num_examples = inputs.count_records(files)
-  os.makedirs(config.train_log_dir, exist_ok=True)
-  with open(os.path.join(config.train_log_dir, CONFIG_FILE), "w") as f:
-    json.dump(config.to_json_dict(), f, indent=1)
-  keras.utils.set_random_seed(config.seed)
   strategy = make_strategy(config.distribution_strategy)
+  role = run_dir.WorkerRole(strategy, config.train_log_dir)
+  num_examples = inputs.count_records(files, config.dataset_name)
+  lock = _setup_directory(config, role)
+  try:
+    with _StopSignals() as signals:
+      return _train(config, strategy, role, files, num_examples, signals)
+  finally:
+    role.cleanup()
+    if lock:
+      lock.release()
+
+
+def _train(config, strategy, role, files, num_examples, signals):
+  """The training loop of `run`, inside the directory lock."""
+  keras.utils.set_random_seed(config.seed)
   with strategy.scope():
     model, schedule, optimizer, curriculum = build_training(config,
                                                             num_examples)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                    curriculum=curriculum)
+  all_finite = finite_check(list(model.variables) +
+                            list(optimizer.variables) +
+                            list(curriculum.variables))
   manager = tf.train.CheckpointManager(
-      checkpoint, config.train_log_dir, max_to_keep=MAX_CHECKPOINTS,
+      checkpoint, role.write_dir, max_to_keep=MAX_CHECKPOINTS,
       checkpoint_name=CHECKPOINT_NAME)
-  if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    logging.info("resumed from %s", manager.latest_checkpoint)
+  saver = _Saver(manager, all_finite,
+                 _restore(checkpoint, role, all_finite))
   step = int(optimizer.iterations.value.numpy())
   if step >= config.max_number_of_steps:
     logging.info("already at step %d of %d", step, config.max_number_of_steps)
@@ -327,26 +513,33 @@ def run(config):
                                  config.studentnet, config.batch_size,
                                  seed=config.seed + step, files=files,
                                  num_examples=num_examples)
+  if config.distribution_strategy == "multi_worker_mirrored":
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    dataset = dataset.with_options(options)
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
   train_step = build_step(config, strategy, model, optimizer, curriculum,
                           config.batch_size)
-  writer = tf.summary.create_file_writer(config.train_log_dir)
+  writer = role.summary_writer()
   summary_due = _Every(config.save_summaries_secs)
   save_due = _Every(config.save_interval_secs)
   save_due()  # the first save is due one interval from now
-  logging.info("training %s on %d examples of %s from step %d to %d",
-               config.studentnet, num_examples, config.data_dir, step,
-               config.max_number_of_steps)
+  logging.info("%straining %s on %d examples of %s from step %d to %d",
+               "" if role.is_chief else f"{role.name}: ", config.studentnet,
+               num_examples, config.data_dir, step, config.max_number_of_steps)
   window_start, window_step = time.perf_counter(), step
   metrics = {}
   while step < config.max_number_of_steps:
-    metrics = train_step(next(iterator))
+    requests = tf.constant([float(signals.received is not None),
+                            float(save_due())], tf.float32)
+    metrics = train_step(next(iterator), requests)
     step += 1
     total = float(metrics["total_loss"])
     if not math.isfinite(total):
       raise TrainingError(
           f"total loss is {total} at step {step}; training stopped. The last "
-          f"good checkpoint is {manager.latest_checkpoint or 'none'}")
+          f"good checkpoint is {saver.last_good or 'none'}")
     if summary_due() or step == config.max_number_of_steps:
       _write_summaries(writer, metrics, schedule(step - 1), step)
     if step % config.log_every_n_steps == 0:
@@ -354,9 +547,17 @@ def run(config):
               / (time.perf_counter() - window_start))
       _progress(step, config, metrics, rate)
       window_start, window_step = time.perf_counter(), step
+    if float(metrics["stop_requests"]) > 0:
+      path = saver.save(step)
+      sig = signals.received or signal.SIGTERM
+      raise Interrupted(
+          f"stopped by {signal.Signals(sig).name if signals.received else 'another worker'}"
+          f" at step {step} of {config.max_number_of_steps}; saved "
+          f"{path}; run the same command again to continue",
+          128 + int(sig))
     every_n = (config.save_checkpoint_steps
                and step % config.save_checkpoint_steps == 0)
-    if save_due() or every_n:
-      manager.save(checkpoint_number=step)
-  manager.save(checkpoint_number=step)
-  return {k: float(v) for k, v in metrics.items()}
+    if float(metrics["save_requests"]) > 0 or every_n:
+      saver.save(step)
+  saver.save(step)
+  return {k: float(v) for k, v in metrics.items() if k not in CONTROL_METRICS}

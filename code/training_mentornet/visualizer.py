@@ -26,6 +26,9 @@ def main(argv):
   try:
     if not FLAGS.model_dir:
       raise ValueError("--model_dir is required")
+    if not 0 < FLAGS.loss_bound < float("inf"):
+      raise ValueError(f"--loss_bound={FLAGS.loss_bound} must be a positive "
+                       "number")
     epochs = visualize.parse_epochs(FLAGS.epoch_ranges)
     net = mentor.load_mentornet(FLAGS.model_dir)
     output_dir = FLAGS.output_dir or mentor.checkpoint_dir(FLAGS.model_dir)

@@ -1,0 +1,202 @@
+"""A training run's directory: lock, configuration file, worker role, cleanup.
+
+One trainer at a time holds `train_log_dir` (an advisory `flock` on
+`.trainer.lock`, released by the operating system when the process dies, so
+a killed trainer never leaves it stuck). The run's configuration is written
+once, atomically, to `train_config.json`, and only rewritten when it changes.
+Under multi-worker training the chief owns `train_log_dir`; every other
+worker writes to a throw-away directory beside it and removes it on exit.
+"""
+
+import contextlib
+import errno
+import fcntl
+import glob
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+
+import tensorflow as tf
+
+CONFIG_FILE = "train_config.json"
+LOCK_FILE = ".trainer.lock"
+
+
+class DirectoryInUse(RuntimeError):
+  """Another trainer holds the directory."""
+
+
+def write_json_atomically(path, value):
+  """Writes `value` as JSON to `path` through a temporary file and a rename.
+
+  A failure (disk full, a kill) leaves the old file, if any, untouched.
+  """
+  directory = os.path.dirname(path) or "."
+  fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+  try:
+    os.fchmod(fd, 0o644)  # mkstemp makes it private
+    with os.fdopen(fd, "w") as f:
+      json.dump(value, f, indent=1)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(tmp)
+    raise
+
+
+def read_json(path):
+  """The JSON at `path`, or None if it does not exist.
+
+  Raises:
+    ValueError: one line naming a file that is not valid JSON.
+  """
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except FileNotFoundError:
+    return None
+  except json.JSONDecodeError as e:
+    raise ValueError(f"{path} is not valid JSON ({e}); remove it to start the "
+                     "run's configuration afresh") from None
+
+
+def save_config(directory, value):
+  """Writes `train_config.json` unless it already holds `value`.
+
+  Returns:
+    True if the file was (re)written.
+  """
+  path = os.path.join(directory, CONFIG_FILE)
+  if read_json(path) == value:
+    return False
+  write_json_atomically(path, value)
+  return True
+
+
+class DirectoryLock:
+  """An exclusive advisory lock on `<directory>/.trainer.lock`.
+
+  The file records the holder's host and pid for the error message. The lock
+  itself is the `flock`, which the kernel drops when the process exits in any
+  way, kill -9 included.
+  """
+
+  def __init__(self, directory):
+    self.path = os.path.join(directory, LOCK_FILE)
+    self._fd = None
+
+  def acquire(self, attempts=10, pause=0.2):
+    """Takes the lock, or raises DirectoryInUse naming the holder.
+
+    Retries briefly: an evaluation job may hold a shared lock for a moment
+    while it checks whether the trainer is alive.
+    """
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    for attempt in range(attempts):
+      try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        break
+      except OSError as e:
+        if e.errno not in (errno.EAGAIN, errno.EACCES):
+          os.close(fd)
+          raise
+        if attempt == attempts - 1:
+          holder = os.read(fd, 200).decode(errors="replace").strip()
+          os.close(fd)
+          raise DirectoryInUse(
+              f"{os.path.dirname(self.path) or '.'} is in use by another "
+              f"trainer ({holder or 'unknown process'}); wait for it to "
+              "finish or stop it first") from None
+        time.sleep(pause)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"host {os.uname().nodename} pid {os.getpid()}\n".encode())
+    self._fd = fd
+    return self
+
+  def release(self):
+    if self._fd is not None:
+      fcntl.flock(self._fd, fcntl.LOCK_UN)
+      os.close(self._fd)
+      self._fd = None
+
+
+def trainer_is_running(directory):
+  """Whether a trainer holds `directory` (probes its lock without waiting)."""
+  path = os.path.join(directory, LOCK_FILE)
+  try:
+    fd = os.open(path, os.O_RDONLY)
+  except OSError:
+    return False
+  try:
+    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+  except OSError:
+    return True
+  finally:
+    os.close(fd)  # closing drops a shared lock taken above
+  return False
+
+
+def remove_orphaned_saves(directory, checkpoint_name):
+  """Deletes `<name>-N_temp*` left by a save that was killed.
+
+  Only called by the lock holder, so no save of another process is running.
+
+  Returns:
+    The paths removed.
+  """
+  pattern = re.compile(re.escape(checkpoint_name) + r"-\d+_temp")
+  removed = []
+  for path in glob.glob(os.path.join(directory, checkpoint_name + "-*_temp*")):
+    if pattern.match(os.path.basename(path)):
+      if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+      else:
+        with contextlib.suppress(OSError):
+          os.remove(path)
+      removed.append(path)
+  return removed
+
+
+class WorkerRole:
+  """Which directory a worker writes to, and whether it is the chief.
+
+  Single-machine strategies have one worker, the chief. Under
+  `MultiWorkerMirroredStrategy` the chief is task `chief`, or `worker` 0 when
+  the cluster has no chief; the others write checkpoints to
+  `<train_log_dir>/.worker_<id>` (every worker must take part in a save) and
+  no summaries, and remove that directory on exit.
+  """
+
+  def __init__(self, strategy, train_log_dir):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", None) or 0
+    jobs = resolver.cluster_spec().as_dict() if resolver else {}
+    self.is_chief = (task_type in (None, "chief") or
+                     (task_type == "worker" and task_id == 0 and
+                      "chief" not in jobs))
+    self.name = "chief" if self.is_chief else f"{task_type} {task_id}"
+    self.train_log_dir = train_log_dir
+    self.write_dir = (train_log_dir if self.is_chief else os.path.join(
+        train_log_dir, f".{task_type}_{task_id}"))
+
+  def prepare(self):
+    """Creates the write directory (a fresh one for a non-chief worker)."""
+    if not self.is_chief and os.path.isdir(self.write_dir):
+      shutil.rmtree(self.write_dir)
+    os.makedirs(self.write_dir, exist_ok=True)
+
+  def cleanup(self):
+    """Removes a non-chief worker's throw-away directory."""
+    if not self.is_chief:
+      shutil.rmtree(self.write_dir, ignore_errors=True)
+
+  def summary_writer(self):
+    if self.is_chief:
+      return tf.summary.create_file_writer(self.train_log_dir)
+    return tf.summary.create_noop_writer()
