@@ -4,6 +4,8 @@ import setuptools
 
 SCRIPTS = ("cifar_train_baseline", "cifar_train_mentornet", "cifar_eval",
            "prepare_noisy_cifar")
+# code/training_mentornet/<name>.py, installed as mentornet_<name>.
+MENTORNET_SCRIPTS = ("data_generator", "train", "visualizer", "evaluate")
 
 setuptools.setup(
     name="mentornet",
@@ -13,9 +15,12 @@ setuptools.setup(
     license="Apache-2.0",
     package_dir={"": "code"},
     packages=setuptools.find_packages("code"),
-    py_modules=list(SCRIPTS),
+    py_modules=list(SCRIPTS) + [f"training_mentornet.{name}"
+                                for name in MENTORNET_SCRIPTS],
     entry_points={"console_scripts": [
-        f"{name}={name}:run" for name in SCRIPTS]},
+        f"{name}={name}:run" for name in SCRIPTS] + [
+            f"mentornet_{name}=training_mentornet.{name}:run"
+            for name in MENTORNET_SCRIPTS]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.21,<2.22", "tensorboard", "keras>=3.10",

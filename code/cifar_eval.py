@@ -1,4 +1,4 @@
-"""Evaluates StudentNet checkpoints, beside training or once.
+r"""Evaluates StudentNet checkpoints, beside training or once.
 
 Beside a training run (it waits for each new checkpoint and stops after the
 final step):
@@ -10,15 +10,15 @@ Once, on the latest checkpoint:
 Per-example losses on a 10% subset of the training data, for a data-driven
 MentorNet:
   python code/cifar_eval.py --mode=dump --checkpoint_dir=runs/pd \
-      --data_dir=data/cifar10/0.2 --dump_file=nl_0.2.txt
+      --data_dir=data/cifar10/0.2 --dump_file=runs/nl_0.2.txt
 """
 
 import os
 import sys
 
-from absl import app
 from absl import flags
 
+from mentornet import cli
 from mentornet import eval_lib
 
 flags.DEFINE_integer("batch_size", 25, "Images per evaluation batch.")
@@ -90,7 +90,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  cli.run(main, __doc__, [__name__])
 
 
 if __name__ == "__main__":

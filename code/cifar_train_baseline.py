@@ -1,12 +1,12 @@
-"""Trains a StudentNet on noisy CIFAR with every example weighing 1 (baseline).
+r"""Trains a StudentNet on noisy CIFAR with every example weighing 1 (baseline).
 
   python code/cifar_train_baseline.py --dataset_name=cifar10 \
       --studentnet=resnet101 --data_dir=data/cifar10/0.4 \
       --train_log_dir=runs/cifar10_0.4_resnet_baseline
 """
 
-from absl import app
 
+from mentornet import cli
 from mentornet import train_flags
 
 train_flags.define_common_flags()
@@ -18,7 +18,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  cli.run(main, __doc__, [__name__, "mentornet.train_flags"])
 
 
 if __name__ == "__main__":

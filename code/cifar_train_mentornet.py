@@ -1,4 +1,4 @@
-"""Trains a StudentNet on noisy CIFAR with example weights from a frozen MentorNet.
+r"""Trains a StudentNet on noisy CIFAR with example weights from a frozen MentorNet.
 
   python code/cifar_train_mentornet.py --dataset_name=cifar10 \
       --studentnet=resnet101 --data_dir=data/cifar10/0.4 \
@@ -7,8 +7,8 @@
       --loss_p_percentile=0.75 --burn_in_epoch=0 --example_dropout_rates=0.5,17,0.05,83
 """
 
-from absl import app
 
+from mentornet import cli
 from mentornet import train_flags
 
 train_flags.define_common_flags()
@@ -21,7 +21,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  cli.run(main, __doc__, [__name__, "mentornet.train_flags"])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Makes noisy CIFAR-10/100 TFRecords in the original MentorNet layout.
+r"""Makes noisy CIFAR-10/100 TFRecords in the original MentorNet layout.
 
   python code/prepare_noisy_cifar.py --dataset_name=cifar10 \
       --noise_fraction=0.4 --output_dir=data
@@ -9,9 +9,9 @@ and an id), data/cifar10/val/cifar10_test-* and data/cifar10/0.4/noise_report.js
 
 import sys
 
-from absl import app
 from absl import flags
 
+from mentornet import cli
 from mentornet import cifar_data
 
 flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
@@ -42,7 +42,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  cli.run(main, __doc__, [__name__])
 
 
 if __name__ == "__main__":

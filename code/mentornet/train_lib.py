@@ -329,13 +329,16 @@ def _write_summaries(writer, metrics, learning_rate, step):
   writer.flush()
 
 
-def _progress(step, config, metrics, images_per_second):
+def _progress(step, config, metrics, images_per_second, first=False):
+  """One progress line; README's "Training a StudentNet" says what each is."""
   left = (config.max_number_of_steps - step) * config.batch_size
   eta = left / images_per_second if images_per_second > 0 else 0
-  logging.info("step %d/%d  loss %.4f  total %.4f  data_util %.3f  "
-               "%.0f images/s  ETA %dh%02dm", step, config.max_number_of_steps,
-               float(metrics["orig_loss"]), float(metrics["total_loss"]),
+  logging.info("step %d/%d  loss %.4f  weighted %.4f  total %.4f  "
+               "data_util %.3f  %.0f images/s%s  ETA %dh%02dm", step,
+               config.max_number_of_steps, float(metrics["orig_loss"]),
+               float(metrics["weighted_loss"]), float(metrics["total_loss"]),
                float(metrics["data_util"]), images_per_second,
+               " (first step, with compilation)" if first else "",
                eta // 3600, eta % 3600 // 60)
 
 
@@ -529,6 +532,7 @@ def _train(config, strategy, role, files, num_examples, signals):
                "" if role.is_chief else f"{role.name}: ", config.studentnet,
                num_examples, config.data_dir, step, config.max_number_of_steps)
   window_start, window_step = time.perf_counter(), step
+  first_step = step + 1
   metrics = {}
   while step < config.max_number_of_steps:
     requests = tf.constant([float(signals.received is not None),
@@ -542,10 +546,10 @@ def _train(config, strategy, role, files, num_examples, signals):
           f"good checkpoint is {saver.last_good or 'none'}")
     if summary_due() or step == config.max_number_of_steps:
       _write_summaries(writer, metrics, schedule(step - 1), step)
-    if step % config.log_every_n_steps == 0:
+    if step % config.log_every_n_steps == 0 or step == first_step:
       rate = ((step - window_step) * config.batch_size
               / (time.perf_counter() - window_start))
-      _progress(step, config, metrics, rate)
+      _progress(step, config, metrics, rate, first=step == first_step)
       window_start, window_step = time.perf_counter(), step
     if float(metrics["stop_requests"]) > 0:
       path = saver.save(step)

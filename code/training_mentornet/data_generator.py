@@ -1,4 +1,4 @@
-"""Generates MentorNet training data: from a predefined v*, or from data.
+r"""Generates MentorNet training data: from a predefined v*, or from data.
 
 Predefined curriculum (rows of the original grid labelled with v*):
   python code/training_mentornet/data_generator.py \
@@ -11,9 +11,9 @@ Data-driven, from a per-example loss dump (`id epoch noisy clean loss`):
 
 import sys
 
-from absl import app
 from absl import flags
 
+from mentornet import cli
 from mentornet import mentor_train_lib
 from mentornet import vstar
 
@@ -53,5 +53,9 @@ def main(argv):
     sys.exit(f"data_generator.py: error: {e}")
 
 
+def run():
+  cli.run(main, __doc__, [__name__])
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

@@ -1,4 +1,4 @@
-"""Measures how well a trained MentorNet imitates its curriculum.
+r"""Measures how well a trained MentorNet imitates its curriculum.
 
   python code/training_mentornet/evaluate.py \
       --model_dir=mentornet_models/models/self_paced/self_paced_mentornet \
@@ -13,9 +13,9 @@ import json
 import os
 import sys
 
-from absl import app
 from absl import flags
 
+from mentornet import cli
 from mentornet import mentor
 from mentornet import mentor_train_lib
 
@@ -82,5 +82,9 @@ def write_readme(result):
     f.write("\n".join(lines) + "\n")
 
 
+def run():
+  cli.run(main, __doc__, [__name__])
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

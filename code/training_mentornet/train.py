@@ -1,4 +1,4 @@
-"""Trains a MentorNet on rows written by data_generator.py.
+r"""Trains a MentorNet on rows written by data_generator.py.
 
   python code/training_mentornet/train.py \
       --data_path=mentornet_data/self_paced \
@@ -10,10 +10,10 @@ with cifar_train_mentornet.py --trained_mentornet_dir.
 
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from mentornet import cli
 from mentornet import mentor_train_lib
 
 flags.DEFINE_string("train_dir", "", "Where checkpoints are written.")
@@ -51,5 +51,9 @@ def main(argv):
         f"{metrics['loop_seconds']:.1f} s")
 
 
+def run():
+  cli.run(main, __doc__, [__name__])
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

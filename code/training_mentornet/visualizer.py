@@ -1,4 +1,4 @@
-"""Draws a MentorNet's curriculum: one 3-D scatter per epoch and a GIF.
+r"""Draws a MentorNet's curriculum: one 3-D scatter per epoch and a GIF.
 
   python code/training_mentornet/visualizer.py \
       --model_dir=mentornet_models/models/mentornet_pd1_g_1/mentornet_pd
@@ -6,9 +6,9 @@
 
 import sys
 
-from absl import app
 from absl import flags
 
+from mentornet import cli
 from mentornet import mentor
 from mentornet import visualize
 
@@ -38,5 +38,9 @@ def main(argv):
   print(f"wrote {len(pngs)} frames and {gif}")
 
 
+def run():
+  cli.run(main, __doc__, [__name__])
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

@@ -1,0 +1,105 @@
+"""Every script and installed command explains itself with `--help`."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")
+
+# script path -> installed command
+SCRIPTS = {
+    "code/cifar_train_baseline.py": "cifar_train_baseline",
+    "code/cifar_train_mentornet.py": "cifar_train_mentornet",
+    "code/cifar_eval.py": "cifar_eval",
+    "code/prepare_noisy_cifar.py": "prepare_noisy_cifar",
+    "code/training_mentornet/data_generator.py": "mentornet_data_generator",
+    "code/training_mentornet/train.py": "mentornet_train",
+    "code/training_mentornet/visualizer.py": "mentornet_visualizer",
+    "code/training_mentornet/evaluate.py": "mentornet_evaluate",
+}
+
+
+def own_flags(repo, path):
+  """Flag names the script defines, plus the shared ones it declares."""
+  names = DEFINE.findall((repo / path).read_text())
+  if "cifar_train_" in path:
+    shared = (repo / "code/mentornet/train_flags.py").read_text()
+    common, mentornet = shared.split("def define_mentornet_flags")
+    names += DEFINE.findall(common)
+    if "mentornet" in path:
+      names += DEFINE.findall(mentornet.split("def config_from_flags")[0])
+  assert names, path
+  return names
+
+
+def entry_point(repo):
+  """The `console_scripts` entry of each command, read from setup.py."""
+  text = (repo / "setup.py").read_text()
+  assert 'f"{name}={name}:run" for name in SCRIPTS' in text
+  assert 'f"mentornet_{name}=training_mentornet.{name}:run"' in text
+  return {cmd: (f"training_mentornet.{cmd[len('mentornet_'):]}"
+                if cmd.startswith("mentornet_") else cmd)
+          for cmd in SCRIPTS.values()}
+
+
+def help_text(repo, argv):
+  proc = subprocess.run(argv + ["--help"], cwd=repo, capture_output=True,
+                        text=True, check=False,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                                 PYTHONPATH=str(repo / "code")))
+  # absl ends --help with exit code 1 (its HelpFlag), after the text.
+  assert proc.returncode in (0, 1), proc.stderr[-2000:]
+  assert "Try --helpfull" in proc.stdout, proc.stderr[-2000:]
+  return proc.stdout
+
+
+@pytest.mark.parametrize("path", sorted(SCRIPTS))
+def test_help_lists_own_flags_and_usage(repo, path):
+  module = entry_point(repo)[SCRIPTS[path]]
+  # As a file, and exactly as the installed command's generated wrapper runs.
+  as_command = [sys.executable, "-c",
+                f"import sys; sys.argv[0] = {SCRIPTS[path]!r}; "
+                f"from {module} import run; sys.exit(run())"]
+  for argv in ([sys.executable, path], as_command):
+    text = help_text(repo, argv)
+    for name in own_flags(repo, path):
+      assert f"--{name}:" in text or f"--[no]{name}:" in text, (argv, name)
+    assert "(default:" in text
+    first_line = (repo / path).read_text().split('"""')[1].splitlines()[0]
+    assert first_line.strip() in text  # the docstring's usage
+    # No `%` of the docstring was formatted into a path.
+    assert SCRIPTS[path] + "ubset" not in text and "py.pyubset" not in text
+  if path == "code/cifar_eval.py":
+    assert "a 10% subset of the training data" in text
+
+
+@pytest.mark.parametrize("data_dir", ["data/demo", "data/demo/cifar10"])
+def test_data_dir_one_level_too_high_names_the_record_dirs(repo, data_dir):
+  from mentornet import inputs  # pylint: disable=g-import-not-at-top
+  with pytest.raises(FileNotFoundError) as info:
+    inputs.record_files(str(repo / data_dir), "cifar10", "train")
+  message = str(info.value)
+  assert "no files match" in message
+  assert "directories below it that do hold them" in message
+  assert str(repo / "data/demo/cifar10/0.4") + "/" in message
+  with pytest.raises(FileNotFoundError, match="cifar10/val/"):
+    inputs.record_files(str(repo / data_dir), "cifar10", "test")
+
+
+def test_progress_shows_first_step_and_weighted_loss(repo, tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "code/cifar_train_mentornet.py", "--studentnet=inception",
+       "--data_dir=data/demo/cifar10/0.4", f"--train_log_dir={tmp_path}",
+       "--trained_mentornet_dir=mentornet_models/models/mentornet_pd1_g_1/"
+       "mentornet_pd", "--batch_size=16", "--max_number_of_steps=4",
+       "--log_every_n_steps=100", "--example_dropout_rates=0.5,100"],
+      cwd=repo, capture_output=True, text=True, check=False,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = [l for l in proc.stderr.splitlines() if "step " in l and "/4" in l]
+  assert "step 1/4" in lines[0] and "(first step, with compilation)" in lines[0]
+  assert re.search(r"loss [\d.]+  weighted [\d.]+  total [\d.]+", lines[0])
+  assert len(lines) == 1  # then every --log_every_n_steps (100) only
