@@ -66,8 +66,7 @@ flags.DEFINE_string("notes_file", "benchmarks/reproduce_notes.md",
 FLAGS = flags.FLAGS
 
 BATCH_SIZE = 128
-MODELS = "mentornet_models/models"
-PAPER = {  # CIFAR-10 CifarNet, SPEC §10
+PAPER = {  # CIFAR-10 CifarNet, the paper's Table (original README)
     "0.4": {"baseline": 0.720, "self_paced": 0.733, "focal_loss": 0.695,
             "mentornet_pd": 0.731, "mentornet_dd": 0.763},
     "0.8": {"baseline": 0.290, "self_paced": 0.272, "focal_loss": 0.309,
@@ -76,22 +75,20 @@ PAPER = {  # CIFAR-10 CifarNet, SPEC §10
 PAPER_DD_MARGIN = {"0.4": 0.043, "0.8": 0.171}
 
 
-def method_flags(method, noise):
-  """The grid's per-method flags for the inception StudentNet (SPEC §9)."""
-  if method == "baseline":
-    return []
-  if method in ("self_paced", "focal_loss"):
-    return [f"--trained_mentornet_dir={MODELS}/{method}/{method}_mentornet",
-            "--loss_p_percentile=0.7", "--burn_in_epoch=0",
-            "--example_dropout_rates=0.0,100"]
-  if method == "mentornet_pd":
-    return [f"--trained_mentornet_dir={MODELS}/mentornet_pd1_g_1/mentornet_pd",
-            f"--loss_p_percentile={0.5 if noise == '0.8' else 0.75}",
-            "--burn_in_epoch=0", "--example_dropout_rates=0.5,17,0.05,83"]
-  p = {"0.2": 0.8, "0.4": 0.6, "0.8": 0.5}[noise]
-  return [f"--trained_mentornet_dir={MODELS}/nl_0.2_percentile_90/mentornet_dd",
-          f"--loss_p_percentile={p}", "--fixed_epoch_after_burn_in",
-          "--burn_in_epoch=18", "--example_dropout_rates=0.5,17,0.05,83"]
+METHODS_TABLE = "commands/methods.tsv"
+
+
+def method_flags(method, noise, studentnet="inception"):
+  """The grid's per-method flags: the first matching row of the table that
+  commands/grid.sh reads too."""
+  with open(METHODS_TABLE) as f:
+    for line in f:
+      if line.startswith("#") or not line.strip():
+        continue
+      name, net, level, flags_text = line.rstrip("\n").split("\t")
+      if name == method and net in ("*", studentnet) and level in ("*", noise):
+        return flags_text.split()
+  raise ValueError(f"no row for method {method} in {METHODS_TABLE}")
 
 
 def train_command(method, noise, data_root, log_dir, seed):

@@ -43,20 +43,26 @@ run_pair() {
   return 0
 }
 
+# method_flags METHOD STUDENTNET NOISE: the flags of the first matching row of
+# commands/methods.tsv (fails for an unknown method).
+method_flags() {
+  awk -F '\t' -v m="$1" -v s="$2" -v n="$3" '
+    /^#/ { next }
+    $1 == m && ($2 == "*" || $2 == s) && ($3 == "*" || $3 == n) { print $4; found = 1; exit }
+    END { exit !found }' "$(dirname "${BASH_SOURCE[0]}")/methods.tsv"
+}
+
 grid_main() {
   local studentnet="$1"; shift
   local print_only=0
   [[ "${1:-}" == "--print" ]] && print_only=1
   local train_device="${TRAIN_DEVICE:-0}" eval_device="${EVAL_DEVICE:-1}"
   local log_root="${LOG_ROOT:-runs}"
-  local models=mentornet_models/models
-  local steps=() dd_dropout failures=0
+  local steps=() failures=0
   if [[ "${studentnet}" == "inception" ]]; then
     steps=(--max_number_of_steps=120000 --num_epochs_per_decay=200)
-    dd_dropout=0.5,17,0.05,83
   else
     steps=(--max_number_of_steps=39000)
-    dd_dropout=0.5,17,0.05,78,0.9,5
   fi
   for dataset in ${DATASETS:-cifar10 cifar100}; do
     for noise in ${NOISES:-0.2 0.4 0.8}; do
@@ -65,29 +71,14 @@ grid_main() {
         local common=(--dataset_name="${dataset}" --studentnet="${studentnet}"
                       --data_dir="data/${dataset}/${noise}" --train_log_dir="${log_dir}"
                       --device_id="${train_device}" "${steps[@]}")
-        local train
-        case "${method}" in
-          baseline)
-            train=(python code/cifar_train_baseline.py "${common[@]}") ;;
-          self_paced|focal_loss)
-            train=(python code/cifar_train_mentornet.py "${common[@]}"
-                   --trained_mentornet_dir="${models}/${method}/${method}_mentornet"
-                   --loss_p_percentile=0.7 --burn_in_epoch=0
-                   --example_dropout_rates=0.0,100) ;;
-          mentornet_pd)
-            local p=0.75; [[ "${noise}" == "0.8" ]] && p=0.5
-            train=(python code/cifar_train_mentornet.py "${common[@]}"
-                   --trained_mentornet_dir="${models}/mentornet_pd1_g_1/mentornet_pd"
-                   --loss_p_percentile="${p}" --burn_in_epoch=0
-                   --example_dropout_rates=0.5,17,0.05,83) ;;
-          mentornet_dd)
-            local p=0.8; [[ "${noise}" == "0.4" ]] && p=0.6; [[ "${noise}" == "0.8" ]] && p=0.5
-            train=(python code/cifar_train_mentornet.py "${common[@]}"
-                   --trained_mentornet_dir="${models}/nl_0.2_percentile_90/mentornet_dd"
-                   --loss_p_percentile="${p}" --fixed_epoch_after_burn_in
-                   --burn_in_epoch=18 --example_dropout_rates="${dd_dropout}") ;;
-          *) echo "unknown method ${method}" >&2; return 1 ;;
-        esac
+        local flags
+        if ! flags=$(method_flags "${method}" "${studentnet}" "${noise}"); then
+          echo "unknown method ${method} (see commands/methods.tsv)" >&2; return 1
+        fi
+        local script=code/cifar_train_mentornet.py
+        [[ "${method}" == baseline ]] && script=code/cifar_train_baseline.py
+        # shellcheck disable=SC2206  # the table's flags hold no spaces
+        local train=(python "${script}" "${common[@]}" ${flags})
         local eval=(python code/cifar_eval.py --dataset_name="${dataset}"
                     --studentnet="${studentnet}" --checkpoint_dir="${log_dir}"
                     --eval_dir="${log_dir}/eval" --data_dir="data/${dataset}/val"

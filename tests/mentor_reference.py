@@ -1,4 +1,4 @@
-"""An independent NumPy reading of SPEC §2, used to check the TF MentorNet."""
+"""An independent NumPy reading of the original `utils.mentornet_nn`, used to check the TF MentorNet."""
 
 import numpy as np
 

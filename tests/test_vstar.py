@@ -1,4 +1,4 @@
-"""Predefined v* at hand-picked points (SPEC §8)."""
+"""Predefined v* at hand-picked points (the original `models.py`)."""
 
 import numpy as np
 import pytest

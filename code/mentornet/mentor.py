@@ -2,7 +2,7 @@
 
 MentorNet maps per-example features `[loss, loss_diff, label, epoch]` to a logit
 whose sigmoid is the example's weight. The architecture reproduces the original
-exactly, quirks included (see SPEC §2):
+exactly, quirks included (the original `utils.mentornet_nn`):
 
 * a bidirectional basic LSTM with one unit per direction over a single time step
   whose feature is the CELL state `c` (not `h`), forget bias 0 and zero initial

@@ -43,7 +43,7 @@ def decay_steps(num_examples, batch_size, num_epochs_per_decay):
 def learning_rate_schedule(studentnet, use_mentornet, learning_rate,
                            learning_rate_decay_factor, num_examples,
                            batch_size, num_epochs_per_decay):
-  """The schedule each original script really used (SPEC §4).
+  """The schedule each original script really used.
 
   resnet101 with MentorNet: piecewise constant, boundaries 19531, 25000,
   30000, values lr x (1, 0.1, 0.01, 0.001). Otherwise (resnet101 baseline,

@@ -1,4 +1,4 @@
-"""The TFRecord schema of the CIFAR data directories (SPEC §6), written and parsed.
+"""The TFRecord schema of the CIFAR data directories, written and parsed.
 
 Records are `tf.train.Example`s with the original keys, `image/encoded` (PNG),
 `image/format` and `image/class/label` (CIFAR-100 also

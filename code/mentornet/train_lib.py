@@ -1,6 +1,7 @@
 """One StudentNet training loop; the baseline is the MentorNet loop with uniform weights.
 
-`run(config)` trains a StudentNet on a noisy CIFAR data directory (SPEC §4):
+`run(config)` trains a StudentNet on a noisy CIFAR data directory, as the
+original `cifar_train_baseline.py` and `cifar_train_mentornet.py` did:
 per-example softmax cross-entropy, weighted by a frozen MentorNet's curriculum
 (or by 1 for the baseline), the original optimisers, schedules and weight
 decay, TensorBoard summaries, checkpoints that resume (model, optimizer, step

@@ -1,7 +1,8 @@
 """Predefined curricula v*: target weights that MentorNet PD learns to imitate.
 
 Each function takes a NumPy array with columns (loss, loss_diff, label, epoch)
-and returns float32 weights in [0, 1], one per row (SPEC §8). Unlike the
+and returns float32 weights in [0, 1], one per row, as the original
+`training_mentornet/models.py` does. Unlike the
 original, `gamma` really reaches the functions that use it.
 """
 

@@ -1,7 +1,7 @@
 """StudentNets: the image classifiers trained on noisy labels.
 
 The names are the original's: `resnet101` is really a wide pre-activation
-ResNet (SPEC 5.1) and `inception` is really the small CifarNet (SPEC 5.2).
+ResNet (the original `resnet_model.py`) and `inception` is really the small CifarNet (`inception_model.py`).
 """
 
 from mentornet.students import cifarnet

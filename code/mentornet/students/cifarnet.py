@@ -1,4 +1,5 @@
-"""The "inception" StudentNet: the small CifarNet (SPEC 5.2).
+"""The "inception" StudentNet: the small CifarNet of the original
+`inception_model.py`.
 
 conv 5x5x64 ReLU, max-pool 2x2/2, LRN, conv 5x5x64 ReLU, LRN, max-pool 2x2/2,
 fc 384 ReLU, dropout (keep 0.8) at training, fc 192 ReLU, fc logits.

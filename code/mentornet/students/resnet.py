@@ -1,4 +1,5 @@
-"""The "resnet101" StudentNet: a pre-activation wide ResNet (SPEC 5.1).
+"""The "resnet101" StudentNet: a pre-activation wide ResNet, as the
+original `resnet_model.py`.
 
 Initial 3x3 conv to 16 channels, three stages of `num_residual_units` basic
 units of widths `widths` and strides (1, 2, 2), then BN, leaky ReLU, global
