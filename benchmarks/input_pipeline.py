@@ -16,6 +16,7 @@ from absl import app
 from absl import flags
 
 from mentornet import inputs
+from mentornet import students
 
 flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
 flags.DEFINE_integer("batch_size", 128, "Batch size.")
@@ -43,7 +44,7 @@ def main(argv):
   result = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
             "data_dir": FLAGS.data_dir, "batch_size": FLAGS.batch_size,
             "images_per_second": {n: round(measure(n)) for n in
-                                  inputs.STUDENTNETS}}
+                                  students.names()}}
   os.makedirs(FLAGS.results_dir, exist_ok=True)
   with open(os.path.join(FLAGS.results_dir, "input_pipeline.json"), "w") as f:
     json.dump(result, f, indent=1)

@@ -13,19 +13,14 @@ MentorNet:
       --data_dir=data/cifar10/0.2 --dump_file=runs/nl_0.2.txt
 """
 
-import os
 import sys
 
 from absl import flags
 
 from mentornet import cli
 from mentornet import eval_lib
+from mentornet import flags_lib
 
-flags.DEFINE_integer("batch_size", 25, "Images per evaluation batch.")
-flags.DEFINE_string("data_dir", "", "Directory of the evaluation TFRecords.")
-flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
-flags.DEFINE_string("studentnet", "resnet101", "resnet101 or inception.")
-flags.DEFINE_string("master", None, "TF1 master address (ignored).")
 flags.DEFINE_string("checkpoint_dir", "", "The training run's train_log_dir.")
 flags.DEFINE_string("eval_dir", "",
                     "Where summaries go (default: <checkpoint_dir>/eval).")
@@ -36,7 +31,6 @@ flags.DEFINE_string("split_name", None,
                     "--mode=dump).")
 flags.DEFINE_string("output_csv_file", "",
                     "Append step,accuracy,loss rows to this CSV.")
-flags.DEFINE_string("device_id", "0", "GPU ids (sets CUDA_VISIBLE_DEVICES).")
 flags.DEFINE_integer("max_number_of_steps", 0,
                      "Stop after the checkpoint of this step (default: the "
                      "run's own, from its train_config.json).")
@@ -62,24 +56,16 @@ flags.DEFINE_integer("dump_seed", 0, "--mode=dump: seed of the subset.")
 flags.DEFINE_integer("dump_epoch", -1,
                      "--mode=dump: the epoch column (default: the "
                      "checkpoint's progress epoch).")
-flags.DEFINE_integer("num_residual_units", 9,
-                     "resnet101: residual units per stage.")
-flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
-                  "resnet101: the three stage widths.")
 FLAGS = flags.FLAGS
+flags_lib.define_model_flags(25, "Directory of the evaluation TFRecords.")
 
 
 def main(argv):
   del argv
-  os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
-  names = eval_lib.EvalConfig.__dataclass_fields__
-  values = {n: FLAGS[n].value for n in names
-            if n not in ("resnet_widths", "split_name")}
-  values["split_name"] = FLAGS.split_name or (
-      "train" if FLAGS.mode == "dump" else "test")
   try:
-    config = eval_lib.EvalConfig(
-        resnet_widths=tuple(int(w) for w in FLAGS.resnet_widths), **values)
+    config = flags_lib.config_from_flags(
+        eval_lib.EvalConfig, split_name=FLAGS.split_name or (
+            "train" if FLAGS.mode == "dump" else "test"))
     results = eval_lib.run(config)
   except (ValueError, FileNotFoundError, eval_lib.EvalError) as e:
     sys.exit(f"cifar_eval.py: error: {e}")
@@ -90,7 +76,7 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__])
+  cli.run(main, __doc__, [__name__, "mentornet.flags_lib"])
 
 
 if __name__ == "__main__":

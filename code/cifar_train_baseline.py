@@ -18,7 +18,8 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet.train_flags"])
+  cli.run(main, __doc__, [__name__, "mentornet.train_flags",
+                               "mentornet.flags_lib"])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from absl import flags
 
 from mentornet import cli
 from mentornet import cifar_data
+from mentornet import flags_lib
 
 flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
 flags.DEFINE_float("noise_fraction", 0.2,
@@ -33,10 +34,9 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  config = cifar_data.PrepareConfig(**{
-      f: FLAGS[f].value for f in cifar_data.PrepareConfig.__dataclass_fields__})
   try:
-    cifar_data.prepare_noisy_cifar(config)
+    cifar_data.prepare_noisy_cifar(
+        flags_lib.config_from_flags(cifar_data.PrepareConfig))
   except ValueError as e:
     sys.exit(f"prepare_noisy_cifar.py: error: {e}")
 

@@ -25,6 +25,8 @@ SCRIPTS = {
 def own_flags(repo, path):
   """Flag names the script defines, plus the shared ones it declares."""
   names = DEFINE.findall((repo / path).read_text())
+  if "cifar_train_" in path or "cifar_eval" in path:
+    names += DEFINE.findall((repo / "code/mentornet/flags_lib.py").read_text())
   if "cifar_train_" in path:
     shared = (repo / "code/mentornet/train_flags.py").read_text()
     common, mentornet = shared.split("def define_mentornet_flags")

@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from mentornet import cifar_data
 from mentornet import inputs
 from mentornet import records
+from mentornet import students
 
 N_TRAIN, N_TEST = 300, 100
 
@@ -154,7 +155,7 @@ def test_original_format_records_without_clean_label_or_id(tmp_path):
 def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
   prepare(tfds_dir, tmp_path, noise_fraction=0.4)
   data_dir = str(tmp_path / "cifar10" / "0.4")
-  for studentnet in inputs.STUDENTNETS:
+  for studentnet in students.names():
     first = [next(iter(inputs.train_dataset(data_dir, "cifar10", studentnet,
                                             32, seed=3))) for _ in range(2)]
     np.testing.assert_array_equal(first[0]["image"], first[1]["image"])

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -231,17 +232,31 @@ def test_other_configuration_is_not_overwritten(repo, tmp_path):
   assert sorted(os.listdir(tmp_path / "run")) == before
 
 
+def schedule(studentnet, use_mentornet, num_examples=50000, **kwargs):
+  cfg = train_lib.TrainConfig(train_log_dir="x", data_dir="x",
+                              studentnet=studentnet,
+                              use_mentornet=use_mentornet, **kwargs)
+  return students.get(studentnet).make_schedule(cfg, num_examples)
+
+
 def test_learning_rate_schedules():
-  piecewise = optimizers.learning_rate_schedule("resnet101", True, 0.1, 0.1,
-                                                50000, 128, 50)
+  piecewise = schedule("resnet101", True)
   assert [float(piecewise(s)) for s in (0, 19531, 19532, 25001, 30001)] == \
       pytest.approx([0.1, 0.1, 0.01, 0.001, 0.0001])
   # baseline resnet really used exponential decay every 19531 steps
-  exp = optimizers.learning_rate_schedule("resnet101", False, 0.1, 0.1,
-                                          50000, 128, 50)
+  exp = schedule("resnet101", False)
   assert [float(exp(s)) for s in (19530, 19531, 39062)] == pytest.approx(
       [0.1, 0.01, 0.001])
   assert optimizers.decay_steps(50000, 128, 200) == 78125
+  # inception: exponential decay in both scripts
+  for use_mentornet in (False, True):
+    inc = schedule("inception", use_mentornet, num_epochs_per_decay=200)
+    assert [float(inc(s)) for s in (78124, 78125)] == pytest.approx(
+        [0.1, 0.01])
+  assert isinstance(students.get("inception").make_optimizer(0.1),
+                    keras.optimizers.SGD)
+  assert isinstance(students.get("resnet101").make_optimizer(0.1),
+                    optimizers.TF1Momentum)
 
 
 def test_tf1_momentum_matches_hand_computation():

@@ -23,10 +23,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from mentornet import datasets
 from mentornet import noise
 from mentornet import records
 
-DATASETS = ("cifar10", "cifar100")
 # Where TFDS downloads CIFAR from; probed so an offline run fails at once
 # instead of retrying for minutes.
 DOWNLOAD_HOST = "www.cs.toronto.edu"
@@ -53,9 +53,9 @@ def noise_dir_name(fraction):
 
 def validate(config):
   """Raises ValueError with one line for a bad flag; touches nothing."""
-  if config.dataset_name not in DATASETS:
-    raise ValueError(f"--dataset_name={config.dataset_name} is unknown; "
-                     f"choose {' or '.join(DATASETS)}")
+  if not datasets.get(config.dataset_name).tfds_name:
+    raise ValueError(f"--dataset_name={config.dataset_name} has no "
+                     "tensorflow-datasets source to make noisy records from")
   if not 0.0 <= config.noise_fraction <= 1.0:
     raise ValueError(f"--noise_fraction={config.noise_fraction} is outside "
                      "[0, 1]")
@@ -160,7 +160,8 @@ def prepare_noisy_cifar(config):
     The noise report (also written as `noise_report.json`).
   """
   validate(config)
-  builder = tfds_builder(config.dataset_name, config.tfds_data_dir)
+  builder = tfds_builder(datasets.get(config.dataset_name).tfds_name,
+                         config.tfds_data_dir)
   num_classes = builder.info.features["label"].num_classes
   base = os.path.join(config.output_dir, config.dataset_name)
   train_dir = os.path.join(base, noise_dir_name(config.noise_fraction))

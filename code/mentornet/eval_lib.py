@@ -27,9 +27,10 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import curriculum
+from mentornet import datasets
 from mentornet import inputs
 from mentornet import run_dir
-from mentornet import train_lib
+from mentornet import students
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
                        "resnet_widths")
@@ -98,7 +99,7 @@ class Evaluator:
   """Restores StudentNet checkpoints and evaluates them on a split."""
 
   def __init__(self, config, files=None, select=None):
-    self.model = train_lib.build_model(config)
+    self.model = students.build_for(config)
     self.dataset = inputs.eval_dataset(config.data_dir, config.dataset_name,
                                        config.batch_size, config.split_name,
                                        files=files, select=select)
@@ -252,7 +253,8 @@ def validate(config):
       raise ValueError(f"--{name}={value} must be a number >= 0")
   if config.eval_once and config.eval_all:
     raise ValueError("--eval_once and --eval_all exclude each other")
-  train_lib.validate_model_flags(config)
+  datasets.get(config.dataset_name)
+  students.get(config.studentnet)
   files = inputs.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
   inputs.count_records(files, config.dataset_name)

@@ -11,11 +11,11 @@ import os
 
 import tensorflow as tf
 
+from mentornet import datasets
 from mentornet import records
+from mentornet import students
 
-IMAGE_SIZE = 32
-STUDENTNETS = ("resnet101", "inception")
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
+IMAGE_SIZE = 32  # CIFAR's; each dataset gives its own (datasets.py).
 
 
 def _hint(data_dir, dataset_name, split_name):
@@ -56,12 +56,12 @@ def record_files(data_dir, dataset_name, split_name):
   return files
 
 
-def _first_bad_record(path, dataset_name, num_classes):
+def _first_bad_record(path, dataset_name):
   """(index, reason) of the first record of `path` that does not read, in
   eager mode one record at a time (only used once a batch has failed)."""
   for index, serialized in enumerate(tf.data.TFRecordDataset(path)):
     try:
-      reason = _check_record(serialized, dataset_name, num_classes)
+      reason = _check_record(serialized, dataset_name)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
       reason = str(getattr(e, "message", e)).splitlines()[0]
     if reason:
@@ -69,15 +69,17 @@ def _first_bad_record(path, dataset_name, num_classes):
   return None, "unreadable"
 
 
-def _check_record(serialized, dataset_name, num_classes):
+def _check_record(serialized, dataset_name):
   """The reason a record is bad, or "" (eager)."""
+  info = datasets.get(dataset_name)
   ex = records.parse_example(serialized, dataset_name)
   label = int(ex["label"])
-  if not 0 <= label < num_classes:
-    return f"label {label} is outside [0, {num_classes})"
+  if not 0 <= label < info.num_classes:
+    return f"label {label} is outside [0, {info.num_classes})"
   shape = tf.io.decode_png(ex["png"], channels=3).shape
-  if shape != (IMAGE_SIZE, IMAGE_SIZE, 3):
-    return f"image of shape {list(shape)}, expected [32, 32, 3]"
+  size = info.image_size
+  if shape != (size, size, 3):
+    return f"image of shape {list(shape)}, expected [{size}, {size}, 3]"
   return ""
 
 
@@ -99,8 +101,7 @@ def count_records(files, dataset_name=None):
         total += _count_checked(path, dataset_name)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
       if isinstance(e, tf.errors.InvalidArgumentError) and dataset_name:
-        index, reason = _first_bad_record(path, dataset_name,
-                                          NUM_CLASSES[dataset_name])
+        index, reason = _first_bad_record(path, dataset_name)
         if index is not None:
           raise ValueError(f"{path}, record {index}: {reason}") from None
       raise ValueError(f"corrupt TFRecord file {path}: "
@@ -110,14 +111,15 @@ def count_records(files, dataset_name=None):
 
 def _count_checked(path, dataset_name):
   """Record count of one file; raises InvalidArgumentError on a bad record."""
-  num_classes = NUM_CLASSES[dataset_name]
+  info = datasets.get(dataset_name)
 
   def check(serialized):
     ex = records.parse_example(serialized, dataset_name)
     image = tf.io.decode_png(ex["png"], channels=3)
+    size = info.image_size
     ok = tf.logical_and(
-        tf.logical_and(ex["label"] >= 0, ex["label"] < num_classes),
-        tf.reduce_all(tf.equal(tf.shape(image), [IMAGE_SIZE, IMAGE_SIZE, 3])))
+        tf.logical_and(ex["label"] >= 0, ex["label"] < info.num_classes),
+        tf.reduce_all(tf.equal(tf.shape(image), [size, size, 3])))
     return tf.cast(ok, tf.int64)
 
   ds = tf.data.TFRecordDataset(path).map(
@@ -125,7 +127,7 @@ def _count_checked(path, dataset_name):
   good, total = ds.reduce((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
                           lambda acc, ok: (acc[0] + ok, acc[1] + 1))
   if int(good) != int(total):
-    index, reason = _first_bad_record(path, dataset_name, num_classes)
+    index, reason = _first_bad_record(path, dataset_name)
     raise ValueError(f"{path}, record {index}: {reason}")
   return int(total)
 
@@ -135,10 +137,12 @@ def _decoded(files, dataset_name):
 
   Records without an id get their position in the file list as id.
   """
+  size = datasets.get(dataset_name).image_size
+
   def parse(index, serialized):
     ex = records.parse_example(serialized, dataset_name)
     image = tf.io.decode_png(ex["png"], channels=3)
-    image = tf.ensure_shape(image, [IMAGE_SIZE, IMAGE_SIZE, 3])
+    image = tf.ensure_shape(image, [size, size, 3])
     example_id = tf.where(ex["id"] >= 0, ex["id"], index)
     return {"image": image, "label": ex["label"],
             "clean_label": ex["clean_label"], "id": example_id}
@@ -149,20 +153,16 @@ def _decoded(files, dataset_name):
 def augment(image, studentnet, seed):
   """Training preprocessing of one uint8 image, stateless random ops.
 
-  resnet101: crop-or-pad to 36x36; inception (CifarNet): zero-pad
-  `IMAGE_SIZE / 4` = 8 pixels on each side (48x48; the original's
-  `padding = image_size / 4` under Python 2's integer division). Then a random
-  32x32 crop, a random left-right flip and per-image standardisation.
+  The StudentNet's own padding (`students.StudentNet.pad`: resnet101
+  crops or pads to size + 4; inception zero-pads size / 4 = 8 pixels on each
+  side, the original's `padding = image_size / 4` under Python 2's integer
+  division), then a random crop back to the image's size, a random
+  left-right flip and per-image standardisation.
   """
-  image = tf.cast(image, tf.float32)
-  if studentnet == "resnet101":
-    image = tf.image.resize_with_crop_or_pad(image, IMAGE_SIZE + 4,
-                                             IMAGE_SIZE + 4)
-  else:
-    pad = IMAGE_SIZE // 4
-    image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
+  size = image.shape[0]
+  image = students.get(studentnet).pad(tf.cast(image, tf.float32), size)
   seeds = tf.random.experimental.stateless_split(seed, 2)
-  image = tf.image.stateless_random_crop(image, [IMAGE_SIZE, IMAGE_SIZE, 3],
+  image = tf.image.stateless_random_crop(image, [size, size, 3],
                                          seed=seeds[0])
   image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
   return tf.image.per_image_standardization(image)
@@ -179,8 +179,8 @@ def train_dataset(data_dir, dataset_name, studentnet, batch_size, seed=0,
 
   Args:
     data_dir: directory of `<dataset>_<split>-*` TFRecords.
-    dataset_name: `cifar10` or `cifar100`.
-    studentnet: `resnet101` or `inception` (selects the padding).
+    dataset_name: a registered dataset (`datasets.py`).
+    studentnet: a registered StudentNet (selects the padding).
     batch_size: examples per batch (the last partial batch is dropped).
     seed: seed of shuffling and augmentation.
     split_name: the split's file prefix.

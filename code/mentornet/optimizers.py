@@ -40,29 +40,25 @@ def decay_steps(num_examples, batch_size, num_epochs_per_decay):
   return max(1, int(num_examples / batch_size * num_epochs_per_decay))
 
 
-def learning_rate_schedule(studentnet, use_mentornet, learning_rate,
-                           learning_rate_decay_factor, num_examples,
-                           batch_size, num_epochs_per_decay):
-  """The schedule each original script really used.
+def resnet_piecewise(learning_rate):
+  """The resnet101 MentorNet script's schedule: piecewise constant,
+  boundaries 19531, 25000, 30000, values lr x (1, 0.1, 0.01, 0.001)."""
+  return keras.optimizers.schedules.PiecewiseConstantDecay(
+      list(RESNET_BOUNDARIES),
+      [learning_rate * f for f in (1.0, 0.1, 0.01, 0.001)])
 
-  resnet101 with MentorNet: piecewise constant, boundaries 19531, 25000,
-  30000, values lr x (1, 0.1, 0.01, 0.001). Otherwise (resnet101 baseline,
-  which overwrote its piecewise schedule, and inception): staircase
-  exponential decay by `learning_rate_decay_factor` every
-  `num_examples / batch_size * num_epochs_per_decay` steps.
-  """
-  if studentnet == "resnet101" and use_mentornet:
-    return keras.optimizers.schedules.PiecewiseConstantDecay(
-        list(RESNET_BOUNDARIES),
-        [learning_rate * f for f in (1.0, 0.1, 0.01, 0.001)])
+
+def exponential_decay(learning_rate, learning_rate_decay_factor, num_examples,
+                      batch_size, num_epochs_per_decay):
+  """Staircase exponential decay by the factor every
+  `num_examples / batch_size * num_epochs_per_decay` steps (the resnet101
+  baseline script, which overwrote its piecewise schedule, and inception)."""
   return keras.optimizers.schedules.ExponentialDecay(
       learning_rate,
       decay_steps(num_examples, batch_size, num_epochs_per_decay),
       learning_rate_decay_factor, staircase=True)
 
 
-def make_optimizer(studentnet, schedule):
-  """Momentum 0.9 for resnet101, plain gradient descent for inception."""
-  if studentnet == "resnet101":
-    return TF1Momentum(schedule, momentum=0.9)
+def plain_sgd(schedule):
+  """Plain gradient descent (the inception scripts)."""
   return keras.optimizers.SGD(schedule)

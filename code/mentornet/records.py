@@ -21,7 +21,8 @@ MISSING = -1  # clean label / id of records in the original format.
 
 def label_key(dataset_name):
   """The key holding the (noisy) training label for `dataset_name`."""
-  return FINE_LABEL if dataset_name == "cifar100" else LABEL
+  from mentornet import datasets  # pylint: disable=g-import-not-at-top
+  return datasets.get(dataset_name).label_key
 
 
 def make_example(png, label, clean_label, example_id, dataset_name):
@@ -32,7 +33,8 @@ def make_example(png, label, clean_label, example_id, dataset_name):
     label: the (noisy) label.
     clean_label: the true label.
     example_id: a stable integer id.
-    dataset_name: `cifar10` or `cifar100` (which also gets `fine_label`).
+    dataset_name: a registered dataset; the label is also written under its
+      own label key (CIFAR-100's `fine_label`).
 
   Returns:
     Serialized bytes.
@@ -43,8 +45,7 @@ def make_example(png, label, clean_label, example_id, dataset_name):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
   feature = {ENCODED: raw(png), FORMAT: raw(b"png"), LABEL: ints(label),
              CLEAN_LABEL: ints(clean_label), ID: ints(example_id)}
-  if dataset_name == "cifar100":
-    feature[FINE_LABEL] = ints(label)
+  feature[label_key(dataset_name)] = ints(label)
   return tf.train.Example(
       features=tf.train.Features(feature=feature)).SerializeToString(
       deterministic=True)  # map fields otherwise serialise in any order

@@ -4,28 +4,27 @@ Only the entry scripts call these helpers; the library itself never reads
 FLAGS.
 """
 
-import os
 import sys
 
 from absl import flags
 from absl import logging
 
+from mentornet import flags_lib
 from mentornet import run_dir
 from mentornet import train_lib
 
 FLAGS = flags.FLAGS
+# TrainConfig fields that only cifar_train_mentornet.py has flags for.
+MENTORNET_FIELDS = ("trained_mentornet_dir", "loss_p_percentile",
+                    "burn_in_epoch", "fixed_epoch_after_burn_in",
+                    "loss_moving_average_decay", "example_dropout_rates")
 
 
 def define_common_flags():
   """Flags shared by the baseline and MentorNet scripts, original defaults."""
-  flags.DEFINE_integer("batch_size", 128, "The number of images in a batch.")
-  flags.DEFINE_string("master", None,
-                      "TF1 master address; TF2 uses --distribution_strategy.")
-  flags.DEFINE_string("data_dir", "", "Directory of the training TFRecords.")
+  flags_lib.define_model_flags(128, "Directory of the training TFRecords.")
   flags.DEFINE_string("train_log_dir", "",
                       "Directory for checkpoints and summaries.")
-  flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
-  flags.DEFINE_string("studentnet", "resnet101", "resnet101 or inception.")
   flags.DEFINE_float("learning_rate", 0.1, "The initial learning rate.")
   flags.DEFINE_float("learning_rate_decay_factor", 0.1,
                      "Learning rate decay factor.")
@@ -45,11 +44,6 @@ def define_common_flags():
                        "--distribution_strategy.")
   flags.DEFINE_integer("task", 0, "TF1 task id; TF2 uses "
                        "--distribution_strategy.")
-  flags.DEFINE_string("device_id", "0", "GPU ids (sets CUDA_VISIBLE_DEVICES).")
-  flags.DEFINE_integer("num_residual_units", 9,
-                       "resnet101: residual units per stage.")
-  flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
-                    "resnet101: the three stage widths.")
   flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order, "
                        "augmentation and example drop-out.")
   flags.DEFINE_string("distribution_strategy", "default",
@@ -80,29 +74,17 @@ def define_mentornet_flags():
 
 
 def config_from_flags(use_mentornet):
-  """Applies the process-level flags and returns a `train_lib.TrainConfig`.
-
-  Raises:
-    ValueError: a flag that cannot be converted.
-  """
-  os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
-  if FLAGS.master or FLAGS.ps_tasks or FLAGS.task:
-    logging.warning("--master/--ps_tasks/--task are TF1 settings and are "
-                    "ignored; TF2 uses --distribution_strategy")
-  try:
-    widths = tuple(int(w) for w in FLAGS.resnet_widths)
-  except ValueError:
-    raise ValueError(f"--resnet_widths={','.join(FLAGS.resnet_widths)} must "
-                     "be integers") from None
-  names = [f.name for f in train_lib.TrainConfig.__dataclass_fields__.values()]
-  values = {n: FLAGS[n].value for n in names
-            if n in FLAGS and n not in ("resnet_widths",)}
+  """A `train_lib.TrainConfig` from the flags (see `flags_lib`)."""
+  if FLAGS.ps_tasks or FLAGS.task:
+    logging.warning("--ps_tasks/--task are TF1 settings and are ignored; TF2 "
+                    "uses --distribution_strategy")
   if use_mentornet and any(a.startswith("--loss_p_precentile")
                            for a in sys.argv):
     logging.warning("--loss_p_precentile is the original's misspelling of "
                     "--loss_p_percentile; it is honoured")
-  return train_lib.TrainConfig(resnet_widths=widths,
-                               use_mentornet=use_mentornet, **values)
+  return flags_lib.config_from_flags(
+      train_lib.TrainConfig, use_mentornet=use_mentornet,
+      keep_defaults=() if use_mentornet else MENTORNET_FIELDS)
 
 
 def train_main(use_mentornet, script):

@@ -20,9 +20,9 @@ import keras
 import tensorflow as tf
 
 from mentornet import curriculum as curriculum_lib
+from mentornet import datasets
 from mentornet import inputs
 from mentornet import mentor
-from mentornet import optimizers
 from mentornet import run_dir
 from mentornet import students
 
@@ -98,16 +98,6 @@ class TrainConfig:
     return d
 
 
-def validate_model_flags(config):
-  """One-line errors for an unknown dataset or StudentNet (train and eval)."""
-  if config.dataset_name not in inputs.NUM_CLASSES:
-    raise ValueError(f"--dataset_name={config.dataset_name} is unknown; "
-                     "choose cifar10 or cifar100")
-  if config.studentnet not in students.STUDENTNETS:
-    raise ValueError(f"--studentnet={config.studentnet} is unknown; choose "
-                     "resnet101 or inception")
-
-
 def validate(config):
   """Checks every flag and input before any work; raises ValueError or
   FileNotFoundError with one line naming the flag, its value and what is
@@ -116,7 +106,8 @@ def validate(config):
     if not ok:
       raise ValueError(message)
   check(bool(config.train_log_dir), "--train_log_dir is required")
-  validate_model_flags(config)
+  datasets.get(config.dataset_name)
+  students.get(config.studentnet)
   check(config.distribution_strategy in STRATEGIES,
         f"--distribution_strategy={config.distribution_strategy} is unknown;"
         f" choose one of {', '.join(STRATEGIES)}")
@@ -216,17 +207,6 @@ def make_strategy(name):
   return tf.distribute.get_strategy()
 
 
-def _uses_decay(config):
-  """Whether the minimised loss includes the model's weight decay.
-
-  Only resnet101 does. Both inception scripts built CifarNet under an arg
-  scope declaring an fc L2 of 0.004, but the baseline handed the mean
-  cross-entropy alone to `slim.learning.create_train_op` and the MentorNet
-  script the weighted loss alone: the regularisation losses were never added.
-  """
-  return config.studentnet == "resnet101"
-
-
 def build_step(config, strategy, model, optimizer, curriculum, global_batch):
   """The compiled training step over one distributed batch.
 
@@ -237,8 +217,11 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     returned as `stop_requests` and `save_requests`, so every worker takes the
     same decision at the same step.
   """
-  scale_decay_by_v = config.use_mentornet and config.studentnet == "resnet101"
-  uses_decay = _uses_decay(config)
+  # Whether model.losses enter the minimised loss is the StudentNet's rule:
+  # the original inception scripts declared an fc L2 but never added it.
+  uses_decay = (students.get(config.studentnet).weight_decay ==
+                students.DECAY_SCALED_BY_WEIGHTS)
+  scale_decay_by_v = uses_decay and config.use_mentornet
 
   def replica_step(images, labels, requests):
     num_replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -293,11 +276,7 @@ def _make_curriculum(config):
       seed=config.seed)
 
 
-def build_model(config):
-  """The StudentNet of a TrainConfig or EvalConfig (same field names)."""
-  return students.build_studentnet(
-      config.studentnet, inputs.NUM_CLASSES[config.dataset_name],
-      config.num_residual_units, tuple(config.resnet_widths))
+build_model = students.build_for  # the StudentNet of a run's config
 
 
 class _Every:
@@ -350,11 +329,9 @@ def build_training(config, num_examples):
     (model, schedule, optimizer, curriculum).
   """
   model = build_model(config)
-  schedule = optimizers.learning_rate_schedule(
-      config.studentnet, config.use_mentornet, config.learning_rate,
-      config.learning_rate_decay_factor, num_examples, config.batch_size,
-      config.num_epochs_per_decay)
-  optimizer = optimizers.make_optimizer(config.studentnet, schedule)
+  student = students.get(config.studentnet)
+  schedule = student.make_schedule(config, num_examples)
+  optimizer = student.make_optimizer(schedule)
   optimizer.build(model.trainable_variables)
   return model, schedule, optimizer, _make_curriculum(config)
 
@@ -546,7 +523,8 @@ def _train(config, strategy, role, files, num_examples, signals):
           f"total loss is {total} at step {step}; training stopped. The last "
           f"good checkpoint is {saver.last_good or 'none'}")
     if summary_due() or step == config.max_number_of_steps:
-      _write_summaries(writer, metrics, schedule(step - 1), step)
+      _write_summaries(writer, metrics, schedule(step - 1)
+                       if callable(schedule) else schedule, step)
     if step % config.log_every_n_steps == 0 or step == first_step:
       rate = ((step - window_step) * config.batch_size
               / (time.perf_counter() - window_start))

@@ -29,10 +29,10 @@ def _fc(x, units, name, stddev, bias, decay, activation="relu"):
       kernel_regularizer=keras.regularizers.L2(decay / 2) if decay else None)(x)
 
 
-def cifarnet(num_classes):
+def cifarnet(num_classes, image_size=32):
   """Builds CifarNet; returns a Keras model from images to logits."""
   conv_init = keras.initializers.TruncatedNormal(stddev=0.05)
-  images = keras.Input((32, 32, 3), name="images")
+  images = keras.Input((image_size, image_size, 3), name="images")
   x = layers.Conv2D(64, 5, padding="same", activation="relu",
                     kernel_initializer=conv_init, name="conv1")(images)
   x = layers.MaxPooling2D(2, 2, name="pool1")(x)

@@ -80,12 +80,13 @@ def _residual_unit(x, in_filters, out_filters, stride, first_of_network, name):
   return layers.Add()([x, _shortcut(shortcut, in_filters, out_filters, stride)])
 
 
-def wide_resnet(num_classes, num_residual_units=9, widths=(160, 320, 640)):
+def wide_resnet(num_classes, num_residual_units=9, widths=(160, 320, 640),
+                image_size=32):
   """Builds the wide ResNet; returns a Keras model from images to logits."""
   if num_residual_units < 1 or len(widths) != 3 or min(widths) < 16:
     raise ValueError("resnet101 needs num_residual_units >= 1 and three stage "
                      f"widths >= 16, got {num_residual_units} and {widths}")
-  images = keras.Input((32, 32, 3), name="images")
+  images = keras.Input((image_size, image_size, 3), name="images")
   x = _conv(images, 16, 1, "init_conv")
   in_filters = 16
   for stage, (width, stride) in enumerate(zip(widths, STRIDES), 1):

@@ -1,0 +1,72 @@
+"""The flags layer: definitions shared by several scripts, and one strict way
+from flags to a config dataclass.
+
+Only entry scripts call this; the library never reads FLAGS.
+"""
+
+import dataclasses
+import os
+
+from absl import flags
+from absl import logging
+
+from mentornet import datasets
+from mentornet import students
+
+FLAGS = flags.FLAGS
+
+
+def define_model_flags(batch_size, data_dir_help):
+  """Flags of every script that trains or evaluates a StudentNet."""
+  flags.DEFINE_integer("batch_size", batch_size,
+                       "The number of images in a batch.")
+  flags.DEFINE_string("data_dir", "", data_dir_help)
+  flags.DEFINE_string("dataset_name", "cifar10",
+                      f"One of {', '.join(datasets.names())}.")
+  flags.DEFINE_string("studentnet", "resnet101",
+                      f"One of {', '.join(students.names())}.")
+  flags.DEFINE_string("master", None,
+                      "TF1 master address (ignored; TF2 uses "
+                      "--distribution_strategy).")
+  flags.DEFINE_string("device_id", "0",
+                      "GPU ids (sets CUDA_VISIBLE_DEVICES).")
+  flags.DEFINE_integer("num_residual_units", 9,
+                       "resnet101: residual units per stage.")
+  flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
+                    "resnet101: the three stage widths.")
+
+
+def _int_tuple(name, values):
+  try:
+    return tuple(int(v) for v in values)
+  except ValueError:
+    raise ValueError(f"--{name}={','.join(values)} must be integers") from None
+
+
+def config_from_flags(config_class, keep_defaults=(), **overrides):
+  """Builds `config_class` from the flags of the same names.
+
+  Every field must be given by a flag, an override, or be named in
+  `keep_defaults` (no silent defaults); a list flag becomes a tuple of ints
+  (e.g. `--resnet_widths`). Also applies the process-level `--device_id` and
+  notes the ignored TF1 `--master`.
+
+  Raises:
+    ValueError: a field with neither flag nor override, or a bad list.
+  """
+  if "device_id" in FLAGS:
+    os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
+  if "master" in FLAGS and FLAGS.master:
+    logging.warning("--master is a TF1 setting and is ignored")
+  values = {}
+  for field in dataclasses.fields(config_class):
+    if field.name in overrides:
+      values[field.name] = overrides[field.name]
+    elif field.name in FLAGS:
+      value = FLAGS[field.name].value
+      if isinstance(value, list):
+        value = _int_tuple(field.name, value)
+      values[field.name] = value
+    elif field.name not in keep_defaults:
+      raise ValueError(f"{config_class.__name__}.{field.name} has no flag")
+  return config_class(**values)
