@@ -2,7 +2,6 @@
 
 import collections
 import json
-import shlex
 import subprocess
 import sys
 
@@ -21,15 +20,8 @@ print('parsed', flags.FLAGS.studentnet)
 """
 
 
-def grid_commands(repo, studentnet):
-  out = subprocess.run(
-      ["bash", str(repo / "commands" / f"train_studentnet_{studentnet}.sh"),
-       "--print"], capture_output=True, text=True, check=True).stdout
-  return [shlex.split(line) for line in out.splitlines()]
-
-
 @pytest.mark.parametrize("studentnet", ["resnet", "inception"])
-def test_grid_lines_parse_with_script_flags(repo, studentnet):
+def test_grid_lines_parse_with_script_flags(repo, studentnet, grid_commands):
   commands = grid_commands(repo, studentnet)
   assert len(commands) == 2 * 3 * 5 * 2  # datasets x noises x methods x jobs
   by_script = collections.defaultdict(list)
@@ -45,7 +37,7 @@ def test_grid_lines_parse_with_script_flags(repo, studentnet):
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_grid_uses_the_papers_per_method_flags(repo):
+def test_grid_uses_the_papers_per_method_flags(repo, grid_commands):
   lines = [" ".join(c) for c in grid_commands(repo, "resnet")]
   dd = [l for l in lines if "mentornet_dd" in l and "train_mentornet" in l]
   assert len(dd) == 6

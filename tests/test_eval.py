@@ -14,8 +14,8 @@ from mentornet import eval_lib
 from mentornet import inputs
 from mentornet import mentor_train_lib
 from mentornet import train_lib
-from test_training import DEMO, scalars
 
+DEMO = "data/demo/cifar10/0.4"
 VAL = "data/demo/cifar10/val"
 
 
@@ -32,7 +32,7 @@ def train(repo, log_dir, steps, **kwargs):
   return cfg
 
 
-def test_trainer_and_eval_job_side_by_side(repo, tmp_path):
+def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
   run_dir, out_csv = tmp_path / "run", tmp_path / "eval.csv"
   evaluator = subprocess.Popen(
       script(repo, "cifar_eval.py", f"--checkpoint_dir={run_dir}",

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 
-from test_commands import grid_commands
 
 HELPER = """
 import json, sys
@@ -33,7 +32,7 @@ def run_helper(repo, argv, task):
   return proc.stdout
 
 
-def test_protocol_uses_the_grids_per_method_flags(repo):
+def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
   ours = json.loads(run_helper(repo, [], {"do": "flags"}))
   for argv in grid_commands(repo, "inception"):
     if argv[1] == "code/cifar_eval.py" or "--data_dir=data/cifar10/0.2" in argv:

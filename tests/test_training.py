@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorboard.backend.event_processing import event_accumulator
 
 from mentornet import optimizers
 from mentornet import students
@@ -31,14 +30,6 @@ def config(repo, tmp_path, **kwargs):
   if base.get("use_mentornet"):
     base.setdefault("trained_mentornet_dir", str(repo / PD))
   return train_lib.TrainConfig(**base)
-
-
-def scalars(log_dir):
-  acc = event_accumulator.EventAccumulator(
-      str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
-  acc.Reload()
-  return {tag: [(e.step, float(tf.make_ndarray(e.tensor_proto)))
-                for e in acc.Tensors(tag)] for tag in acc.Tags()["tensors"]}
 
 
 def ckpt_value(prefix, key):
@@ -60,7 +51,7 @@ def run_script(repo, script, *args, **popen):
                                     "cifar_train_mentornet.py"])
 @pytest.mark.parametrize("studentnet", ["resnet101", "inception"])
 def test_scripts_end_to_end_write_summaries(repo, tmp_path, script,
-                                            studentnet):
+                                            studentnet, scalars):
   mentornet = script == "cifar_train_mentornet.py"
   extra = ([f"--trained_mentornet_dir={PD}", "--burn_in_epoch=100",
             "--example_dropout_rates=0.25,100"] if mentornet else [])
