@@ -9,6 +9,7 @@ and the curriculum's moving average), a progress line, and a clean stop on a
 NaN or Inf loss.
 """
 
+import collections
 import dataclasses
 import math
 import os
@@ -98,10 +99,20 @@ class TrainConfig:
     return d
 
 
+Checked = collections.namedtuple(
+    "Checked", ["files", "dropout_rates", "mentornet_checkpoint"])
+
+
 def validate(config):
   """Checks every flag and input before any work; raises ValueError or
   FileNotFoundError with one line naming the flag, its value and what is
-  allowed. Returns the training record files."""
+  allowed. Each value is parsed here, once.
+
+  Returns:
+    `Checked(files, dropout_rates, mentornet_checkpoint)`: the training
+    record files, and for a MentorNet run the 100 per-epoch drop-out rates
+    and the MentorNet's checkpoint prefix (else None, None).
+  """
   def check(ok, message):
     if not ok:
       raise ValueError(message)
@@ -141,15 +152,18 @@ def validate(config):
     check(0 <= config.burn_in_epoch <= 100,
           f"--burn_in_epoch={config.burn_in_epoch} is outside [0, 100]")
     try:
-      curriculum_lib.parse_dropout_rate_list(config.example_dropout_rates)
+      rates = curriculum_lib.parse_dropout_rate_list(
+          config.example_dropout_rates)
     except ValueError as e:
       raise ValueError(f"--{e}") from None
     check(bool(config.trained_mentornet_dir),
           "--trained_mentornet_dir is required")
-    mentor.resolve_checkpoint(config.trained_mentornet_dir)
+    prefix = mentor.resolve_checkpoint(config.trained_mentornet_dir)
+  else:
+    rates = prefix = None
   files = inputs.record_files(config.data_dir, config.dataset_name, "train")
   check_log_dir(config)
-  return files
+  return Checked(files, rates, prefix)
 
 
 def _same_path(a, b):
@@ -265,15 +279,18 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
   return step
 
 
-def _make_curriculum(config):
+def _make_curriculum(config, checked=None):
+  """The run's curriculum; `checked` holds what `validate` already parsed."""
   if not config.use_mentornet:
     return curriculum_lib.UniformCurriculum()
+  rates, prefix = ((checked.dropout_rates, checked.mentornet_checkpoint)
+                   if checked else (config.example_dropout_rates,
+                                    config.trained_mentornet_dir))
   return curriculum_lib.MentorNetCurriculum(
-      mentor.load_mentornet(config.trained_mentornet_dir),
-      config.max_number_of_steps, config.loss_p_percentile,
-      config.burn_in_epoch, config.fixed_epoch_after_burn_in,
-      config.loss_moving_average_decay, config.example_dropout_rates,
-      seed=config.seed)
+      mentor.load_mentornet(prefix), config.max_number_of_steps,
+      config.loss_p_percentile, config.burn_in_epoch,
+      config.fixed_epoch_after_burn_in, config.loss_moving_average_decay,
+      rates, seed=config.seed)
 
 
 build_model = students.build_for  # the StudentNet of a run's config
@@ -322,7 +339,7 @@ def _progress(step, config, metrics, images_per_second, first=False):
                eta // 3600, eta % 3600 // 60)
 
 
-def build_training(config, num_examples):
+def build_training(config, num_examples, checked=None):
   """Creates model, schedule, optimizer and curriculum in the current scope.
 
   Returns:
@@ -333,7 +350,7 @@ def build_training(config, num_examples):
   schedule = student.make_schedule(config, num_examples)
   optimizer = student.make_optimizer(schedule)
   optimizer.build(model.trainable_variables)
-  return model, schedule, optimizer, _make_curriculum(config)
+  return model, schedule, optimizer, _make_curriculum(config, checked)
 
 
 class _StopSignals:
@@ -456,26 +473,26 @@ def run(config):
     Interrupted: SIGTERM or SIGINT; a checkpoint of the step reached was
       saved first.
   """
-  files = validate(config)
+  checked = validate(config)
   strategy = make_strategy(config.distribution_strategy)
   role = run_dir.WorkerRole(strategy, config.train_log_dir)
-  num_examples = inputs.count_records(files, config.dataset_name)
+  num_examples = inputs.count_records(checked.files, config.dataset_name)
   lock = _setup_directory(config, role)
   try:
     with _StopSignals() as signals:
-      return _train(config, strategy, role, files, num_examples, signals)
+      return _train(config, strategy, role, checked, num_examples, signals)
   finally:
     role.cleanup()
     if lock:
       lock.release()
 
 
-def _train(config, strategy, role, files, num_examples, signals):
+def _train(config, strategy, role, checked, num_examples, signals):
   """The training loop of `run`, inside the directory lock."""
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
-    model, schedule, optimizer, curriculum = build_training(config,
-                                                            num_examples)
+    model, schedule, optimizer, curriculum = build_training(
+        config, num_examples, checked)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                    curriculum=curriculum)
   all_finite = finite_check(list(model.variables) +
@@ -492,7 +509,8 @@ def _train(config, strategy, role, files, num_examples, signals):
     return {}
   dataset = inputs.train_dataset(config.data_dir, config.dataset_name,
                                  config.studentnet, config.batch_size,
-                                 seed=config.seed + step, files=files,
+                                 seed=config.seed + step,
+                                 files=checked.files,
                                  num_examples=num_examples)
   if config.distribution_strategy == "multi_worker_mirrored":
     options = tf.data.Options()
