@@ -25,13 +25,9 @@ def define_model_flags(batch_size, data_dir_help):
                       f"One of {', '.join(datasets.names())}.")
   flags.DEFINE_string("studentnet", "resnet101",
                       f"One of {', '.join(students.names())}.")
-  flags.DEFINE_string("master", None,
-                      "TF1 master address (ignored; TF2 uses "
-                      "--distribution_strategy).")
-  flags.DEFINE_string("device_id", "0",
-                      "GPU ids (sets CUDA_VISIBLE_DEVICES).")
-  flags.DEFINE_integer("num_residual_units", 9,
-                       "resnet101: residual units per stage.")
+  flags.DEFINE_string("master", None, "TF1 master address (ignored).")
+  flags.DEFINE_string("device_id", "0", "GPU ids (CUDA_VISIBLE_DEVICES).")
+  flags.DEFINE_integer("num_residual_units", 9, "resnet101: units per stage.")
   flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
                     "resnet101: the three stage widths.")
 
