@@ -505,3 +505,18 @@ def test_prepare_leaves_nothing_when_killed_between_the_splits(
       np.zeros([4, 32, 32, 3], np.uint8), np.arange(4), None))
   cifar_data.prepare_noisy_cifar(prepare)
   assert sorted(os.listdir(tmp_path / "cifar10")) == ["0.4", "val"]
+
+
+def test_nan_mentornet_is_refused_before_training(repo, tmp_path):
+  from mentornet import mentor  # pylint: disable=g-import-not-at-top
+  net = mentor.load_mentornet(str(repo / PD))
+  net.fc1_bias.assign(tf.fill(net.fc1_bias.shape, float("nan")))
+  prefix = tf.train.Checkpoint(mentornet=net).write(str(tmp_path / "nan" / "m"))
+  with pytest.raises(ValueError, match="holds NaN or Inf"):
+    mentor.load_mentornet(prefix)
+  code, line = run_tool(repo, "code/cifar_train_mentornet.py",
+                        *train_args(tmp_path / "run", 2)[:3],
+                        f"--trained_mentornet_dir={prefix}",
+                        "--batch_size=16", "--max_number_of_steps=2")
+  assert code == 1 and "holds NaN or Inf" in line
+  assert not tf.train.latest_checkpoint(str(tmp_path / "run"))

@@ -199,7 +199,8 @@ def load_mentornet(path):
 
   Raises:
     FileNotFoundError: no checkpoint at `path`.
-    ValueError: a variable is missing or has an inconsistent shape.
+    ValueError: a variable is missing, has an inconsistent shape, or holds
+      NaN or Inf.
   """
   values = read_mentornet_variables(path)
   net = MentorNet(label_embedding_size=values["label_embedding"].shape[-1],
@@ -211,5 +212,9 @@ def load_mentornet(path):
       raise ValueError(
           f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in {path} has shape "
           f"{list(value.shape)}, expected {variable.shape.as_list()}")
+    if not np.all(np.isfinite(value)):
+      raise ValueError(f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in "
+                       f"{path} holds NaN or Inf; the MentorNet cannot be "
+                       "used (relearn it)")
     variable.assign(value)
   return net
