@@ -265,16 +265,22 @@ def test_tf1_momentum_matches_hand_computation():
   np.testing.assert_allclose(var.numpy(), w, rtol=1e-6)
 
 
+def build(studentnet, dataset_name="cifar10", **kwargs):
+  return students.build_for(train_lib.TrainConfig(
+      train_log_dir="", data_dir="", studentnet=studentnet,
+      dataset_name=dataset_name, **kwargs))
+
+
 def test_resnet_structure():
-  model = students.build_studentnet("resnet101", 10)
+  model = build("resnet101")
   assert model.count_params() == 84667386
   assert len(model.losses) == 56  # 1 + 9 * 3 * 2 conv kernels + fc kernel
-  small = students.build_studentnet("resnet101", 100, **SMALL_RESNET)
+  small = build("resnet101", "cifar100", **SMALL_RESNET)
   assert small.output_shape == (None, 100)
 
 
 def test_cifarnet_structure():
-  model = students.build_studentnet("inception", 10)
+  model = build("inception")
   names = [layer.name for layer in model.layers]
   assert names[1:] == ["conv1", "pool1", "norm1", "conv2", "norm2", "pool2",
                        "flatten", "fc3", "dropout3", "fc4", "logits"]

@@ -15,7 +15,6 @@ from mentornet import datasets
 from mentornet import records
 from mentornet import students
 
-IMAGE_SIZE = 32  # CIFAR's; each dataset gives its own (datasets.py).
 
 
 def _hint(data_dir, dataset_name, split_name):

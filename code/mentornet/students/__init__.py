@@ -73,15 +73,6 @@ def build_for(config):
                                       dataset.image_size, config)
 
 
-def build_studentnet(studentnet, num_classes, num_residual_units=9,
-                     resnet_widths=(160, 320, 640), image_size=32):
-  """Builds a registered StudentNet (a Keras model returning logits)."""
-  config = dataclasses.make_dataclass(
-      "Architecture", ["num_residual_units", "resnet_widths"])(
-          num_residual_units, tuple(resnet_widths))
-  return get(studentnet).build(num_classes, image_size, config)
-
-
 def _exponential_decay(config, num_examples):
   return optimizers.exponential_decay(
       config.learning_rate, config.learning_rate_decay_factor, num_examples,
