@@ -172,7 +172,7 @@ def test_runs_under_mirrored_strategy():
   weights = step(next(dist))
   assert sum(int(np.size(w)) for w in weights) == 16
   # The percentile is taken over the global batch: round(15 * 0.7) = 10.
-  assert float(cur.moving_average.read_value()) == pytest.approx(0.5 * 10.0)
+  assert float(cur.moving_average.numpy()) == pytest.approx(0.5 * 10.0)
 
 
 def test_hash_matches_reference_lowbias32():

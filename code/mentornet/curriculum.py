@@ -1,8 +1,9 @@
 """Per-step example weights of StudentNet training, in TensorFlow ops.
 
 The arithmetic follows the original's `utils.mentornet` and the training
-scripts' progress epoch exactly (see `training_epoch`, `percentile_index` and
-`kept_count`).
+scripts' progress epoch exactly (see `training_epoch`, `nearest_percentile`
+and `kept_count`). `weighted_objective` turns per-example losses into the
+minimised loss; the scripts' loop and Keras `model.fit` both use it.
 
 Everything here runs inside a compiled training step: `tf.function`, XLA
 (`jit_compile=True`) and `tf.distribute` replicas. There is no Python callback;
@@ -13,6 +14,7 @@ the random example drop-out draws from a counter-based hash of
 import collections
 import math
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -21,6 +23,16 @@ DATA_UTIL_THRESHOLD = 0.001  # a weight above this counts as "used".
 
 CurriculumOutput = collections.namedtuple("CurriculumOutput",
                                           ["weights", "stats"])
+Objective = collections.namedtuple("Objective", ["total", "weights",
+                                                 "metrics"])
+
+# How a model's regularisation losses (`model.losses`) enter the minimised
+# loss; see `weighted_objective`.
+REGULARIZATION_ADDED = "added"
+REGULARIZATION_SCALED_BY_WEIGHTS = "scaled_by_weights"
+REGULARIZATION_NONE = "none"
+REGULARIZATIONS = (REGULARIZATION_ADDED, REGULARIZATION_SCALED_BY_WEIGHTS,
+                   REGULARIZATION_NONE)
 
 
 def parse_dropout_rate_list(text):
@@ -207,35 +219,55 @@ def dropout_mask(batch_size, fraction, key):
   return tf.cast(tf.cast(ranks, tf.float64) < keep, tf.float32)
 
 
-class UniformCurriculum(tf.Module):
-  """Every example weighs 1: the baseline, same interface as the MentorNet one."""
+class _Curriculum(keras.layers.Layer):
+  """A curriculum layer: `(loss [B], global_step) -> CurriculumOutput`."""
 
   def __call__(self, loss, global_step):
+    # Keras layers take tensors only as positional arguments; the step may be
+    # a Python int or the optimizer's `iterations` variable.
+    return super().__call__(tf.convert_to_tensor(loss),
+                            tf.convert_to_tensor(global_step))
+
+
+class UniformCurriculum(_Curriculum):
+  """Every example weighs 1: the baseline, same interface as the MentorNet one."""
+
+  def __init__(self, name="uniform_curriculum", **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.built = True
+
+  def call(self, loss, global_step):
+    del global_step
     weights = tf.ones_like(loss)
     one = tf.ones([], tf.float32)
     return CurriculumOutput(weights, {"data_util": one,
                                       "sum_v": tf.reduce_sum(weights)})
 
 
-class MentorNetCurriculum(tf.Module):
+class MentorNetCurriculum(_Curriculum):
   """Example weights from a frozen MentorNet, as in the original training.
 
-  Create it inside `strategy.scope()` when training under a distribution
-  strategy. Its moving average (`moving_average`, the original's
-  `mentor_inputs/cumulative`) is training state: put the module in the
-  training checkpoint.
+  A Keras layer, so that its state goes wherever the model's goes: the
+  moving average (`moving_average`, the original's `mentor_inputs/cumulative`)
+  is a non-trainable Keras weight, saved by `tf.train.Checkpoint` (the
+  scripts) and by Keras' own `save_weights`, `ModelCheckpoint` and
+  `BackupAndRestore` (`mentornet.keras_model`). The MentorNet's variables are
+  not: it is frozen and given at construction. Create the layer inside
+  `strategy.scope()` when training under a distribution strategy.
   """
 
   def __init__(self, mentornet, max_number_of_steps, loss_p_percentile=0.7,
                burn_in_epoch=0, fixed_epoch_after_burn_in=False,
                loss_moving_average_decay=0.5,
                example_dropout_rates="0.5,17,0.05,78,1.0,5", seed=0,
-               name="mentor_inputs"):
+               name="mentor_inputs", **kwargs):
     """Builds the curriculum.
 
     Args:
       mentornet: a frozen `MentorNet` (its variables are never updated).
-      max_number_of_steps: the run's total steps, defines the progress epoch.
+      max_number_of_steps: the run's total steps, defines the progress
+        epoch; None to set it later with `set_max_number_of_steps` (before
+        the first step).
       loss_p_percentile: fraction in [0, 1] for the batch-loss percentile.
       burn_in_epoch: weights are forced to 1 while epoch < burn_in_epoch - 1.
       fixed_epoch_after_burn_in: feed min(epoch, burn_in_epoch) to MentorNet.
@@ -243,22 +275,27 @@ class MentorNetCurriculum(tf.Module):
       example_dropout_rates: string for `parse_dropout_rate_list`, or a list
         of 100 rates.
       seed: seed of the random example drop-out.
-      name: module name.
+      name: layer name.
+      **kwargs: other `keras.layers.Layer` arguments.
+
+    Raises:
+      ValueError: an argument out of range, with one line saying which.
     """
-    super().__init__(name=name)
+    super().__init__(name=name, **kwargs)
     if not 0.0 <= loss_p_percentile <= 1.0:
       raise ValueError(
           f"loss_p_percentile {loss_p_percentile} is outside [0, 1]")
     if not 0.0 <= loss_moving_average_decay <= 1.0:
       raise ValueError(f"loss_moving_average_decay {loss_moving_average_decay}"
                        " is outside [0, 1]")
-    if int(max_number_of_steps) <= 0:
-      raise ValueError(
-          f"max_number_of_steps {max_number_of_steps} must be positive")
+    if not 0 <= int(burn_in_epoch) <= NUM_EPOCHS:
+      raise ValueError(f"burn_in_epoch {burn_in_epoch} is outside [0, 100]")
     if isinstance(example_dropout_rates, str):
       example_dropout_rates = parse_dropout_rate_list(example_dropout_rates)
+    if len(example_dropout_rates) != NUM_EPOCHS:
+      raise ValueError(f"example_dropout_rates has {len(example_dropout_rates)}"
+                       f" rates, needs one per epoch ({NUM_EPOCHS})")
     self.mentornet = mentornet
-    self.max_number_of_steps = int(max_number_of_steps)
     self.burn_in_epoch = int(burn_in_epoch)
     self.fixed_epoch_after_burn_in = bool(fixed_epoch_after_burn_in)
     self.decay = float(loss_moving_average_decay)
@@ -269,13 +306,23 @@ class MentorNetCurriculum(tf.Module):
     self.example_dropout_rates = np.asarray(example_dropout_rates, np.float32)
     self._percentile_fraction = percentile_fraction(self.loss_p_percentile)
     self._keep_fraction = keep_fraction(self.example_dropout_rates)
-    self._epoch_boundaries = epoch_boundaries(self.max_number_of_steps)
+    self.max_number_of_steps = None
+    if max_number_of_steps is not None:
+      self.set_max_number_of_steps(max_number_of_steps)
     # Every replica computes the same value (losses are all-gathered), so
     # keeping the first replica's update is exact.
-    self.moving_average = tf.Variable(
-        0.0, trainable=False, name="cumulative",
-        synchronization=tf.VariableSynchronization.ON_WRITE,
-        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    self.moving_average = self.add_weight(
+        shape=(), initializer="zeros", name="cumulative", trainable=False,
+        aggregation="only_first_replica")
+    self.built = True
+
+  def set_max_number_of_steps(self, max_number_of_steps):
+    """Sets the total steps that define the progress epoch (before step 1)."""
+    if int(max_number_of_steps) <= 0:
+      raise ValueError(
+          f"max_number_of_steps {max_number_of_steps} must be positive")
+    self.max_number_of_steps = int(max_number_of_steps)
+    self._epoch_boundaries = epoch_boundaries(self.max_number_of_steps)
 
   def _global_losses(self, loss):
     """All replicas' losses, so the percentile matches one-device training."""
@@ -292,17 +339,20 @@ class MentorNetCurriculum(tf.Module):
         tf.constant(self.seed, tf.int64)))
     return step_key * 256 + tf.cast(replica, tf.int64)
 
-  def __call__(self, loss, global_step):
+  def call(self, loss, global_step):
     """Returns the example weights for a batch of per-example losses.
 
     Args:
-      loss: float32 `[B]` per-example losses of this replica's batch.
-      global_step: scalar int, the step being taken.
+      loss: float `[B]` per-example losses of this replica's batch.
+      global_step: scalar int, the step being taken (0 for the first).
 
     Returns:
-      `CurriculumOutput(weights, stats)`: weights `[B]` (constant for the
-      gradient) and a dict of scalar summaries.
+      `CurriculumOutput(weights, stats)`: float32 weights `[B]` (constant for
+      the gradient) and a dict of float32 scalar summaries.
     """
+    if self.max_number_of_steps is None:
+      raise ValueError("MentorNetCurriculum needs max_number_of_steps (the "
+                       "run's total steps) before the first step")
     loss = tf.stop_gradient(tf.cast(loss, tf.float32))
     epoch = training_epoch(global_step, self.max_number_of_steps,
                            self._epoch_boundaries)
@@ -314,7 +364,7 @@ class MentorNetCurriculum(tf.Module):
     percentile_loss = nearest_percentile(
         self._global_losses(loss),
         tf.gather(self._percentile_fraction, cur_epoch))
-    moving_average = (self.moving_average * self.decay
+    moving_average = (tf.convert_to_tensor(self.moving_average) * self.decay
                       + (1.0 - self.decay) * percentile_loss)
     self.moving_average.assign(moving_average)
 
@@ -339,3 +389,59 @@ class MentorNetCurriculum(tf.Module):
         "epoch": tf.cast(cur_epoch, tf.float32),
     }
     return CurriculumOutput(v, stats)
+
+
+def weighted_objective(per_example_loss, curriculum, global_step,
+                       regularization_losses=(),
+                       regularization=REGULARIZATION_ADDED,
+                       global_batch_size=None):
+  """One replica's minimised loss: the weighting code of every training path.
+
+  The scripts' loop (`train_lib`) and `model.fit` (`keras_model`) both call
+  this, so they weight, scale and regularise the same way.
+
+  Args:
+    per_example_loss: float `[b]` losses of this replica's b examples.
+    curriculum: a `MentorNetCurriculum` or `UniformCurriculum`.
+    global_step: scalar int, the step being taken (0 for the first).
+    regularization_losses: the model's `losses` (e.g. weight decay).
+    regularization: how they enter the loss; one of REGULARIZATIONS:
+      "added" (as Keras adds them), "scaled_by_weights" (times `sum(v) / B`,
+      the original resnet MentorNet script) or "none" (ignored, as the
+      original inception scripts did).
+    global_batch_size: B, the examples of this step over all replicas; None
+      to count them (an all-reduce when there are several replicas).
+
+  Returns:
+    `Objective(total, weights, metrics)`: the replica's share of the
+    minimised loss (the replicas' shares sum to it, as `tf.distribute` sums
+    gradients), the example weights `[b]`, and a dict of this replica's
+    shares of the summed metrics `orig_loss`, `weighted_loss`, `decay_loss`,
+    `sum_v`, plus the curriculum's statistics.
+  """
+  if regularization not in REGULARIZATIONS:
+    raise ValueError(f"regularization '{regularization}' is unknown; choose "
+                     f"one of {', '.join(REGULARIZATIONS)}")
+  ctx = tf.distribute.get_replica_context()
+  num_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
+  loss = tf.cast(per_example_loss, tf.float32)
+  if global_batch_size is not None:
+    global_batch = tf.cast(global_batch_size, tf.float32)
+  else:
+    global_batch = tf.cast(tf.shape(loss)[0], tf.float32)
+    if num_replicas > 1:
+      global_batch = ctx.all_reduce(tf.distribute.ReduceOp.SUM, global_batch)
+  out = curriculum(loss, global_step)
+  v = out.weights
+  weighted = tf.reduce_sum(loss * v) / global_batch
+  decay = tf.constant(0.0)
+  if regularization != REGULARIZATION_NONE and regularization_losses:
+    decay = tf.cast(tf.add_n(list(regularization_losses)), tf.float32)
+    # Each replica adds its share, so that the shares sum to the whole.
+    decay = (decay * tf.reduce_sum(v) / global_batch
+             if regularization == REGULARIZATION_SCALED_BY_WEIGHTS
+             else decay / num_replicas)
+  metrics = {"orig_loss": tf.reduce_sum(loss) / global_batch,
+             "weighted_loss": weighted, "decay_loss": decay}
+  metrics.update(out.stats)
+  return Objective(weighted + decay, v, metrics)

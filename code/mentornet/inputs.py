@@ -231,3 +231,34 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
   ds = ds.cache()
   ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def supervised_dataset(data_dir, dataset_name, split_name, batch_size,
+                       shuffle_seed=None):
+  """`(image, label)` batches of one pass over a split, for `model.fit`.
+
+  Images are standardised as for evaluation (no augmentation); the labels
+  are the records' training labels (the noisy ones in a noisy split). The
+  dataset knows its length, so `fit` can count its steps.
+
+  Args:
+    data_dir: directory of `<dataset>_<split>-*` TFRecords.
+    dataset_name: a registered dataset (`datasets.py`).
+    split_name: the split's file prefix, e.g. "train" or "test".
+    batch_size: examples per batch (the last batch may be smaller).
+    shuffle_seed: None for file order; else the seed of a shuffle redrawn
+      every epoch.
+
+  Returns:
+    A `tf.data.Dataset` of (float32 [B, H, W, 3], int64 [B]).
+  """
+  files = record_files(data_dir, dataset_name, split_name)
+  num_examples = count_records(files, dataset_name)
+  ds = _decoded(files, dataset_name).map(
+      lambda ex: (standardize(ex["image"]), ex["label"]),
+      num_parallel_calls=tf.data.AUTOTUNE).cache()
+  ds = ds.apply(tf.data.experimental.assert_cardinality(num_examples))
+  if shuffle_seed is not None:
+    ds = ds.shuffle(num_examples, seed=shuffle_seed,
+                    reshuffle_each_iteration=True)
+  return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

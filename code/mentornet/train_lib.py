@@ -231,33 +231,19 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     returned as `stop_requests` and `save_requests`, so every worker takes the
     same decision at the same step.
   """
-  # Whether model.losses enter the minimised loss is the StudentNet's rule:
-  # the original inception scripts declared an fc L2 but never added it.
-  uses_decay = (students.get(config.studentnet).weight_decay ==
-                students.DECAY_SCALED_BY_WEIGHTS)
-  scale_decay_by_v = uses_decay and config.use_mentornet
+  regularization = _regularization(config)
 
   def replica_step(images, labels, requests):
-    num_replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     with tf.GradientTape() as tape:
       logits = model(images, training=True)
       loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-      out = curriculum(loss, optimizer.iterations)
-      v = out.weights
-      weighted = tf.reduce_sum(loss * v) / global_batch
-      decay = tf.constant(0.0)
-      if uses_decay and model.losses:
-        decay = tf.add_n(model.losses)
-        # Each replica adds its share: the sum is decay (x sum(v) / B).
-        decay = (decay * tf.reduce_sum(v) / global_batch if scale_decay_by_v
-                 else decay / num_replicas)
-      total = weighted + decay
+      objective = curriculum_lib.weighted_objective(
+          loss, curriculum, optimizer.iterations, model.losses,
+          regularization, global_batch)
     variables = model.trainable_variables
-    optimizer.apply(tape.gradient(total, variables), variables)
-    metrics = {"orig_loss": tf.reduce_sum(loss) / global_batch,
-               "weighted_loss": weighted, "decay_loss": decay,
-               "stop_requests": requests[0], "save_requests": requests[1]}
-    metrics.update(out.stats)
+    optimizer.apply(tape.gradient(objective.total, variables), variables)
+    metrics = dict(objective.metrics)
+    metrics.update(stop_requests=requests[0], save_requests=requests[1])
     return metrics
 
   if config.jit_compile and strategy.num_replicas_in_sync == 1:
@@ -277,6 +263,19 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     metrics["total_loss"] = metrics["weighted_loss"] + metrics["decay_loss"]
     return metrics
   return step
+
+
+def _regularization(config):
+  """How `model.losses` enter the loss: the StudentNet's rule.
+
+  The original inception scripts declared an fc L2 but never added it; the
+  resnet scripts added the weight decay, scaled by `sum(v) / B` with MentorNet.
+  """
+  if (students.get(config.studentnet).weight_decay ==
+      students.DECAY_SCALED_BY_WEIGHTS):
+    return (curriculum_lib.REGULARIZATION_SCALED_BY_WEIGHTS
+            if config.use_mentornet else curriculum_lib.REGULARIZATION_ADDED)
+  return curriculum_lib.REGULARIZATION_NONE
 
 
 def _make_curriculum(config, checked=None):

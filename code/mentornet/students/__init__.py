@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
+from mentornet import curriculum
 from mentornet import datasets
 from mentornet import optimizers
 from mentornet import registry
@@ -21,9 +22,9 @@ from mentornet.students import cifarnet
 from mentornet.students import resnet
 
 # Weight-decay rules: how `model.losses` enter the minimised loss.
-NO_DECAY = "none"  # never added (both original inception scripts)
+NO_DECAY = curriculum.REGULARIZATION_NONE  # never (the inception scripts)
 # Added; with MentorNet scaled by sum(v) / batch (the original resnet scripts).
-DECAY_SCALED_BY_WEIGHTS = "scaled_by_weights"
+DECAY_SCALED_BY_WEIGHTS = curriculum.REGULARIZATION_SCALED_BY_WEIGHTS
 
 
 @dataclasses.dataclass(frozen=True)

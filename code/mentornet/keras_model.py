@@ -1,0 +1,248 @@
+"""MentorNet for any Keras classifier: `model.fit` with a curriculum.
+
+`MentorNetModel` wraps a Keras model of your own (inputs to logits or
+probabilities) and trains it with `fit`, every example's loss weighted by a
+frozen MentorNet, exactly as the scripts' training loop weights it (both call
+`curriculum.weighted_objective`):
+
+    model = keras_model.MentorNetModel(
+        student, mentornet="mentornet_models/models/mentornet_pd1_g_1/"
+        "mentornet_pd", loss_p_percentile=0.75,
+        example_dropout_rates="0.5,17,0.05,83")
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction=None), metrics=["accuracy"])
+    model.fit(train_dataset, epochs=10)
+
+The loss must give one value per example (any Keras loss with
+`reduction=None`, or a function of `(y_true, y_pred)` returning `[batch]`),
+so sparse or one-hot labels, label smoothing and custom losses all work. The
+progress bar and the `TensorBoard` callback show `loss` (the mean loss, every
+example counted), `weighted_loss` (`sum(v * loss) / B`, what is minimised
+besides regularisation), `data_util` (fraction of examples with weight above
+0.001) and `mean_weight`, plus the compiled metrics. The curriculum's moving
+average is a Keras weight of the model: `save_weights`, `ModelCheckpoint` and
+`BackupAndRestore` keep it with the optimizer's step count, so an interrupted
+`fit` resumes exactly (at the last backed-up epoch, for data whose batches
+repeat each epoch). Build the model inside `strategy.scope()` to train under a
+`tf.distribute` strategy; `compile(jit_compile=True)` compiles each step with
+XLA.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from mentornet import curriculum as curriculum_lib
+from mentornet import mentor
+
+# Metric name -> per-example value averaged over the epoch's examples.
+CURRICULUM_METRICS = ("weighted_loss", "data_util", "mean_weight")
+
+
+def _per_example_loss_fn(loss):
+  """The compiled loss as `(y_true, y_pred, sample_weight) -> [B]`.
+
+  Raises:
+    ValueError: no loss, several, or a Keras loss that reduces the batch.
+  """
+  if loss is None:
+    raise ValueError("MentorNetModel.compile needs a loss that gives one "
+                     "value per example, e.g. keras.losses.SparseCategorical"
+                     "Crossentropy(from_logits=True, reduction=None)")
+  if isinstance(loss, (list, tuple, dict)):
+    raise ValueError("MentorNetModel trains a model with one output and one "
+                     f"loss; got {type(loss).__name__} of losses")
+  loss = keras.losses.get(loss)
+  if isinstance(loss, keras.losses.Loss):
+    if loss.reduction not in (None, "none"):
+      raise ValueError(
+          f"loss {loss.name} has reduction='{loss.reduction}'; MentorNet "
+          "weighs each example, so create it with reduction=None")
+    return loss
+  if not callable(loss):
+    raise ValueError(f"loss {loss!r} is not callable")
+
+  def call(y_true, y_pred, sample_weight=None):
+    values = loss(y_true, y_pred)
+    if sample_weight is not None:
+      values = values * tf.cast(tf.reshape(sample_weight, tf.shape(values)),
+                                values.dtype)
+    return values
+  return call
+
+
+def _check_per_example(values, name):
+  """The loss output must be `[B]`: one value per example."""
+  if values.shape.rank != 1:
+    raise ValueError(
+        f"loss {name} returned shape {values.shape.as_list()}; MentorNet "
+        "needs one value per example (shape [batch]): use a Keras loss with "
+        "reduction=None, or a function that reduces everything but the "
+        "batch axis")
+  return values
+
+
+def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
+  """Training steps in one epoch of `fit(x, ...)`, or None if unknown.
+
+  Args:
+    x: what `fit` receives: a `tf.data.Dataset`, an array, or a list, tuple
+      or dict of arrays.
+    batch_size: `fit`'s batch size for arrays (Keras' default 32).
+    steps: `fit`'s `steps_per_epoch`, if given.
+    validation_split: `fit`'s fraction of arrays held out.
+  """
+  if steps:
+    return int(steps)
+  if isinstance(x, tf.data.Dataset):
+    cardinality = int(x.cardinality())
+    return cardinality if cardinality > 0 else None
+  first = x
+  while isinstance(first, (list, tuple, dict)) and first:
+    first = (next(iter(first.values())) if isinstance(first, dict)
+             else first[0])
+  if not hasattr(first, "shape") or not first.shape:
+    return None
+  num_train = math.ceil(int(first.shape[0]) * (1.0 - validation_split))
+  return math.ceil(num_train / (batch_size or 32))
+
+
+class MentorNetModel(keras.Model):
+  """Trains a Keras model with per-example weights from a frozen MentorNet.
+
+  Attributes:
+    student: the wrapped model; `model(x)` is `student(x)`.
+    curriculum: the `curriculum.MentorNetCurriculum` (or
+      `UniformCurriculum`) that weighs each batch; its `moving_average` is
+      saved with the model.
+    regularization: how the student's `losses` enter the minimised loss.
+  """
+
+  def __init__(self, student, mentornet=None, *, curriculum=None,
+               max_number_of_steps=None, loss_p_percentile=0.7,
+               burn_in_epoch=0, fixed_epoch_after_burn_in=False,
+               loss_moving_average_decay=0.5,
+               example_dropout_rates="0.5,17,0.05,78,1.0,5", seed=0,
+               regularization=curriculum_lib.REGULARIZATION_ADDED, **kwargs):
+    """Wraps `student`; the curriculum arguments are the scripts' flags.
+
+    Args:
+      student: a Keras model from inputs to logits or probabilities.
+      mentornet: a `mentor.MentorNet`, or the path of a checkpoint (a
+        shipped curriculum, one learned with `code/training_mentornet/`, or
+        an original TF1 checkpoint). None with no `curriculum`: the
+        baseline, every weight 1.
+      curriculum: instead of `mentornet` and the flags below, a ready
+        curriculum layer.
+      max_number_of_steps: total training steps, which define MentorNet's
+        progress epoch; None: `epochs x steps per epoch` of the first `fit`.
+      loss_p_percentile, burn_in_epoch, fixed_epoch_after_burn_in,
+        loss_moving_average_decay, example_dropout_rates, seed: as the
+        training scripts' flags (see `curriculum.MentorNetCurriculum`).
+      regularization: how the student's `losses` (e.g. kernel regularizers)
+        enter the loss: "added" (Keras' way), "scaled_by_weights" (times
+        `sum(v) / B`, the original resnet script) or "none".
+      **kwargs: `keras.Model` arguments such as `name`.
+
+    Raises:
+      ValueError / FileNotFoundError: a bad argument or MentorNet path.
+    """
+    super().__init__(**kwargs)
+    if regularization not in curriculum_lib.REGULARIZATIONS:
+      raise ValueError(
+          f"regularization '{regularization}' is unknown; choose one of "
+          f"{', '.join(curriculum_lib.REGULARIZATIONS)}")
+    if curriculum is not None and mentornet is not None:
+      raise ValueError("give MentorNetModel a mentornet or a curriculum, "
+                       "not both")
+    if curriculum is None and mentornet is None:
+      curriculum = curriculum_lib.UniformCurriculum()
+    elif curriculum is None:
+      if isinstance(mentornet, (str, bytes)) or hasattr(mentornet,
+                                                        "__fspath__"):
+        mentornet = mentor.load_mentornet(str(mentornet))
+      curriculum = curriculum_lib.MentorNetCurriculum(
+          mentornet, max_number_of_steps, loss_p_percentile, burn_in_epoch,
+          fixed_epoch_after_burn_in, loss_moving_average_decay,
+          example_dropout_rates, seed=seed)
+    self.student = student
+    self.curriculum = curriculum
+    self.regularization = regularization
+    self._per_example_loss = None
+    self._trackers = {name: keras.metrics.Mean(name=name)
+                      for name in CURRICULUM_METRICS}
+    if student.built:
+      self.built = True
+
+  def build(self, input_shape):
+    if not self.student.built:
+      self.student.build(input_shape)
+
+  def call(self, inputs, training=None):
+    return self.student(inputs, training=training)
+
+  def compile(self, optimizer="rmsprop", loss=None, **kwargs):
+    """`keras.Model.compile`; `loss` must give one value per example."""
+    self._per_example_loss = _per_example_loss_fn(loss)
+    super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+  def fit(self, x=None, y=None, batch_size=None, epochs=1, **kwargs):
+    """`keras.Model.fit`; the first call fixes the curriculum's total steps.
+
+    Unless `max_number_of_steps` was given, the progress epoch is defined
+    by `epochs x steps per epoch` of this call.
+    """
+    if getattr(self.curriculum, "max_number_of_steps", 0) is None:
+      steps = steps_per_epoch(x, batch_size, kwargs.get("steps_per_epoch"),
+                              kwargs.get("validation_split", 0.0))
+      if steps is None:
+        raise ValueError(
+            "cannot tell how many steps this fit takes (the dataset's length "
+            "is unknown); give MentorNetModel max_number_of_steps, or fit "
+            "steps_per_epoch")
+      self.curriculum.set_max_number_of_steps(epochs * steps)
+    return super().fit(x, y, batch_size=batch_size, epochs=epochs, **kwargs)
+
+  def _example_losses(self, y, y_pred, sample_weight):
+    if self._per_example_loss is None:
+      raise ValueError("compile the MentorNetModel with a loss before fit")
+    values = self._per_example_loss(y, y_pred, sample_weight=sample_weight)
+    return _check_per_example(values, getattr(self._per_example_loss, "name",
+                                              "function"))
+
+  def train_step(self, data):
+    """One step: per-example losses, curriculum weights, one update."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    with tf.GradientTape() as tape:
+      y_pred = self(x, training=True)
+      loss = self._example_losses(y, y_pred, sample_weight)
+      objective = curriculum_lib.weighted_objective(
+          loss, self.curriculum, self.optimizer.iterations, self.losses,
+          self.regularization)
+      scaled = self.optimizer.scale_loss(objective.total)
+    variables = self.trainable_variables
+    self.optimizer.apply_gradients(
+        zip(tape.gradient(scaled, variables), variables))
+    self._update_trackers(loss, objective.weights)
+    return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+  def _update_trackers(self, loss, weights):
+    loss = tf.cast(loss, tf.float32)
+    self._loss_tracker.update_state(loss)
+    values = {"weighted_loss": loss * weights,
+              "data_util": tf.cast(
+                  weights > curriculum_lib.DATA_UTIL_THRESHOLD, tf.float32),
+              "mean_weight": weights}
+    for name, value in values.items():
+      self._trackers[name].update_state(value)
+
+  def test_step(self, data):
+    """Mean loss (every example counted) and the compiled metrics."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    y_pred = self(x, training=False)
+    self._loss_tracker.update_state(
+        tf.cast(self._example_losses(y, y_pred, sample_weight), tf.float32))
+    results = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+    return {k: v for k, v in results.items() if k not in CURRICULUM_METRICS}
+
