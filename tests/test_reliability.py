@@ -354,6 +354,7 @@ def test_eval_job_fails_on_a_mentornet_checkpoint(repo, tmp_path):
   assert proc.returncode == 1
   last = proc.stderr.strip().splitlines()[-1]
   assert "is not a StudentNet checkpoint of this configuration" in last
+  assert not (repo / PD / "eval").exists()  # nothing written beside it
 
 
 def test_grid_pair_ends_when_its_trainer_dies(repo, tmp_path):

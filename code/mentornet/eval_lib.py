@@ -331,8 +331,7 @@ def run(config):
     dump_losses(config)
     return {}
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
-  writer = tf.summary.create_file_writer(eval_dir)
-  evaluator = None
+  writer = evaluator = None
   done = csv_steps(config.output_csv_file)
   results = {}
   for path in _pending(config, done):
@@ -356,6 +355,8 @@ def run(config):
     results[step] = (accuracy, loss)
     logging.info("step %d: accuracy %.4f  loss %.4f  (%s)", step, accuracy,
                  loss, path)
+    if writer is None:  # only once a checkpoint proved to be ours
+      writer = tf.summary.create_file_writer(eval_dir)
     with writer.as_default(step=step):
       tf.summary.scalar("eval/accuracy", accuracy)
       tf.summary.scalar("eval/loss", loss)
