@@ -112,3 +112,16 @@ def grid_commands():
 def demo():
   """The embedded demo training data directory, relative to the repo."""
   return "data/demo/cifar10/0.4"
+
+
+@pytest.fixture(autouse=True)
+def _separate_collective_keys():
+  """Gives each test's MirroredStrategy instances their own collective keys.
+
+  Strategies over the same devices in one process otherwise reuse instance
+  keys, and a collective of one test can meet another of a different type
+  ("Collective instance 100 expected type 2 ..."). TensorFlow's own tests
+  bump this class attribute the same way.
+  """
+  tf.distribute.MirroredStrategy._collective_key_base += 100000  # pylint: disable=protected-access
+  yield

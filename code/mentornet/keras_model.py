@@ -29,6 +29,7 @@ XLA.
 """
 
 import math
+import os
 
 import keras
 import tensorflow as tf
@@ -87,8 +88,8 @@ def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
   """Training steps in one epoch of `fit(x, ...)`, or None if unknown.
 
   Args:
-    x: what `fit` receives: a `tf.data.Dataset`, an array, or a list, tuple
-      or dict of arrays.
+    x: what `fit` receives: a `tf.data.Dataset`, a `keras.utils.PyDataset`,
+      an array, or a list, tuple or dict of arrays.
     batch_size: `fit`'s batch size for arrays (Keras' default 32).
     steps: `fit`'s `steps_per_epoch`, if given.
     validation_split: `fit`'s fraction of arrays held out.
@@ -98,6 +99,8 @@ def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
   if isinstance(x, tf.data.Dataset):
     cardinality = int(x.cardinality())
     return cardinality if cardinality > 0 else None
+  if isinstance(x, keras.utils.PyDataset):
+    return x.num_batches
   first = x
   while isinstance(first, (list, tuple, dict)) and first:
     first = (next(iter(first.values())) if isinstance(first, dict)
@@ -108,6 +111,7 @@ def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
   return math.ceil(num_train / (batch_size or 32))
 
 
+@keras.saving.register_keras_serializable(package="mentornet")
 class MentorNetModel(keras.Model):
   """Trains a Keras model with per-example weights from a frozen MentorNet.
 
@@ -156,16 +160,22 @@ class MentorNetModel(keras.Model):
     if curriculum is not None and mentornet is not None:
       raise ValueError("give MentorNetModel a mentornet or a curriculum, "
                        "not both")
+    # What `get_config` needs to build this model again (`.keras` files).
+    self._mentornet_path = None
+    self._curriculum_args = dict(
+        loss_p_percentile=loss_p_percentile, burn_in_epoch=burn_in_epoch,
+        fixed_epoch_after_burn_in=fixed_epoch_after_burn_in,
+        loss_moving_average_decay=loss_moving_average_decay,
+        example_dropout_rates=example_dropout_rates, seed=seed)
     if curriculum is None and mentornet is None:
       curriculum = curriculum_lib.UniformCurriculum()
     elif curriculum is None:
       if isinstance(mentornet, (str, bytes)) or hasattr(mentornet,
                                                         "__fspath__"):
-        mentornet = mentor.load_mentornet(str(mentornet))
+        self._mentornet_path = os.fsdecode(mentornet)
+        mentornet = mentor.load_mentornet(self._mentornet_path)
       curriculum = curriculum_lib.MentorNetCurriculum(
-          mentornet, max_number_of_steps, loss_p_percentile, burn_in_epoch,
-          fixed_epoch_after_burn_in, loss_moving_average_decay,
-          example_dropout_rates, seed=seed)
+          mentornet, max_number_of_steps, **self._curriculum_args)
     self.student = student
     self.curriculum = curriculum
     self.regularization = regularization
@@ -174,6 +184,32 @@ class MentorNetModel(keras.Model):
                       for name in CURRICULUM_METRICS}
     if student.built:
       self.built = True
+
+  def get_config(self):
+    """Config for whole-model saving (`.keras`, `ModelCheckpoint`).
+
+    Raises:
+      NotImplementedError: the MentorNet was given as an object or a ready
+        curriculum, so there is no path to load it from again.
+    """
+    uniform = isinstance(self.curriculum, curriculum_lib.UniformCurriculum)
+    if self._mentornet_path is None and not uniform:
+      raise NotImplementedError(
+          "a MentorNetModel can be saved whole only when its MentorNet was "
+          "given as a checkpoint path; save weights instead (a "
+          ".weights.h5 file, ModelCheckpoint(save_weights_only=True))")
+    config = {"name": self.name, "regularization": self.regularization,
+              "student": keras.saving.serialize_keras_object(self.student),
+              "mentornet": self._mentornet_path, **self._curriculum_args}
+    if not uniform:
+      config["max_number_of_steps"] = self.curriculum.max_number_of_steps
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    student = keras.saving.deserialize_keras_object(config.pop("student"))
+    return cls(student, config.pop("mentornet"), **config)
 
   def build(self, input_shape):
     if not self.student.built:
@@ -186,6 +222,12 @@ class MentorNetModel(keras.Model):
     """`keras.Model.compile`; `loss` must give one value per example."""
     self._per_example_loss = _per_example_loss_fn(loss)
     super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+  def compile_from_config(self, config):
+    """Compiles a model loaded from a `.keras` file as it was saved."""
+    self.compile(**keras.saving.deserialize_keras_object(config))
+    if self.built:
+      self.optimizer.build(self.trainable_variables)
 
   def fit(self, x=None, y=None, batch_size=None, epochs=1, **kwargs):
     """`keras.Model.fit`; the first call fixes the curriculum's total steps.
