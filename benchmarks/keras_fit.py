@@ -19,7 +19,6 @@ the two curriculum contenders.
 
 import json
 import os
-import platform
 import statistics
 import time
 
@@ -28,6 +27,7 @@ from absl import flags
 import keras
 import tensorflow as tf
 
+import hostinfo
 from mentornet import inputs
 from mentornet import keras_model
 from mentornet import train_lib
@@ -40,17 +40,6 @@ FLAGS = flags.FLAGS
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 BATCH = 128
 CONTENDERS = ("fit", "fit_uniform", "fit_mentornet", "fit_mentornet_no_dropout")
-
-
-def cpu_model():
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or platform.machine()
 
 
 def in_memory_batches(n=20):
@@ -112,7 +101,7 @@ def main(argv):
   cpu_step = {n: statistics.median(t) for n, t in cpu.items()}
   ips = {n: BATCH / s for n, s in step.items()}
   result = {
-      "host": f"{cpu_model()}, {os.cpu_count()} cores",
+      "host": hostinfo.host(),
       "tensorflow": tf.__version__, "keras": keras.__version__,
       "model": "CifarNet (inception)", "batch_size": BATCH,
       "steps_per_round": FLAGS.steps, "rounds": FLAGS.rounds,

@@ -36,6 +36,7 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
+import hostinfo
 from mentornet import cifar_data
 from mentornet import eval_lib
 from mentornet import optimizers
@@ -223,7 +224,7 @@ def write_results(results, wall_seconds):
   os.makedirs(FLAGS.results_dir, exist_ok=True)
   run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
   summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-             "cpu": cpu_model(),
+             "cpu": hostinfo.cpu_model(),
              "invocation_seconds": round(wall_seconds),
              "run_seconds": run_seconds,
              "runs": results}
@@ -271,17 +272,6 @@ def write_results(results, wall_seconds):
             "w") as f:
     f.write("\n".join(lines) + "\n")
   print("\n".join(lines))
-
-
-def cpu_model():
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or "unknown CPU"
 
 
 def main(argv):

@@ -1,0 +1,21 @@
+"""What the benchmarks record about the machine they ran on."""
+
+import os
+import platform
+
+
+def cpu_model():
+  """The CPU's model name, e.g. "AMD EPYC" (from /proc/cpuinfo on Linux)."""
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def host():
+  """CPU model and core count, as the results files give them."""
+  return f"{cpu_model()}, {os.cpu_count()} cores"
