@@ -316,6 +316,22 @@ def readme_example(repo):
   return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+def test_an_original_tf1_checkpoint_trains_as_ours(repo, tmp_path):
+  from test_mentor import tf1_values, write_tf1_checkpoint  # pylint: disable=g-import-not-at-top
+  prefix = write_tf1_checkpoint(
+      tf1_values(mentor.load_mentornet(str(repo / PD))),
+      str(tmp_path / "original" / "model.ckpt"))
+  x, y = make_data()
+  trained = []
+  for path in (str(repo / PD), prefix):
+    model = keras_model.MentorNetModel(make_student(), path, **FLAGS)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=sparse_ce())
+    model.fit(dataset(x, y), epochs=2, verbose=0)
+    trained.append(model)
+  assert max_diff(*trained) == 0
+  assert float(trained[1].curriculum.moving_average.numpy()) > 0
+
+
 def test_steps_per_epoch_of_what_fit_receives():
   class Batches(keras.utils.PyDataset):
 
