@@ -4,8 +4,8 @@
 script's docstring (usage) and its own flags with defaults and meanings: the
 flags defined by the script itself and by the shared flag modules it names.
 absl would otherwise list only flags defined in `__main__` (none, for the
-installed commands, whose `__main__` is a generated wrapper) and format `%`
-signs in the docstring.
+installed commands, whose `__main__` is a generated wrapper), format `%`
+signs in the docstring and exit with code 1 after printing the help.
 """
 
 import sys
@@ -14,6 +14,8 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+# absl's help flags, which print and then exit with code 1.
+HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")
 
 
 def _own_flags(modules):
@@ -44,7 +46,14 @@ def run(main, doc, modules):
       FLAGS.register_key_flag_for_module(program, flag)
   # absl formats the docstring with `%`; keep every `%` as it is written.
   sys.modules["__main__"].__doc__ = (doc or "").replace("%", "%%")
-  app.run(main)
+  asked_for_help = any(arg.lstrip("-").split("=")[0] in HELP_FLAGS
+                       for arg in sys.argv[1:] if arg.startswith("-"))
+  try:
+    app.run(main)
+  except SystemExit as e:
+    if asked_for_help and e.code == 1:
+      sys.exit(0)  # help was printed as asked: a success
+    raise
 
 
 def fail(script, error):
