@@ -82,7 +82,8 @@ def library_training(repo, student, x, y, epochs, studentnet, use_mentornet,
   return cur
 
 
-# (studentnet whose rule the scripts apply, use_mentornet, Keras regularization)
+# (studentnet whose weight-decay rule the scripts apply, use_mentornet,
+#  the same rule for fit, L2 of the model's kernels, jit_compile for fit)
 RULES = [("inception", True, "none", 0.0, False),
          ("resnet101", True, "scaled_by_weights", 0.01, False),
          ("resnet101", False, "added", 0.01, False),

@@ -266,18 +266,18 @@ class MentorNetModel(keras.Model):
     variables = self.trainable_variables
     self.optimizer.apply_gradients(
         zip(tape.gradient(scaled, variables), variables))
-    self._update_trackers(loss, objective.weights)
+    self._update_trackers(loss, objective)
     return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
-  def _update_trackers(self, loss, weights):
+  def _update_trackers(self, loss, objective):
+    """Epoch means over examples, from this replica's batch."""
     loss = tf.cast(loss, tf.float32)
     self._loss_tracker.update_state(loss)
-    values = {"weighted_loss": loss * weights,
-              "data_util": tf.cast(
-                  weights > curriculum_lib.DATA_UTIL_THRESHOLD, tf.float32),
-              "mean_weight": weights}
-    for name, value in values.items():
-      self._trackers[name].update_state(value)
+    self._trackers["weighted_loss"].update_state(loss * objective.weights)
+    self._trackers["mean_weight"].update_state(objective.weights)
+    # The curriculum's own statistic: the share of this batch it used.
+    self._trackers["data_util"].update_state(
+        objective.metrics["data_util"], sample_weight=tf.shape(loss)[0])
 
   def test_step(self, data):
     """Mean loss (every example counted) and the compiled metrics."""
