@@ -27,11 +27,11 @@ FLAGS = flags.FLAGS
 
 def measure(studentnet):
   files = inputs.record_files(FLAGS.data_dir, "cifar10", "train")
-  num_examples = inputs.count_records(files)
-  iterator = iter(inputs.train_dataset(FLAGS.data_dir, "cifar10", studentnet,
-                                       FLAGS.batch_size, files=files,
-                                       num_examples=num_examples))
-  for _ in range(num_examples // FLAGS.batch_size + 1):  # first pass: decode
+  examples = inputs.load_examples(files, "cifar10")  # decoded once
+  iterator = iter(inputs.train_dataset(
+      FLAGS.data_dir, "cifar10", students.get(studentnet).pad,
+      FLAGS.batch_size, examples=examples))
+  for _ in range(10):  # warm-up
     next(iterator)
   start = time.perf_counter()
   for _ in range(FLAGS.batches):

@@ -30,6 +30,7 @@ import tensorflow as tf
 import hostinfo
 from mentornet import inputs
 from mentornet import keras_model
+from mentornet import students
 from mentornet import train_lib
 
 flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
@@ -44,7 +45,8 @@ CONTENDERS = ("fit", "fit_uniform", "fit_mentornet", "fit_mentornet_no_dropout")
 
 def in_memory_batches(n=20):
   """`n` augmented demo batches as (images, labels), repeated forever."""
-  source = inputs.train_dataset(FLAGS.data_dir, "cifar10", "inception", BATCH)
+  source = inputs.train_dataset(FLAGS.data_dir, "cifar10",
+                                 students.get("inception").pad, BATCH)
   batches = list(source.take(n))
   images = tf.concat([b["image"] for b in batches], 0)
   labels = tf.concat([b["label"] for b in batches], 0)

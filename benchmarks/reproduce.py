@@ -10,7 +10,9 @@ scaled to a 2-core CPU:
     0), the full 10,000-image test split for evaluation;
   * CifarNet, batch 128, 2,000 steps (256 epochs; the original runs 307),
     learning rate 0.1 decayed x0.1 once at 65% of training, as the original
-    120,000-step schedule does (num_epochs_per_decay 166.4 here, 200 there).
+    120,000-step schedule does (num_epochs_per_decay 185.8 here, 200 there;
+    the decay step is the original's Python 2 arithmetic, 1000 // 128 = 7
+    steps an epoch, so 7 x 185.8 = 1,300).
     Few images for many epochs, so that the baseline memorises the noise as in
     the paper's long runs. With the original's CifarNet training (8-pixel
     padding, no weight decay) 2,000 images for 128 epochs were not enough: the
@@ -18,8 +20,14 @@ scaled to a 2-core CPU:
     training loss 1.83). Before that correction 20,000 images for 13 epochs,
     8,000 for 32 and 4,000 for 64 had not been enough either;
   * a checkpoint every 200 steps, each evaluated on the test split: the table
-    gives the final and the best test accuracy.
-Writes benchmarks/results/reproduce_cpu.{md,json}. Finished runs are kept in
+    gives the final and the best test accuracy;
+  * a summary every 50 steps: the noise diagnostics (the correctly labelled
+    examples' share of the summed weight, the mean weights of correctly
+    labelled and of mislabelled examples) over the examples of those steps;
+  * baseline and DD again with more training seeds (--repeat_seeds), for
+    the mean and spread of DD's margin.
+Writes benchmarks/results/reproduce_cpu.{md,json,png}; the picture is drawn
+from the JSON (`--plot_only` redraws it). Finished runs are kept in
 --work_dir (one folder per protocol) and skipped when the same protocol is
 rerun.
 """
@@ -28,6 +36,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -50,17 +59,22 @@ flags.DEFINE_list("methods", ["baseline", "self_paced", "focal_loss",
                               "mentornet_pd", "mentornet_dd"], "Methods.")
 flags.DEFINE_integer("train_examples", 1000, "Training images used.")
 flags.DEFINE_integer("steps", 2000, "Training steps per run.")
-flags.DEFINE_float("num_epochs_per_decay", 166.4,
+flags.DEFINE_float("num_epochs_per_decay", 185.8,
                    "Epochs between learning-rate decays (one decay at ~65%).")
 flags.DEFINE_integer("save_checkpoint_steps", 200, "Evaluation interval.")
+flags.DEFINE_integer("save_summaries_steps", 50,
+                     "Interval of the noise diagnostics.")
 flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
 flags.DEFINE_string("results_name", "reproduce_cpu",
                     "Results file name, without .md/.json.")
 flags.DEFINE_integer("seed", 0, "Training seed (initialisation, data order, "
                      "drop-out draws); the noisy labels are always seed 0's.")
-flags.DEFINE_integer("second_seed", 1, "Training seed of the repeated runs.")
-flags.DEFINE_list("second_seed_methods", ["baseline", "mentornet_dd"],
-                  "Methods run again with --second_seed (empty: none).")
+flags.DEFINE_list("repeat_seeds", ["1", "2"],
+                  "Training seeds of the repeated runs (empty: none).")
+flags.DEFINE_list("repeat_methods", ["baseline", "mentornet_dd"],
+                  "Methods run again with each of --repeat_seeds.")
+flags.DEFINE_bool("plot_only", False,
+                  "Only redraw the picture from the results JSON.")
 flags.DEFINE_string("notes_file", "benchmarks/reproduce_notes.md",
                     "Hand-written analysis appended to the results file "
                     "(skipped when empty or absent).")
@@ -102,6 +116,8 @@ def train_command(method, noise, data_root, log_dir, seed):
           f"--num_epochs_per_decay={FLAGS.num_epochs_per_decay}",
           f"--save_checkpoint_steps={FLAGS.save_checkpoint_steps}",
           "--save_interval_secs=100000", "--log_every_n_steps=500",
+          "--save_summaries_secs=100000",
+          f"--save_summaries_steps={FLAGS.save_summaries_steps}",
           f"--seed={seed}"] + method_flags(method, noise)
 
 
@@ -127,14 +143,39 @@ def evaluate_run(log_dir, data_root):
 
 
 # Bumped whenever the training code changes what a run computes, so that runs
-# cached by older code are not reused (2: training as the original trained).
-CODE_VERSION = 2
+# cached by older code are not reused (2: training as the original trained;
+# 3: Python 2 decay steps, independent initial values, whole passes, full
+# drop-out key, noise diagnostics).
+CODE_VERSION = 3
 
 
 def protocol_name(seed):
   return (f"v{CODE_VERSION}_{FLAGS.train_examples}img_{FLAGS.steps}steps_"
           f"{FLAGS.num_epochs_per_decay:g}epd_{FLAGS.save_checkpoint_steps}ckpt"
           + (f"_seed{seed}" if seed else ""))
+
+
+NOISE_TAGS = ("weight_share_clean", "mean_weight_clean", "mean_weight_noisy")
+
+
+def read_scalars(log_dir, prefix):
+  """{tag: [(step, value)]} of a run's TensorBoard scalars under `prefix`."""
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  acc = event_accumulator.EventAccumulator(
+      log_dir, size_guidance={event_accumulator.TENSORS: 0})
+  acc.Reload()
+  return {tag: [(e.step, float(tf.make_ndarray(e.tensor_proto)))
+                for e in acc.Tensors(tag)]
+          for tag in acc.Tags()["tensors"] if tag.startswith(prefix)}
+
+
+def noise_record(log_dir):
+  """The run's noise diagnostics: per summary, and over its last summary."""
+  tags = read_scalars(log_dir, "noise/")
+  series = {name: tags.get(f"noise/{name}", []) for name in NOISE_TAGS}
+  return {"steps": [step for step, _ in series["weight_share_clean"]],
+          "series": {k: [v for _, v in points] for k, points in series.items()},
+          "final": {k: points[-1][1] for k, points in series.items() if points}}
 
 
 def run_one(method, noise, data_root, seed):
@@ -150,16 +191,24 @@ def run_one(method, noise, data_root, seed):
                        f"{log_dir} or pass another --work_dir")
     return result
   start = time.perf_counter()
+  cpu_start = os.times()
   subprocess.run([sys.executable] + command[1:], check=True)
+  cpu = os.times()
   train_seconds = time.perf_counter() - start
   accuracy = evaluate_run(log_dir, data_root)
+  losses = read_scalars(log_dir, "train/loss")["train/loss"]
   result = {"method": method, "noise": noise, "seed": seed,
             "command": shlex.join(command),
             "train_seconds": round(train_seconds),
+            "train_cpu_seconds": round(
+                cpu.children_user + cpu.children_system -
+                cpu_start.children_user - cpu_start.children_system),
             "final_accuracy": accuracy[max(accuracy)],
             "best_accuracy": max(accuracy.values()),
             "best_step": max(accuracy, key=accuracy.get),
             "accuracy_by_step": {str(k): v for k, v in sorted(accuracy.items())},
+            "final_train_loss": losses[-1][1],
+            "diagnostics": noise_record(log_dir),
             "eval_seconds": round(time.perf_counter() - start - train_seconds)}
   with open(done, "w") as f:
     json.dump(result, f, indent=1)
@@ -172,18 +221,26 @@ def protocol_text():
   epochs = FLAGS.steps * BATCH_SIZE / FLAGS.train_examples
   decay_step = optimizers.decay_steps(FLAGS.train_examples, BATCH_SIZE,
                                       FLAGS.num_epochs_per_decay)
+  seeds = ", ".join(FLAGS.repeat_seeds)
   return (
       f"Protocol: CifarNet on the first {FLAGS.train_examples:,} CIFAR-10 "
       "training images with uniform label noise (seed 0); training seed "
-      f"{FLAGS.seed} (and {FLAGS.second_seed} for the repeated runs); "
-      f"batch {BATCH_SIZE}, "
+      f"{FLAGS.seed}" + (f" (and {seeds} for the repeated runs of "
+                         f"{', '.join(FLAGS.repeat_methods)})" if seeds
+                         else "") + f"; batch {BATCH_SIZE}, "
       f"{FLAGS.steps:,} steps (about {epochs:.0f} epochs); learning rate 0.1, "
       f"x0.1 every {decay_step:,} steps ({decay_step / FLAGS.steps:.0%} of "
       "training; the original 120,000-step schedule decays at 65%); a "
       f"checkpoint every {FLAGS.save_checkpoint_steps} steps, each evaluated "
-      "on the full 10,000-image test split; per-method flags as in the grid "
-      "(`commands/grid.sh`). MentorNet DD is the shipped curriculum learned on "
-      "CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`).")
+      "on the full 10,000-image test split; the noise diagnostics summarised "
+      f"every {FLAGS.save_summaries_steps} steps; per-method flags as in the "
+      "grid (`commands/methods.tsv`). MentorNet DD is the shipped curriculum "
+      "learned on CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`).")
+
+
+def _noise_cells(r):
+  final = r.get("diagnostics", {}).get("final", {})
+  return " | ".join(f"{final[k]:.3f}" if k in final else "" for k in NOISE_TAGS)
 
 
 def _row(r):
@@ -191,16 +248,17 @@ def _row(r):
           f"{r['final_accuracy']:.4f} | "
           f"{r['best_accuracy']:.4f} ({r['best_step']}) | "
           f"{100 * (r['final_accuracy'] - r['best_accuracy']):+.1f} points | "
+          f"{_noise_cells(r)} | "
           f"{PAPER[r['noise']][r['method']]:.3f} | "
           f"{r['train_seconds'] / 60:.1f} min |")
 
 
 def margin_lines(by):
-  """DD minus baseline (final accuracy) per seed, their mean, the paper's."""
+  """DD minus baseline (final accuracy) per seed, their mean and spread."""
   seeds = sorted({seed for (_, _, seed) in by})
   lines = ["| noise | " + " | ".join(f"seed {s}" for s in seeds)
-           + " | mean | paper's margin | met |",
-           "|---|" + "---|" * len(seeds) + "---|---|---|"]
+           + " | mean | spread (min to max; sd) | paper's margin | met |",
+           "|---|" + "---|" * len(seeds) + "---|---|---|---|"]
   for noise in FLAGS.noises:
     margins = {}
     for seed in seeds:
@@ -210,13 +268,18 @@ def margin_lines(by):
         margins[seed] = dd["final_accuracy"] - base["final_accuracy"]
     if not margins:
       continue
-    mean = sum(margins.values()) / len(margins)
+    values = list(margins.values())
+    mean = statistics.fmean(values)
+    spread = (f"{100 * min(values):+.1f} to {100 * max(values):+.1f}"
+              + (f"; sd {100 * statistics.stdev(values):.1f}"
+                 if len(values) > 1 else ""))
     paper = PAPER_DD_MARGIN[noise]
     met = ("yes" if mean >= paper else
            f"no, short by {100 * (paper - mean):.1f} points")
     lines.append(f"| {noise} | " + " | ".join(
         f"{100 * margins[s]:+.1f}" if s in margins else "" for s in seeds)
-        + f" | {100 * mean:+.1f} points | {100 * paper:+.1f} points | {met} |")
+        + f" | {100 * mean:+.1f} points | {spread} | {100 * paper:+.1f} "
+        f"points | {met} |")
   return lines
 
 
@@ -242,10 +305,21 @@ def write_results(results, wall_seconds):
            " other; finished runs found in the work folder are reused, not "
            "rerun).",
            "", protocol_text(), "",
+           f"![test accuracy and clean weight share]({FLAGS.results_name}.png)",
+           "",
+           "The noise columns are over the examples of the last "
+           f"{FLAGS.save_summaries_steps} steps: the correctly labelled "
+           "examples' share of the summed weight (for the baseline, whose "
+           "weights are all 1, the share of correct labels in those batches), "
+           "and the mean weight of correctly labelled and of mislabelled "
+           "examples.", "",
            "| noise | method | seed | final test acc. | best test acc. (step)"
-           " | final - best | paper (final, 120k steps) | train time |",
-           "|---|---|---|---|---|---|---|---|"]
-  for seed in [FLAGS.seed, FLAGS.second_seed]:
+           " | final - best | clean weight share | mean weight, clean | mean "
+           "weight, mislabelled | paper (final, 120k steps) | train time |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+  seeds = [FLAGS.seed] + [int(s) for s in FLAGS.repeat_seeds
+                          if int(s) != FLAGS.seed]
+  for seed in seeds:
     for noise in FLAGS.noises:
       for method in FLAGS.methods:
         if (noise, method, seed) in by:
@@ -271,20 +345,71 @@ def write_results(results, wall_seconds):
   with open(os.path.join(FLAGS.results_dir, FLAGS.results_name + ".md"),
             "w") as f:
     f.write("\n".join(lines) + "\n")
+  plot(summary, os.path.join(FLAGS.results_dir, FLAGS.results_name + ".png"))
   print("\n".join(lines))
+
+
+SHARE_METHODS = ("baseline", "mentornet_pd", "mentornet_dd")
+
+
+def plot(summary, path):
+  """Draws the results JSON: test accuracy per checkpoint of every method
+  (top) and the clean weight share over training of baseline, PD and DD
+  (bottom), one column per noise, training seed FLAGS.seed."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  runs = {(r["noise"], r["method"]): r for r in summary["runs"]
+          if r["seed"] == FLAGS.seed}
+  noises = [n for n in FLAGS.noises if any(k[0] == n for k in runs)]
+  fig, axes = plt.subplots(2, len(noises), figsize=(5.5 * len(noises), 7.5),
+                           squeeze=False)
+  for column, noise in enumerate(noises):
+    top, bottom = axes[0][column], axes[1][column]
+    for method in FLAGS.methods:
+      r = runs.get((noise, method))
+      if r is None:
+        continue
+      curve = sorted((int(k), v) for k, v in r["accuracy_by_step"].items())
+      top.plot(*zip(*curve), marker="o", markersize=3, label=method)
+      series = r.get("diagnostics", {})
+      if method in SHARE_METHODS and series.get("steps"):
+        bottom.plot(series["steps"], series["series"]["weight_share_clean"],
+                    label=method)
+    top.set_title(f"noise {noise}: test accuracy per checkpoint")
+    top.set_xlabel("step")
+    top.set_ylabel("test accuracy")
+    top.legend(fontsize=8)
+    bottom.set_title(f"noise {noise}: correctly labelled share of the weight")
+    bottom.set_xlabel("step")
+    bottom.set_ylabel("weight share of correct labels")
+    bottom.legend(fontsize=8)
+  fig.suptitle(f"CifarNet on {FLAGS.train_examples:,} noisy CIFAR-10 images, "
+               f"{FLAGS.steps:,} steps, training seed {FLAGS.seed}\n"
+               f"({summary['cpu']})", fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
 
 
 def main(argv):
   del argv
+  if FLAGS.plot_only:
+    with open(os.path.join(FLAGS.results_dir,
+                           FLAGS.results_name + ".json")) as f:
+      plot(json.load(f), os.path.join(FLAGS.results_dir,
+                                      FLAGS.results_name + ".png"))
+    return
   start = time.perf_counter()
   data_root = os.path.join(FLAGS.work_dir, "data",
                            f"{FLAGS.train_examples}img")
   prepare_data(data_root)
   results = [run_one(m, n, data_root, FLAGS.seed) for n in FLAGS.noises
              for m in FLAGS.methods]
-  if FLAGS.second_seed != FLAGS.seed:
-    results += [run_one(m, n, data_root, FLAGS.second_seed)
-                for n in FLAGS.noises for m in FLAGS.second_seed_methods]
+  for seed in FLAGS.repeat_seeds:
+    if int(seed) != FLAGS.seed:
+      results += [run_one(m, n, data_root, int(seed))
+                  for n in FLAGS.noises for m in FLAGS.repeat_methods]
   write_results(results, time.perf_counter() - start)
 
 

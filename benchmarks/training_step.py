@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from mentornet import inputs
+from mentornet import students
 from mentornet import train_lib
 
 flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
@@ -90,7 +91,8 @@ def keras_fit(dataset):
 
 def main(argv):
   del argv
-  dataset = inputs.train_dataset(FLAGS.data_dir, "cifar10", "inception",
+  dataset = inputs.train_dataset(FLAGS.data_dir, "cifar10",
+                                 students.get("inception").pad,
                                  BATCH)
   contenders = {"baseline": our_step(False, dataset),
                 "mentornet": our_step(True, dataset),

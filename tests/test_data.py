@@ -156,7 +156,7 @@ def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
   prepare(tfds_dir, tmp_path, noise_fraction=0.4)
   data_dir = str(tmp_path / "cifar10" / "0.4")
   for studentnet in students.names():
-    first = [next(iter(inputs.train_dataset(data_dir, "cifar10", studentnet,
+    first = [next(iter(inputs.train_dataset(data_dir, "cifar10", students.get(studentnet).pad,
                                             32, seed=3))) for _ in range(2)]
     np.testing.assert_array_equal(first[0]["image"], first[1]["image"])
     np.testing.assert_array_equal(first[0]["id"], first[1]["id"])
@@ -165,7 +165,7 @@ def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
     # per-image standardisation: zero mean, unit variance per image
     np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), 0, atol=1e-3)
     np.testing.assert_allclose(images.std(axis=(1, 2, 3)), 1, atol=1e-2)
-  other = next(iter(inputs.train_dataset(data_dir, "cifar10", "inception", 32,
+  other = next(iter(inputs.train_dataset(data_dir, "cifar10", students.get("inception").pad, 32,
                                          seed=4)))
   assert not np.array_equal(other["id"], first[0]["id"])
 
@@ -178,7 +178,7 @@ def test_augment_is_a_standardised_window_of_the_padded_image(studentnet, pad):
   padded = np.pad(image.astype(np.float32), [[pad, pad], [pad, pad], [0, 0]])
   found = set()
   for s in range(24):
-    out = inputs.augment(image, studentnet,
+    out = inputs.augment(image, students.get(studentnet).pad,
                          tf.constant([0, s], tf.int64)).numpy()
     matches = []
     for dy in range(2 * pad + 1):
@@ -225,3 +225,56 @@ def test_pipeline_errors_name_the_path(tmp_path):
   files = inputs.record_files(str(tmp_path), "cifar10", "train")
   with pytest.raises(ValueError, match="corrupt TFRecord file .*00001-of-00001"):
     inputs.count_records(files)
+
+
+def write_small_records(directory, n, seed=0):
+  """n records with random 32x32 images, ids 1000 + i, labels i % 10."""
+  rng = np.random.default_rng(seed)
+  images = rng.integers(0, 256, [n, 32, 32, 3]).astype(np.uint8)
+  serialized = [records.make_example(tf.io.encode_png(images[i]).numpy(),
+                                     i % 10, (i + i // 3) % 10, 1000 + i,
+                                     "cifar10") for i in range(n)]
+  os.makedirs(directory, exist_ok=True)
+  records.write_records(serialized, str(directory), "cifar10", "train",
+                        examples_per_shard=400)
+  return str(directory)
+
+
+def stream(data_dir, examples, batches, start=0, seed=5, batch_size=128):
+  ds = inputs.train_dataset(data_dir, "cifar10",
+                            students.get("inception").pad, batch_size,
+                            seed=seed, examples=examples, start=start)
+  out = list(ds.take(batches).as_numpy_iterator())
+  return {k: np.concatenate([b[k] for b in out]) for k in out[0]}
+
+
+def test_every_pass_visits_each_example_once_and_resumes_exactly(tmp_path):
+  data_dir = write_small_records(tmp_path / "d", 1000)
+  files = inputs.record_files(data_dir, "cifar10", "train")
+  examples = inputs.load_examples(files, "cifar10")
+  np.testing.assert_array_equal(examples["id"], 1000 + np.arange(1000))
+  assert inputs.has_clean_labels(examples)
+  full = stream(data_dir, examples, 24)  # 3,072 examples: three whole passes
+  passes = [full["id"][p * 1000:(p + 1) * 1000] for p in range(3)]
+  for p, ids in enumerate(passes):
+    assert sorted(ids) == list(range(1000, 2000))
+    order = inputs.pass_order(1000, 5, p).numpy()
+    np.testing.assert_array_equal(ids, examples["id"][order])
+  assert not np.array_equal(passes[0], passes[1])
+  assert not np.array_equal(passes[1], passes[2])
+  np.testing.assert_array_equal(full["label"], (full["id"] - 1000) % 10)
+  # Resuming at step 7 (and at 9, inside the second pass) gives the very
+  # examples and augmentations of the uninterrupted stream.
+  for step in (7, 9):
+    resumed = stream(data_dir, examples, 24 - step, start=step * 128)
+    for key in ("id", "image", "label", "clean_label"):
+      np.testing.assert_array_equal(resumed[key], full[key][step * 128:])
+  other_seed = stream(data_dir, examples, 8, seed=6)
+  assert not np.array_equal(other_seed["id"][:1000], passes[0])
+
+
+def test_records_without_clean_labels_are_reported_as_such(tmp_path):
+  write_original_format(tmp_path / "cifar10_train-00000-of-00001", 6)
+  examples = inputs.load_examples(
+      inputs.record_files(str(tmp_path), "cifar10", "train"), "cifar10")
+  assert not inputs.has_clean_labels(examples)

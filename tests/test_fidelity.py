@@ -8,6 +8,7 @@ interpolation, the training scripts' progress epoch
 `int(B * (1 - rate))` with a float32 rate.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,6 +16,8 @@ import tensorflow as tf
 from mentornet import curriculum
 from mentornet import inputs
 from mentornet import mentor
+from mentornet import optimizers
+from mentornet import students
 from mentornet import train_lib
 from mentor_reference import numpy_mentornet_weights
 
@@ -45,6 +48,15 @@ def ref_percentile(loss, q):
 def ref_kept(batch_size, rate):
   """`int(p.shape[0] * (1 - rate))`, rate a float32 0-d array (NumPy 1.x)."""
   return int(batch_size * (1 - np.float64(np.float32(rate))))
+
+
+def py2_decay_steps(num_samples_per_epoch, batch_size, num_epochs_per_decay):
+  """The original scripts' `int(num_samples_per_epoch / FLAGS.batch_size *
+  FLAGS.num_epochs_per_decay)` as Python 2 evaluated it: `/` of two ints is
+  floor division, a float operand makes it a true division."""
+  def py2_div(a, b):
+    return a // b if isinstance(a, int) and isinstance(b, int) else a / b
+  return int(py2_div(num_samples_per_epoch, batch_size) * num_epochs_per_decay)
 
 
 def mentor_values(net):
@@ -196,7 +208,7 @@ def test_inception_crop_pads_eight_pixels():
   image = np.full([32, 32, 3], 200, np.uint8)
   borders = set()
   for s in range(300):
-    out = inputs.augment(image, "inception",
+    out = inputs.augment(image, students.get("inception").pad,
                          tf.constant([0, s], tf.int64)).numpy()[..., 0]
     padded = out != out.max()  # the zero padding, after standardisation
     rows = padded.all(axis=1)
@@ -205,3 +217,127 @@ def test_inception_crop_pads_eight_pixels():
       borders.add(int(np.argmin(line)) if not line.all() else 32)
   assert max(borders) == 8
   assert borders == set(range(9))
+
+
+def test_decay_steps_follow_python_2_integer_division():
+  assert py2_decay_steps(50000, 128, 50.0) == 19500
+  assert py2_decay_steps(50000, 128, 200.0) == 78000
+  for n in (50000, 45000, 5000, 1000, 999, 129, 128):
+    for b in (1, 25, 32, 100, 127, 128, 256):
+      for e in (1.0, 2.5, 30.0, 50.0, 166.4, 185.8, 200.0):
+        want = max(1, py2_decay_steps(n, b, e))
+        assert optimizers.decay_steps(n, b, e) == want, (n, b, e)
+
+
+@pytest.mark.parametrize("studentnet,use_mentornet", [
+    ("resnet101", False), ("inception", False), ("inception", True)])
+@pytest.mark.parametrize("n,b,e", [(50000, 128, 50.0), (50000, 128, 200.0),
+                                   (5000, 128, 30.0), (1000, 128, 185.8),
+                                   (45000, 100, 2.5)])
+def test_every_exponential_schedule_drops_at_the_python_2_step(
+    studentnet, use_mentornet, n, b, e):
+  config = train_lib.TrainConfig(
+      train_log_dir="x", data_dir="x", studentnet=studentnet, batch_size=b,
+      num_epochs_per_decay=e, use_mentornet=use_mentornet)
+  schedule = students.get(studentnet).make_schedule(config, n)
+  drop = py2_decay_steps(n, b, e)
+  assert [float(schedule(s)) for s in (drop - 1, drop, 2 * drop)] == \
+      pytest.approx([0.1, 0.01, 0.001])
+
+
+def test_resnet_mentornet_schedule_keeps_the_hard_coded_boundaries():
+  # The original MentorNet resnet script hard-coded [19531, 25000, 30000].
+  config = train_lib.TrainConfig(train_log_dir="x", data_dir="x",
+                                 use_mentornet=True)
+  for n in (50000, 5000):
+    schedule = students.get("resnet101").make_schedule(config, n)
+    assert [float(schedule(s)) for s in (19531, 19532, 25000, 25001, 30001)
+            ] == pytest.approx([0.1, 0.01, 0.01, 0.001, 0.0001])
+
+
+def _random_starts(variables):
+  """{name: values} of the variables drawn at random (not constants)."""
+  values = {v.path if hasattr(v, "path") else v.name: np.asarray(v).ravel()
+            for v in variables}
+  return {k: v for k, v in values.items() if v.size > 1 and np.ptp(v) > 0}
+
+
+def _alike(a, b):
+  """Whether b starts as a multiple of a (equal included) over their common
+  length: the failure of one initializer object reused for two variables."""
+  n = min(a.size, b.size)
+  x, y = a[:n].astype(np.float64), b[:n].astype(np.float64)
+  if np.any(x == 0):
+    return bool(np.array_equal(x == 0, y == 0) and np.allclose(
+        y[x != 0] / x[x != 0], y[x != 0][0] / x[x != 0][0], rtol=1e-4))
+  ratio = y / x
+  return bool(np.allclose(ratio, ratio[0], rtol=1e-4))
+
+
+def _build_network(name, seed):
+  keras.utils.set_random_seed(seed)
+  if name == "mentornet":
+    return list(mentor.MentorNet().variable_map().values())
+  if name == "mentornet_seeded":
+    return list(mentor.MentorNet(seed=seed).variable_map().values())
+  config = train_lib.TrainConfig(
+      train_log_dir="", data_dir="", studentnet=name,
+      num_residual_units=2, resnet_widths=(16, 32, 64))
+  return students.build_for(config).weights
+
+
+@pytest.mark.parametrize("name", ["inception", "resnet101", "mentornet",
+                                  "mentornet_seeded"])
+def test_every_variable_gets_its_own_draw_reproducibly(name):
+  first = _random_starts(_build_network(name, 3))
+  again = _random_starts(_build_network(name, 3))
+  other = _random_starts(_build_network(name, 4))
+  assert list(first) == list(again) and len(first) >= 4
+  for key in first:
+    np.testing.assert_array_equal(first[key], again[key])
+    assert not np.array_equal(first[key], other[key]), key
+  names = list(first)
+  pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+           if _alike(first[a], first[b])]
+  assert not pairs
+  if name.startswith("mentornet"):  # the single-value biases too
+    net = mentor.MentorNet(seed=5)
+    assert float(net.fc2_bias[0]) != float(net.fc1_bias[0])
+
+
+def test_alike_finds_a_reused_initializer():
+  init = keras.initializers.TruncatedNormal(stddev=0.05, seed=1)
+  a = np.asarray(init([5, 5, 3, 64])).ravel()
+  b = np.asarray(init([5, 5, 64, 64])).ravel()
+  glorot = keras.initializers.GlorotUniform(seed=1)
+  c = np.asarray(glorot([2, 2])).ravel()
+  d = np.asarray(glorot([100, 5])).ravel()
+  assert _alike(a, a * 3) and _alike(c, d)
+  assert _alike(a, b) or np.array_equal(a[:100], b[:100])
+
+
+def test_no_two_of_39000_steps_share_a_dropout_mask():
+  keys = curriculum.dropout_key(0, tf.range(MAX_STEPS))
+  masks = curriculum.dropout_mask(128, curriculum.keep_fraction(0.5),
+                                  keys).numpy()
+  assert masks.shape == (MAX_STEPS, 128)
+  assert set(masks.sum(axis=1)) == {64.0}
+  assert len(np.unique(masks, axis=0)) == MAX_STEPS
+  # the steps whose masks coincided when only 16 bits of the key were used
+  assert not np.array_equal(masks[1516], masks[5327])
+  # two replicas of one step draw differently
+  other = curriculum.dropout_mask(128, curriculum.keep_fraction(0.5),
+                                  keys[:50], replica=1).numpy()
+  assert not any(np.array_equal(a, b) for a, b in zip(masks[:50], other))
+
+
+def test_the_curriculum_drops_by_dropout_mask(repo):
+  cur = curriculum.MentorNetCurriculum(
+      mentor.load_mentornet(str(repo / PD)), MAX_STEPS, burn_in_epoch=100,
+      example_dropout_rates="0.5,100", seed=9)
+  loss = tf.constant(np.linspace(0.5, 3, 128), tf.float32)
+  for step in (0, 1516, 5327):
+    v = cur(loss, tf.constant(step, tf.int64)).weights.numpy()
+    want = curriculum.dropout_mask(128, curriculum.keep_fraction(0.5),
+                                   curriculum.dropout_key(9, step)).numpy()
+    np.testing.assert_array_equal(v, want)  # burn-in: every kept weight 1

@@ -1,6 +1,7 @@
 """Learning MentorNets: data generation, training, shipped curricula, pictures."""
 
 import os
+import re
 import pickle
 import subprocess
 import sys
@@ -214,7 +215,11 @@ def test_shipped_dd_curriculum_weighs_low_losses_up(repo):
   assert (repo / "images" / "mentornet_dd.gif").exists()
   readme = (repo / "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"
             / "README.md").read_text()
-  assert "accuracy (weight > 0.5 vs v* > 0.5) 0.9" in readme
+  accuracy = float(re.search(r"accuracy \(weight > 0.5 vs v\* > 0.5\) "
+                             r"([0-9]+\.[0-9]+)", readme).group(1))
+  clean = float(re.search(r"; ([0-9.]+) of the held-out rows are clean",
+                          readme).group(1))
+  assert accuracy > clean + 0.05  # it tells clean from corrupted
   # At the burn-in epoch: an example well below the loss percentile is kept,
   # one far above it (a likely corrupted label) is dropped.
   rows = np.array([[0.05, -1.5, 0, 18], [6.0, 4.5, 0, 18]], np.float32)

@@ -46,32 +46,45 @@ def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
   assert not ours  # every protocol run has its line in the grid
 
 
-def test_results_file_gives_margins_and_overfitting(repo, tmp_path):
-  def run(method, noise, final, best, seed=0):
+def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
+  def run(method, noise, final, best, seed=0, share=0.6):
     curve = {"300": best - 0.05, "1500": best, "3000": final}
+    diagnostics = {"steps": [50, 100], "series": {
+        "weight_share_clean": [0.6, share], "mean_weight_clean": [1.0, 0.9],
+        "mean_weight_noisy": [1.0, 0.4]}, "final": {
+            "weight_share_clean": share, "mean_weight_clean": 0.9,
+            "mean_weight_noisy": 0.4}}
     return {"method": method, "noise": noise, "seed": seed,
             "command": f"python x {method} {seed}",
             "train_seconds": 300, "eval_seconds": 30, "final_accuracy": final,
             "best_accuracy": best, "best_step": 1500,
-            "accuracy_by_step": curve}
+            "accuracy_by_step": curve, "diagnostics": diagnostics}
   results = [run("baseline", "0.4", 0.42, 0.45),
-             run("mentornet_dd", "0.4", 0.47, 0.47),
+             run("mentornet_dd", "0.4", 0.47, 0.47, share=0.75),
              run("baseline", "0.4", 0.40, 0.41, seed=1),
-             run("mentornet_dd", "0.4", 0.43, 0.43, seed=1)]
+             run("mentornet_dd", "0.4", 0.43, 0.43, seed=1),
+             run("baseline", "0.4", 0.40, 0.41, seed=2),
+             run("mentornet_dd", "0.4", 0.44, 0.44, seed=2)]
   notes = tmp_path / "notes.md"
   notes.write_text("## Why\n\nHand-written analysis.\n")
   run_helper(repo, [f"--results_dir={tmp_path}", f"--notes_file={notes}",
-                    "--noises=0.4", "--methods=baseline,mentornet_dd"],
+                    "--noises=0.4", "--methods=baseline,mentornet_dd",
+                    "--repeat_seeds=1,2"],
              {"do": "write", "results": results})
   text = (tmp_path / "reproduce_cpu.md").read_text()
   assert ("| 0.4 | baseline | 0 | 0.4200 | 0.4500 (1500) | -3.0 points | "
-          "0.720 |") in text
-  assert "| 0.4 | mentornet_dd | 1 | 0.4300 | 0.4300 (1500) | +0.0 points |" in text
-  # DD - baseline: +5.0 with seed 0, +3.0 with seed 1, mean +4.0 < +4.3
-  assert ("| 0.4 | +5.0 | +3.0 | +4.0 points | +4.3 points | no, short by 0.3"
-          " points |") in text
+          "0.600 | 0.900 | 0.400 | 0.720 |") in text
+  assert ("| 0.4 | mentornet_dd | 1 | 0.4300 | 0.4300 (1500) | +0.0 points | "
+          "0.600 |") in text
+  assert "| 0.4 | mentornet_dd | 0 | 0.4700 | 0.4700 (1500) | +0.0 points | 0.750 |" in text
+  # DD - baseline: +5.0, +3.0, +4.0: mean +4.0 < +4.3, sd 1.0
+  assert ("| 0.4 | +5.0 | +3.0 | +4.0 | +4.0 points | +3.0 to +5.0; sd 1.0 | "
+          "+4.3 points | no, short by 0.3 points |") in text
   assert "| 0.4 | baseline | 0 | 0.400 | 0.450 | 0.420 |" in text
   assert "Hand-written analysis." in text
   assert text.index("Hand-written") < text.index("python x baseline")
+  assert "![test accuracy and clean weight share](reproduce_cpu.png)" in text
   summary = json.loads((tmp_path / "reproduce_cpu.json").read_text())
-  assert summary["runs"] == results and summary["run_seconds"] == 1320
+  assert summary["runs"] == results and summary["run_seconds"] == 1980
+  picture = (tmp_path / "reproduce_cpu.png").read_bytes()
+  assert picture.startswith(b"\x89PNG") and len(picture) > 10000

@@ -8,7 +8,8 @@ minimised loss; the scripts' loop and Keras `model.fit` both use it.
 Everything here runs inside a compiled training step: `tf.function`, XLA
 (`jit_compile=True`) and `tf.distribute` replicas. There is no Python callback;
 the random example drop-out draws from a counter-based hash of
-(seed, global_step, replica), so a resumed run draws the same examples again.
+(seed, global_step, replica, example), so a resumed run draws the same
+examples again.
 """
 
 import collections
@@ -196,26 +197,42 @@ def _hash32(x):
   return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
 
 
-def dropout_mask(batch_size, fraction, key):
-  """A {0, 1} mask keeping exactly `kept_count(batch_size, fraction)` entries.
+def dropout_key(seed, global_step):
+  """The drop-out stream key of a step: int64 in [0, 2**32), any shape.
 
-  The kept entries are drawn uniformly without replacement from a
-  counter-based hash of `key`, so the same key gives the same mask in eager
+  `_hash32` is a bijection of 32-bit integers, so for one seed the keys of
+  steps 0 .. 2**32 - 1 are all different.
+  """
+  step = tf.cast(global_step, tf.int64)
+  return _hash32(step + _hash32(tf.constant(int(seed), tf.int64)))
+
+
+def dropout_mask(batch_size, fraction, key, replica=0):
+  """{0, 1} masks keeping exactly `kept_count(batch_size, fraction)` entries.
+
+  Each entry i of replica r draws `_hash32(key XOR _hash32(256 i + r))`, and
+  the entries with the lowest draws are kept. For one (i, r) the draw is a
+  bijection of the key, so two different keys give every entry a different
+  draw; within one key the draws of a batch are all different (no ties).
+  The whole 32-bit key is used. The same key gives the same mask in eager
   mode, under XLA and on any device.
 
   Args:
-    batch_size: scalar int tensor.
+    batch_size: scalar int tensor, at most 2**24.
     fraction: float64 scalar, `keep_fraction(rate)` of the drop-out rate.
-    key: scalar int64 tensor, e.g. mixed from seed, step and replica.
+    key: int64 tensor of any shape, from `dropout_key`.
+    replica: this replica's id in [0, 256).
 
   Returns:
-    float32 tensor of shape [batch_size].
+    float32 tensor of shape `key.shape + [batch_size]`.
   """
   keep = kept_count(batch_size, fraction)
   index = tf.range(tf.cast(batch_size, tf.int64), dtype=tf.int64)
-  noise = _hash32(index + _hash32(key) * 0x10000)
+  lanes = _hash32(index * 256 + tf.cast(replica, tf.int64))
+  key = tf.convert_to_tensor(key, tf.int64)
+  noise = _hash32(tf.bitwise.bitwise_xor(key[..., None], lanes))
   # Rank of each entry in a random permutation; keep the first `keep` ranks.
-  ranks = tf.argsort(tf.argsort(noise, stable=True), stable=True)
+  ranks = tf.argsort(tf.argsort(noise, axis=-1), axis=-1)
   return tf.cast(tf.cast(ranks, tf.float64) < keep, tf.float32)
 
 
@@ -331,13 +348,9 @@ class MentorNetCurriculum(_Curriculum):
       return loss
     return ctx.all_gather(loss, axis=0)
 
-  def _dropout_key(self, global_step):
-    """Mixes seed, step and replica id into one int64 hash key."""
+  def _replica_id(self):
     ctx = tf.distribute.get_replica_context()
-    replica = 0 if ctx is None else ctx.replica_id_in_sync_group
-    step_key = _hash32(tf.cast(global_step, tf.int64) + _hash32(
-        tf.constant(self.seed, tf.int64)))
-    return step_key * 256 + tf.cast(replica, tf.int64)
+    return 0 if ctx is None else ctx.replica_id_in_sync_group
 
   def call(self, loss, global_step):
     """Returns the example weights for a batch of per-example losses.
@@ -377,7 +390,8 @@ class MentorNetCurriculum(_Curriculum):
     v = tf.maximum(v, burn_in)
     v = v * dropout_mask(batch_size,
                          tf.gather(self._keep_fraction, cur_epoch),
-                         self._dropout_key(global_step))
+                         dropout_key(self.seed, global_step),
+                         self._replica_id())
     v = tf.stop_gradient(v)
     stats = {
         "data_util": tf.reduce_mean(
@@ -445,3 +459,58 @@ def weighted_objective(per_example_loss, curriculum, global_step,
              "weighted_loss": weighted, "decay_loss": decay}
   metrics.update(out.stats)
   return Objective(weighted + decay, v, metrics)
+
+
+NOISE_SUMS = ("noise_v_clean", "noise_v_noisy", "noise_n_clean",
+              "noise_n_noisy")
+
+
+def noise_masks(labels, clean_labels):
+  """float32 masks (correctly labelled, mislabelled) of a batch.
+
+  An example is correctly labelled when its (noisy) training label equals
+  its clean label; records without a clean label (-1, the original's
+  format) are neither.
+  """
+  labels = tf.cast(labels, tf.int64)
+  clean_labels = tf.cast(clean_labels, tf.int64)
+  known = clean_labels >= 0
+  clean = tf.logical_and(known, tf.equal(labels, clean_labels))
+  noisy = tf.logical_and(known, tf.not_equal(labels, clean_labels))
+  return tf.cast(clean, tf.float32), tf.cast(noisy, tf.float32)
+
+
+def noise_sums(weights, labels, clean_labels):
+  """This replica's shares of the sums behind the noise diagnostics.
+
+  Returns:
+    {"noise_v_clean", "noise_v_noisy": the summed weights of the correctly
+    labelled and of the mislabelled examples (`noise_masks`);
+    "noise_n_clean", "noise_n_noisy": their counts}, float32 scalars to be
+    summed over replicas (and steps).
+  """
+  clean, noisy = noise_masks(labels, clean_labels)
+  weights = tf.cast(weights, tf.float32)
+  return dict(zip(NOISE_SUMS, (tf.reduce_sum(weights * clean),
+                               tf.reduce_sum(weights * noisy),
+                               tf.reduce_sum(clean), tf.reduce_sum(noisy))))
+
+
+def noise_diagnostics(sums):
+  """The noise diagnostics from (summed) `noise_sums`, as Python floats.
+
+  Returns:
+    {"weight_share_clean": summed weight of the correctly labelled examples
+    over the summed weight of all; "mean_weight_clean", "mean_weight_noisy":
+    mean weight of the correctly labelled and of the mislabelled examples}.
+    A value whose denominator is 0 (no weight, no such example) is left out.
+  """
+  v_clean, v_noisy, n_clean, n_noisy = (float(sums[k]) for k in NOISE_SUMS)
+  out = {}
+  for name, numerator, denominator in (
+      ("weight_share_clean", v_clean, v_clean + v_noisy),
+      ("mean_weight_clean", v_clean, n_clean),
+      ("mean_weight_noisy", v_noisy, n_noisy)):
+    if denominator > 0:
+      out[name] = numerator / denominator
+  return out

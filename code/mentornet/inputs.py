@@ -1,19 +1,20 @@
 """tf.data pipelines over the CIFAR data directories, per StudentNet.
 
-Each split is built by one function:
-TFRecordDataset -> parse -> decode PNG -> cache -> (repeat, shuffle) ->
-augment -> batch -> prefetch. Images are decoded once and cached in memory as
-uint8, so every pass after the first only augments.
+Training data are decoded once into memory (uint8) and streamed pass after
+pass, each pass a seeded permutation (`train_dataset`), so a run can resume
+at any step with the very batches it would have seen. Evaluation reads one
+ordered pass: TFRecordDataset -> parse -> decode PNG -> cache -> standardise
+-> batch -> prefetch.
 """
 
 import glob
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from mentornet import datasets
 from mentornet import records
-from mentornet import students
 
 
 
@@ -149,7 +150,7 @@ def _decoded(files, dataset_name):
   return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def augment(image, studentnet, seed):
+def augment(image, pad, seed):
   """Training preprocessing of one uint8 image, stateless random ops.
 
   The StudentNet's own padding (`students.StudentNet.pad`: resnet101
@@ -157,9 +158,14 @@ def augment(image, studentnet, seed):
   side, the original's `padding = image_size / 4` under Python 2's integer
   division), then a random crop back to the image's size, a random
   left-right flip and per-image standardisation.
+
+  Args:
+    image: uint8 [H, W, 3].
+    pad: `(float image, size) -> padded image`.
+    seed: int64 [2], the stateless seed of crop and flip.
   """
   size = image.shape[0]
-  image = students.get(studentnet).pad(tf.cast(image, tf.float32), size)
+  image = pad(tf.cast(image, tf.float32), size)
   seeds = tf.random.experimental.stateless_split(seed, 2)
   image = tf.image.stateless_random_crop(image, [size, size, 3],
                                          seed=seeds[0])
@@ -172,37 +178,83 @@ def standardize(image):
   return tf.image.per_image_standardization(tf.cast(image, tf.float32))
 
 
-def train_dataset(data_dir, dataset_name, studentnet, batch_size, seed=0,
-                  split_name="train", files=None, num_examples=None):
-  """Endless, shuffled, augmented training batches.
+def load_examples(files, dataset_name):
+  """Every record of `files`, decoded, in file order, as NumPy arrays.
+
+  Returns:
+    {"image": uint8 [N, H, W, 3], "label", "clean_label", "id": int64 [N]}.
+  """
+  batches = list(_decoded(files, dataset_name).batch(4096).as_numpy_iterator())
+  if not batches:
+    raise ValueError(f"no records in {', '.join(files)}")
+  return {key: np.concatenate([b[key] for b in batches])
+          for key in ("image", "label", "clean_label", "id")}
+
+
+def has_clean_labels(examples):
+  """Whether every record carries its clean label (this project's records do;
+  the original's format does not)."""
+  return bool(np.all(examples["clean_label"] >= 0))
+
+
+def pass_order(num_examples, seed, pass_index, offset=None):
+  """The order in which pass `pass_index` visits the examples.
+
+  A seeded permutation of `range(num_examples)`, a pure function of
+  (seed, pass): `pass_order(N, seed, p)[j]` is the index of the example at
+  place j of pass p (int64 [N]), or, given `offset`, just that place's.
+  """
+  if offset is None:
+    offset = tf.range(num_examples, dtype=tf.int64)
+  return tf.random.experimental.index_shuffle(
+      offset,
+      tf.stack([tf.cast(seed, tf.int64), tf.cast(pass_index, tf.int64)]),
+      num_examples - 1)
+
+
+def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
+                  split_name="train", files=None, examples=None, start=0):
+  """Endless, shuffled, augmented training batches, from any position.
+
+  The stream is pass after pass over the data: pass p visits every example
+  exactly once, in the order `pass_order(N, seed, p)`, and the example at
+  position i of the stream (i = p * N + j) is augmented with the stateless
+  seed (seed, i). The stream is therefore a pure function of the data and
+  the seed, and `start=step * batch_size` continues a run exactly where its
+  step left off (batches run across pass boundaries, as the original's
+  batching queue did).
 
   Args:
     data_dir: directory of `<dataset>_<split>-*` TFRecords.
     dataset_name: a registered dataset (`datasets.py`).
-    studentnet: a registered StudentNet (selects the padding).
-    batch_size: examples per batch (the last partial batch is dropped).
-    seed: seed of shuffling and augmentation.
+    pad: the StudentNet's padding before the random crop
+      (`students.StudentNet.pad`).
+    batch_size: examples per batch.
+    seed: seed of the order and the augmentation.
     split_name: the split's file prefix.
     files: the record files, if already listed and checked.
-    num_examples: their record count, if already counted.
+    examples: `load_examples(files)`, if already loaded.
+    start: position in the stream of the first example.
 
   Returns:
-    A `tf.data.Dataset` of dicts {image float32 [B,32,32,3], label, clean_label,
-    id}.
+    A `tf.data.Dataset` of dicts {image float32 [B, H, W, 3], label,
+    clean_label, id}.
   """
-  files = files or record_files(data_dir, dataset_name, split_name)
-  num_examples = num_examples or count_records(files)
-  counter = tf.data.Dataset.counter()
-  ds = _decoded(files, dataset_name).cache().repeat()
-  ds = ds.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
+  if examples is None:
+    files = files or record_files(data_dir, dataset_name, split_name)
+    examples = load_examples(files, dataset_name)
+  num_examples = len(examples["label"])
+  arrays = {k: tf.constant(v) for k, v in examples.items()}
 
-  def preprocess(index, example):
-    example = dict(example)
-    example["image"] = augment(example["image"], studentnet,
-                               tf.stack([tf.cast(seed, tf.int64), index]))
+  def example_at(position):
+    index = pass_order(num_examples, seed, position // num_examples,
+                       offset=position % num_examples)
+    example = {k: v[index] for k, v in arrays.items()}
+    example["image"] = augment(example["image"], pad,
+                               tf.stack([tf.cast(seed, tf.int64), position]))
     return example
-  ds = tf.data.Dataset.zip(counter, ds).map(
-      preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = tf.data.Dataset.range(int(start), 2**62)
+  ds = ds.map(example_at, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -234,7 +286,7 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
 
 
 def supervised_dataset(data_dir, dataset_name, split_name, batch_size,
-                       shuffle_seed=None):
+                       shuffle_seed=None, clean_labels=False):
   """`(image, label)` batches of one pass over a split, for `model.fit`.
 
   Images are standardised as for evaluation (no augmentation); the labels
@@ -248,19 +300,26 @@ def supervised_dataset(data_dir, dataset_name, split_name, batch_size,
     batch_size: examples per batch (the last batch may be smaller).
     shuffle_seed: None for file order; else the seed of a shuffle redrawn
       every epoch.
+    clean_labels: give `(image, {"label": ..., "clean_label": ...})`
+      instead, for `keras_model.MentorNetModel`'s noise metrics (records
+      without clean labels give -1).
 
   Returns:
-    A `tf.data.Dataset` of (float32 [B, H, W, 3], int64 [B]).
+    A `tf.data.Dataset` of (float32 [B, H, W, 3], int64 [B]), or of
+    (images, {"label", "clean_label"}) with `clean_labels`.
   """
   files = record_files(data_dir, dataset_name, split_name)
   num_examples = count_records(files, dataset_name)
   # The decoded uint8 images are cached, a quarter of their float size.
   ds = _decoded(files, dataset_name).map(
-      lambda ex: (ex["image"], ex["label"])).cache()
+      lambda ex: (ex["image"], {"label": ex["label"],
+                                "clean_label": ex["clean_label"]})).cache()
   ds = ds.apply(tf.data.experimental.assert_cardinality(num_examples))
   if shuffle_seed is not None:
     ds = ds.shuffle(num_examples, seed=shuffle_seed,
                     reshuffle_each_iteration=True)
-  ds = ds.map(lambda image, label: (standardize(image), label),
-              num_parallel_calls=tf.data.AUTOTUNE)
+
+  def prepare(image, labels):
+    return standardize(image), labels if clean_labels else labels["label"]
+  ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

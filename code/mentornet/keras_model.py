@@ -39,6 +39,10 @@ from mentornet import mentor
 
 # Metric name -> per-example value averaged over the epoch's examples.
 CURRICULUM_METRICS = ("weighted_loss", "data_util", "mean_weight")
+# Reported when the labels come with their clean labels (see `train_step`).
+NOISE_METRICS = ("weight_share_clean", "mean_weight_clean",
+                 "mean_weight_noisy")
+LABEL, CLEAN_LABEL = "label", "clean_label"
 
 
 def _per_example_loss_fn(loss):
@@ -111,6 +115,16 @@ def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
   return math.ceil(num_train / (batch_size or 32))
 
 
+def _split_clean_labels(y):
+  """(labels, clean labels or None) of what `fit` gives as `y`."""
+  if isinstance(y, dict) and CLEAN_LABEL in y:
+    if set(y) != {LABEL, CLEAN_LABEL}:
+      raise ValueError(f"labels given as a dict must have exactly the keys "
+                       f"'{LABEL}' and '{CLEAN_LABEL}', got {sorted(y)}")
+    return y[LABEL], y[CLEAN_LABEL]
+  return y, None
+
+
 @keras.saving.register_keras_serializable(package="mentornet")
 class MentorNetModel(keras.Model):
   """Trains a Keras model with per-example weights from a frozen MentorNet.
@@ -181,7 +195,7 @@ class MentorNetModel(keras.Model):
     self.regularization = regularization
     self._per_example_loss = None
     self._trackers = {name: keras.metrics.Mean(name=name)
-                      for name in CURRICULUM_METRICS}
+                      for name in CURRICULUM_METRICS + NOISE_METRICS}
     if student.built:
       self.built = True
 
@@ -246,6 +260,18 @@ class MentorNetModel(keras.Model):
       self.curriculum.set_max_number_of_steps(epochs * steps)
     return super().fit(x, y, batch_size=batch_size, epochs=epochs, **kwargs)
 
+  def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                   training=True):
+    """Keras' compiled loss; labels with clean labels give it "label"."""
+    return super().compute_loss(x, _split_clean_labels(y)[0], y_pred,
+                                sample_weight, training)
+
+  def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    """Keras' compiled metrics; labels with clean labels give them
+    "label"."""
+    return super().compute_metrics(x, _split_clean_labels(y)[0], y_pred,
+                                   sample_weight)
+
   def _example_losses(self, y, y_pred, sample_weight):
     if self._per_example_loss is None:
       raise ValueError("compile the MentorNetModel with a loss before fit")
@@ -254,8 +280,14 @@ class MentorNetModel(keras.Model):
                                               "function"))
 
   def train_step(self, data):
-    """One step: per-example losses, curriculum weights, one update."""
+    """One step: per-example losses, curriculum weights, one update.
+
+    `y` may be a dict {"label": ..., "clean_label": ...} (as
+    `inputs.supervised_dataset(..., clean_labels=True)` gives): the loss and
+    the compiled metrics see "label", and the noise metrics are reported.
+    """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    y, clean = _split_clean_labels(y)
     with tf.GradientTape() as tape:
       y_pred = self(x, training=True)
       loss = self._example_losses(y, y_pred, sample_weight)
@@ -267,7 +299,30 @@ class MentorNetModel(keras.Model):
     self.optimizer.apply_gradients(
         zip(tape.gradient(scaled, variables), variables))
     self._update_trackers(loss, objective)
-    return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+    if clean is not None:
+      self._update_noise_trackers(objective.weights, y, clean)
+    return self._results(x, y, y_pred, sample_weight, clean is not None)
+
+  def _results(self, x, y, y_pred, sample_weight, with_noise):
+    results = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+    if not with_noise:
+      results = {k: v for k, v in results.items() if k not in NOISE_METRICS}
+    return results
+
+  def _update_noise_trackers(self, weights, y, clean):
+    """Epoch values of the noise metrics: the correctly labelled examples'
+    share of the summed weight, and the mean weights of both groups."""
+    if y.shape.rank == 1 or y.shape[-1] == 1:
+      labels = tf.reshape(y, [-1])
+    else:  # one-hot or smoothed labels
+      labels = tf.argmax(y, axis=-1)
+    clean_ones, noisy = curriculum_lib.noise_masks(labels, clean)
+    self._trackers["weight_share_clean"].update_state(
+        clean_ones, sample_weight=weights * (clean_ones + noisy))
+    self._trackers["mean_weight_clean"].update_state(
+        weights, sample_weight=clean_ones)
+    self._trackers["mean_weight_noisy"].update_state(
+        weights, sample_weight=noisy)
 
   def _update_trackers(self, loss, objective):
     """Epoch means over examples, from this replica's batch."""
@@ -282,9 +337,11 @@ class MentorNetModel(keras.Model):
   def test_step(self, data):
     """Mean loss (every example counted) and the compiled metrics."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    y, _ = _split_clean_labels(y)
     y_pred = self(x, training=False)
     self._loss_tracker.update_state(
         tf.cast(self._example_losses(y, y_pred, sample_weight), tf.float32))
     results = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-    return {k: v for k, v in results.items() if k not in CURRICULUM_METRICS}
+    return {k: v for k, v in results.items()
+            if k not in CURRICULUM_METRICS + NOISE_METRICS}
 

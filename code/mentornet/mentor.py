@@ -47,18 +47,23 @@ class MentorNet(tf.Module):
   def __init__(self, label_embedding_size=2, epoch_embedding_size=5,
                num_fc_nodes=20, seed=None, name="mentornet"):
     super().__init__(name=name)
-    glorot = keras.initializers.GlorotUniform(seed=seed)
-    normal = keras.initializers.RandomNormal(stddev=1.0, seed=seed)
+    # One seed stream for all variables: every initializer call advances it,
+    # so each variable gets its own draw (as the original's did), and the
+    # same `seed` gives the same network. Not an attribute, so it is not
+    # part of the checkpoint.
+    stream = keras.random.SeedGenerator(seed)
+    glorot = lambda: keras.initializers.GlorotUniform(seed=stream)
+    normal = lambda: keras.initializers.RandomNormal(stddev=1.0, seed=stream)
     feat_size = label_embedding_size + epoch_embedding_size + 2
     def var(init, shape, vname, trainable=True):
-      return tf.Variable(init(shape, dtype=tf.float32), trainable=trainable,
+      return tf.Variable(init()(shape, dtype=tf.float32), trainable=trainable,
                          name=vname)
     self.label_embedding = var(glorot, [NUM_LABELS, label_embedding_size],
                                "label_embedding")
     # Not trainable in the original: it stays at its random initial value.
     self.epoch_embedding = var(glorot, [NUM_EPOCHS, epoch_embedding_size],
                                "epoch_embedding", trainable=False)
-    zeros = keras.initializers.Zeros()
+    zeros = keras.initializers.Zeros
     # Basic LSTM cell kernels: rows are [loss, loss_diff, h], columns (i,j,f,o).
     self.fw_kernel = var(glorot, [3, 4], "fw_kernel")
     self.fw_bias = var(zeros, [4], "fw_bias")

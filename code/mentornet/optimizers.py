@@ -36,8 +36,16 @@ class TF1Momentum(keras.optimizers.Optimizer):
 
 
 def decay_steps(num_examples, batch_size, num_epochs_per_decay):
-  """`int(num_examples / batch_size * num_epochs_per_decay)`, at least 1."""
-  return max(1, int(num_examples / batch_size * num_epochs_per_decay))
+  """Steps between two decays, in the original's Python 2 arithmetic.
+
+  The original computed `int(num_samples_per_epoch / FLAGS.batch_size *
+  FLAGS.num_epochs_per_decay)` under Python 2, where `/` of two ints divides
+  and truncates first: 50,000 / 128 = 390, so 390 x 50 = 19,500 steps (not
+  19,531) and 390 x 200 = 78,000 (not 78,125). At least 1 (a data set smaller
+  than one batch gave the original 0 and a schedule of NaN).
+  """
+  steps_per_epoch = int(num_examples) // int(batch_size)
+  return max(1, int(steps_per_epoch * float(num_epochs_per_decay)))
 
 
 def resnet_piecewise(learning_rate):

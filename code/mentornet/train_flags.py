@@ -32,6 +32,9 @@ def define_common_flags():
                      "Number of epochs after which the learning rate decays.")
   flags.DEFINE_integer("save_summaries_secs", 120,
                        "How often summaries are written, in seconds.")
+  flags.DEFINE_integer("save_summaries_steps", 0,
+                       "Also write summaries every N steps (0: only by time "
+                       "and at the end).")
   flags.DEFINE_integer("save_interval_secs", 1200,
                        "How often checkpoints are written, in seconds.")
   flags.DEFINE_integer("save_checkpoint_steps", 0,

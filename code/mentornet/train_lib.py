@@ -33,7 +33,8 @@ MAX_CHECKPOINTS = 10
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
 # Flags that may change between runs in one train_log_dir. A MentorNet run's
 # max_number_of_steps may not: it defines the progress epoch.
-RUNTIME_FIELDS = ("save_summaries_secs", "save_interval_secs",
+RUNTIME_FIELDS = ("save_summaries_secs", "save_summaries_steps",
+                  "save_interval_secs",
                   "save_checkpoint_steps",
                   "max_number_of_steps", "log_every_n_steps",
                   "distribution_strategy", "jit_compile")
@@ -41,7 +42,7 @@ RUNTIME_FIELDS = ("save_summaries_secs", "save_interval_secs",
 LOCATION_FIELDS = ("train_log_dir",)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SUM_METRICS = ("orig_loss", "weighted_loss", "decay_loss", "sum_v",
-               "stop_requests", "save_requests")
+               "stop_requests", "save_requests") + curriculum_lib.NOISE_SUMS
 CONTROL_METRICS = ("stop_requests", "save_requests")
 
 
@@ -74,6 +75,7 @@ class TrainConfig:
   num_epochs_per_decay: float = 50
   max_number_of_steps: int = 39000
   save_summaries_secs: float = 120
+  save_summaries_steps: int = 0  # also summarise every N steps (0: off)
   save_interval_secs: float = 1200
   save_checkpoint_steps: int = 0  # also save every N steps (0: off)
   num_residual_units: int = 9
@@ -137,6 +139,9 @@ def validate(config):
     value = getattr(config, name)
     check(math.isfinite(value) and value >= 0,
           f"--{name}={value} must be a number of seconds >= 0")
+  check(config.save_summaries_steps >= 0,
+        f"--save_summaries_steps={config.save_summaries_steps} must be >= 0"
+        " (0: summarise by time and at the end only)")
   check(config.save_checkpoint_steps >= 0,
         f"--save_checkpoint_steps={config.save_checkpoint_steps} must be >= 0"
         " (0: save by time and at the end only)")
@@ -233,16 +238,23 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
   """
   regularization = _regularization(config)
 
-  def replica_step(images, labels, requests):
+  def replica_step(batch, requests):
     with tf.GradientTape() as tape:
-      logits = model(images, training=True)
-      loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+      logits = model(batch["image"], training=True)
+      loss = tf.nn.sparse_softmax_cross_entropy_with_logits(batch["label"],
+                                                            logits)
       objective = curriculum_lib.weighted_objective(
           loss, curriculum, optimizer.iterations, model.losses,
           regularization, global_batch)
     variables = model.trainable_variables
     optimizer.apply(tape.gradient(objective.total, variables), variables)
     metrics = dict(objective.metrics)
+    clean_labels = batch.get("clean_label")
+    if clean_labels is None:  # a batch without clean labels: none known
+      clean_labels = tf.fill(tf.shape(batch["label"]), tf.constant(-1,
+                                                                   tf.int64))
+    metrics.update(curriculum_lib.noise_sums(
+        objective.weights, batch["label"], clean_labels))
     metrics.update(stop_requests=requests[0], save_requests=requests[1])
     return metrics
 
@@ -253,8 +265,7 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
   def step(batch, requests=None):
     if requests is None:
       requests = tf.zeros([2], tf.float32)
-    per_replica = strategy.run(
-        replica_step, args=(batch["image"], batch["label"], requests))
+    per_replica = strategy.run(replica_step, args=(batch, requests))
     metrics = {}
     for key, value in per_replica.items():
       op = (tf.distribute.ReduceOp.SUM if key in SUM_METRICS
@@ -309,19 +320,27 @@ class _Every:
     return False
 
 
-def _write_summaries(writer, metrics, learning_rate, step):
-  names = {"orig_loss": "train/loss", "weighted_loss": "train/weighted_loss",
-           "total_loss": "train/total_loss", "decay_loss": "train/decay_loss",
-           "data_util": "mentornet/data_util", "sum_v": "mentornet/sum_v",
-           "percentile_loss": "mentornet/percentile_loss",
-           "moving_average": "mentornet/moving_average",
-           "dropout_rate": "mentornet/dropout_rate",
-           "epoch": "mentornet/epoch"}
+SUMMARY_NAMES = {
+    "orig_loss": "train/loss", "weighted_loss": "train/weighted_loss",
+    "total_loss": "train/total_loss", "decay_loss": "train/decay_loss",
+    "data_util": "mentornet/data_util", "sum_v": "mentornet/sum_v",
+    "percentile_loss": "mentornet/percentile_loss",
+    "moving_average": "mentornet/moving_average",
+    "dropout_rate": "mentornet/dropout_rate", "epoch": "mentornet/epoch"}
+
+
+def _write_summaries(writer, metrics, learning_rate, step, noise=None):
+  """One summary: the step's metrics, and the noise diagnostics of the
+  examples trained on since the previous summary (`noise`: summed
+  `curriculum.noise_sums`, None when the records carry no clean labels)."""
   with writer.as_default(step=step):
     for key, value in metrics.items():
-      if key not in CONTROL_METRICS:
-        tf.summary.scalar(names[key], value)
+      if key in SUMMARY_NAMES:
+        tf.summary.scalar(SUMMARY_NAMES[key], value)
     tf.summary.scalar("train/learning_rate", learning_rate)
+    if noise is not None:
+      for key, value in curriculum_lib.noise_diagnostics(noise).items():
+        tf.summary.scalar(f"noise/{key}", value)
   writer.flush()
 
 
@@ -506,11 +525,13 @@ def _train(config, strategy, role, checked, num_examples, signals):
   if step >= config.max_number_of_steps:
     logging.info("already at step %d of %d", step, config.max_number_of_steps)
     return {}
-  dataset = inputs.train_dataset(config.data_dir, config.dataset_name,
-                                 config.studentnet, config.batch_size,
-                                 seed=config.seed + step,
-                                 files=checked.files,
-                                 num_examples=num_examples)
+  examples = inputs.load_examples(checked.files, config.dataset_name)
+  with_noise = inputs.has_clean_labels(examples)
+  # The stream continues at the example where `step` left off.
+  dataset = inputs.train_dataset(
+      config.data_dir, config.dataset_name,
+      students.get(config.studentnet).pad, config.batch_size,
+      seed=config.seed, examples=examples, start=step * config.batch_size)
   if config.distribution_strategy == "multi_worker_mirrored":
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
@@ -529,6 +550,7 @@ def _train(config, strategy, role, checked, num_examples, signals):
   window_start, window_step = time.perf_counter(), step
   first_step = step + 1
   metrics = {}
+  noise = dict.fromkeys(curriculum_lib.NOISE_SUMS, 0.0)
   while step < config.max_number_of_steps:
     requests = tf.constant([float(signals.received is not None),
                             float(save_due())], tf.float32)
@@ -539,9 +561,15 @@ def _train(config, strategy, role, checked, num_examples, signals):
       raise TrainingError(
           f"total loss is {total} at step {step}; training stopped. The last "
           f"good checkpoint is {saver.last_good or 'none'}")
-    if summary_due() or step == config.max_number_of_steps:
+    for key in noise:
+      noise[key] += float(metrics[key])
+    summary_n = (config.save_summaries_steps and
+                 step % config.save_summaries_steps == 0)
+    if summary_due() or summary_n or step == config.max_number_of_steps:
       _write_summaries(writer, metrics, schedule(step - 1)
-                       if callable(schedule) else schedule, step)
+                       if callable(schedule) else schedule, step,
+                       noise if with_noise else None)
+      noise = dict.fromkeys(noise, 0.0)
     if step % config.log_every_n_steps == 0 or step == first_step:
       rate = ((step - window_step) * config.batch_size
               / (time.perf_counter() - window_start))

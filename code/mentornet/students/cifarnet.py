@@ -31,14 +31,17 @@ def _fc(x, units, name, stddev, bias, decay, activation="relu"):
 
 def cifarnet(num_classes, image_size=32):
   """Builds CifarNet; returns a Keras model from images to logits."""
-  conv_init = keras.initializers.TruncatedNormal(stddev=0.05)
+  # A new initializer per layer: a Keras initializer object draws the same
+  # numbers every time it is called, so sharing one would start conv2 with
+  # conv1's values.
+  conv_init = lambda: keras.initializers.TruncatedNormal(stddev=0.05)
   images = keras.Input((image_size, image_size, 3), name="images")
   x = layers.Conv2D(64, 5, padding="same", activation="relu",
-                    kernel_initializer=conv_init, name="conv1")(images)
+                    kernel_initializer=conv_init(), name="conv1")(images)
   x = layers.MaxPooling2D(2, 2, name="pool1")(x)
   x = LocalResponseNormalization(name="norm1")(x)
   x = layers.Conv2D(64, 5, padding="same", activation="relu",
-                    kernel_initializer=conv_init, name="conv2")(x)
+                    kernel_initializer=conv_init(), name="conv2")(x)
   x = LocalResponseNormalization(name="norm2")(x)
   x = layers.MaxPooling2D(2, 2, name="pool2")(x)
   x = layers.Flatten(name="flatten")(x)
