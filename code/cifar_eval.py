@@ -13,7 +13,6 @@ MentorNet:
       --data_dir=data/cifar10/0.2 --dump_file=runs/nl_0.2.txt
 """
 
-import sys
 
 from absl import flags
 
@@ -67,8 +66,8 @@ def main(argv):
         eval_lib.EvalConfig, split_name=FLAGS.split_name or (
             "train" if FLAGS.mode == "dump" else "test"))
     results = eval_lib.run(config)
-  except (ValueError, FileNotFoundError, eval_lib.EvalError) as e:
-    sys.exit(f"cifar_eval.py: error: {e}")
+  except (ValueError, OSError, eval_lib.EvalError) as e:
+    cli.fail("cifar_eval.py", e)
   if results:
     step = max(results)
     print(f"step {step}: test accuracy {results[step][0]:.4f}, "

@@ -7,7 +7,6 @@ writes data/cifar10/0.4/cifar10_train-* (noisy labels, plus the clean label
 and an id), data/cifar10/val/cifar10_test-* and data/cifar10/0.4/noise_report.json.
 """
 
-import sys
 
 from absl import flags
 
@@ -38,7 +37,7 @@ def main(argv):
     cifar_data.prepare_noisy_cifar(
         flags_lib.config_from_flags(cifar_data.PrepareConfig))
   except ValueError as e:
-    sys.exit(f"prepare_noisy_cifar.py: error: {e}")
+    cli.fail("prepare_noisy_cifar.py", e)
 
 
 def run():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from mentornet import checkpoints
 from mentornet import optimizers
 from mentornet import students
 from mentornet import train_lib
@@ -105,8 +106,11 @@ def test_state_resumes_from_checkpoint(repo, tmp_path):
   saved_avg = ckpt_value(prefix, "curriculum/moving_average")
   assert saved_avg != 0
   model, _, optimizer, curriculum = train_lib.build_training(cfg, 5000)
-  tf.train.Checkpoint(model=model, optimizer=optimizer,
-                      curriculum=curriculum).restore(prefix).assert_consumed()
+  status = tf.train.Checkpoint(model=model, optimizer=optimizer,
+                               curriculum=curriculum).restore(prefix)
+  status.expect_partial().assert_existing_objects_matched()
+  stored = json.loads(checkpoints.stored_config(prefix))
+  assert stored["max_number_of_steps"] == 3 and stored["data"]["records"] > 0
   assert int(optimizer.iterations) == 3
   assert float(curriculum.moving_average) == saved_avg
   assert any(np.any(a.numpy() != 0) for a in optimizer.accumulators)

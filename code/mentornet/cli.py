@@ -8,6 +8,7 @@ installed commands, whose `__main__` is a generated wrapper), format `%`
 signs in the docstring and exit with code 1 after printing the help.
 """
 
+import logging
 import sys
 
 from absl import app
@@ -57,5 +58,11 @@ def run(main, doc, modules):
 
 
 def fail(script, error):
-  """Exits with one line `<script>: error: <message>` and code 1."""
+  """Exits with one line `<script>: error: <message>` and code 1.
+
+  TensorFlow's own warnings at interpreter exit (e.g. about a checkpoint
+  that was only partly restored before the error) are silenced, so that the
+  error stays the last line.
+  """
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
   sys.exit(f"{script}: error: {error}")

@@ -26,6 +26,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from mentornet import checkpoints
 from mentornet import curriculum
 from mentornet import datasets
 from mentornet import inputs
@@ -148,6 +149,7 @@ class Evaluator:
 
 
 def _append_csv(path, step, accuracy, loss):
+  """Appends one whole row (and the header to a new file), synced."""
   new = not os.path.exists(path) or os.path.getsize(path) == 0
   with open(path, "a") as f:
     if new:
@@ -155,6 +157,26 @@ def _append_csv(path, step, accuracy, loss):
     f.write(f"{step},{accuracy:.6f},{loss:.6f}\n")
     f.flush()
     os.fsync(f.fileno())
+
+
+def repair_csv(path):
+  """Drops a last row cut short (a kill mid-write), so that the next row is
+  never glued to it.
+
+  Returns:
+    The fragment dropped, or "" when the file ends with a whole row.
+  """
+  if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
+    return ""
+  with open(path, "rb+") as f:
+    data = f.read()
+    if data.endswith(b"\n"):
+      return ""
+    keep = data.rfind(b"\n") + 1
+    f.truncate(keep)
+    f.flush()
+    os.fsync(f.fileno())
+  return data[keep:].decode(errors="replace")
 
 
 def csv_steps(path):
@@ -176,24 +198,28 @@ def csv_steps(path):
 
 
 def checkpoints_on_disk(checkpoint_dir):
-  """The retained checkpoint prefixes of a run, oldest step first."""
-  state = tf.train.get_checkpoint_state(checkpoint_dir)
-  if state is None:
-    return []
-  paths = [p if os.path.isabs(p) else os.path.join(checkpoint_dir, p)
-           for p in state.all_model_checkpoint_paths]
-  paths = [p for p in paths if tf.io.gfile.exists(p + ".index")]
-  return sorted(set(paths), key=checkpoint_step)
+  """The complete checkpoints of a run, oldest step first, found from the
+  files on disk (not from the `checkpoint` state file, which may be gone)."""
+  return checkpoints.complete_prefixes(checkpoint_dir, run_dir.CHECKPOINT_NAME)
+
+
+def _latest(checkpoint_dir):
+  found = checkpoints_on_disk(checkpoint_dir)
+  if not found:
+    raise FileNotFoundError(
+        f"no StudentNet checkpoint ({run_dir.CHECKPOINT_NAME}-<step>) in "
+        f"{checkpoint_dir}" if os.path.isdir(checkpoint_dir)
+        else f"--checkpoint_dir={checkpoint_dir} does not exist")
+  return found[-1]
 
 
 def _pending(config, done):
   """Checkpoints to evaluate, in step order, as `run` describes."""
   if config.eval_once:
-    latest = tf.train.latest_checkpoint(config.checkpoint_dir)
-    if latest is None:
-      raise FileNotFoundError(f"no checkpoint in {config.checkpoint_dir}")
-    yield latest
+    yield _latest(config.checkpoint_dir)
     return
+  if config.eval_all:
+    _latest(config.checkpoint_dir)  # says what is missing
   start = last_new = last_alive = time.monotonic()
   while True:
     new = [p for p in checkpoints_on_disk(config.checkpoint_dir)
@@ -215,6 +241,13 @@ def _pending(config, done):
       return
     if now - max(last_alive, start) >= config.trainer_wait_secs:
       reached = max(done) if done else "none"
+      if not done:
+        raise EvalError(
+            f"no trainer came to {config.checkpoint_dir} within "
+            f"{config.trainer_wait_secs:g} s (--trainer_wait_secs) and it "
+            "holds no checkpoint: nothing was evaluated" if last_alive ==
+            start else f"the trainer of {config.checkpoint_dir} stopped "
+            "without a checkpoint: nothing was evaluated")
       if not final:
         logging.info("no trainer holds %s; stopping", config.checkpoint_dir)
         return
@@ -279,9 +312,7 @@ def dump_losses(config):
   Returns:
     The number of lines written.
   """
-  path = tf.train.latest_checkpoint(config.checkpoint_dir)
-  if path is None:
-    raise FileNotFoundError(f"no checkpoint in {config.checkpoint_dir}")
+  path = _latest(config.checkpoint_dir)
   files = inputs.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
   select = select_subset(inputs.count_records(files, config.dataset_name),
@@ -332,6 +363,10 @@ def run(config):
     return {}
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
   writer = evaluator = None
+  dropped = repair_csv(config.output_csv_file)
+  if dropped:
+    logging.warning("dropped the last row of %s, cut short: %r",
+                    config.output_csv_file, dropped)
   done = csv_steps(config.output_csv_file)
   results = {}
   for path in _pending(config, done):
@@ -351,16 +386,30 @@ def run(config):
     except tf.errors.OpError as e:
       raise EvalError(f"evaluating {path} on {config.data_dir} failed: "
                       f"{e.message.splitlines()[0]}") from None
-    done.add(step)
     results[step] = (accuracy, loss)
     logging.info("step %d: accuracy %.4f  loss %.4f  (%s)", step, accuracy,
                  loss, path)
-    if writer is None:  # only once a checkpoint proved to be ours
-      writer = tf.summary.create_file_writer(eval_dir)
-    with writer.as_default(step=step):
-      tf.summary.scalar("eval/accuracy", accuracy)
-      tf.summary.scalar("eval/loss", loss)
-    writer.flush()
-    if config.output_csv_file:
-      _append_csv(config.output_csv_file, step, accuracy, loss)
+    if step in done:  # --eval_once of a step the CSV already holds
+      logging.info("step %d is already in %s; not written again", step,
+                   config.output_csv_file)
+      continue
+    done.add(step)
+    try:
+      if writer is None:  # only once a checkpoint proved to be ours
+        writer = tf.summary.create_file_writer(eval_dir)
+      with writer.as_default(step=step):
+        tf.summary.scalar("eval/accuracy", accuracy)
+        tf.summary.scalar("eval/loss", loss)
+      writer.flush()
+      if config.output_csv_file:
+        _append_csv(config.output_csv_file, step, accuracy, loss)
+    except (OSError, tf.errors.OpError) as e:
+      raise EvalError(f"could not write the result of step {step} to "
+                      f"{eval_dir} or {config.output_csv_file or 'no CSV'}: "
+                      f"{_first_line(e)}") from None
   return results
+
+
+def _first_line(error):
+  text = str(getattr(error, "message", "") or error).strip()
+  return (text.splitlines() or [type(error).__name__])[0][:200]

@@ -8,6 +8,7 @@ ordered pass: TFRecordDataset -> parse -> decode PNG -> cache -> standardise
 """
 
 import glob
+import hashlib
 import os
 
 import numpy as np
@@ -54,6 +55,44 @@ def record_files(data_dir, dataset_name, split_name):
     if os.path.getsize(path) == 0:
       raise ValueError(f"TFRecord file {path} is empty (0 bytes)")
   return files
+
+
+FINGERPRINT_BYTES = 65536  # hashed from each end of every record file
+
+
+def data_fingerprint(files, num_examples):
+  """What identifies a run's training data, cheaply.
+
+  Returns:
+    {"records": the record count, "files": ["name:size", ...], "content":
+    a SHA-256 prefix of every file's name, size and first and last 64 KiB}.
+    The directory's path is not part of it (data may be moved).
+  """
+  digest = hashlib.sha256()
+  names = []
+  for path in files:
+    size = os.path.getsize(path)
+    names.append(f"{os.path.basename(path)}:{size}")
+    with open(path, "rb") as f:
+      head = f.read(FINGERPRINT_BYTES)
+      f.seek(max(0, size - FINGERPRINT_BYTES))
+      tail = f.read(FINGERPRINT_BYTES)
+    digest.update(f"{names[-1]}\n".encode() + head + tail)
+  return {"records": int(num_examples), "files": names,
+          "content": digest.hexdigest()[:16]}
+
+
+def fingerprint_change(saved, ours):
+  """How the data `ours` differ from `saved` (fingerprints), or ""."""
+  if saved == ours:
+    return ""
+  if saved.get("records") != ours["records"]:
+    return f"{saved.get('records')} records there, {ours['records']} here"
+  if saved.get("files") != ours["files"]:
+    return (f"files {', '.join(saved.get('files') or [])} there, "
+            f"{', '.join(ours['files'])} here")
+  return ("the same files and record count but other contents (labels or "
+          "images differ)")
 
 
 def _first_bad_record(path, dataset_name):

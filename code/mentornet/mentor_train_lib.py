@@ -6,17 +6,20 @@ pickle, which runs arbitrary code when loaded; reading such a legacy `.p` file
 needs `allow_pickle=True`.
 """
 
-import csv
 import dataclasses
+import hashlib
 import os
 import time
+import zipfile
 
 from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
 
+from mentornet import checkpoints
 from mentornet import mentor
+from mentornet import run_dir
 from mentornet import vstar
 
 TRAIN_FRACTION = 0.8
@@ -116,6 +119,10 @@ def read_loss_dump(path):
         raise ValueError(
             f"{path}:{number}: expected 5 fields 'id epoch noisy_label "
             f"clean_label loss', got {len(values)}")
+      if not all(np.isfinite(values)):
+        raise ValueError(f"{path}:{number}: '{line.strip()}' holds NaN or "
+                         "Inf; every value must be finite (was the "
+                         "StudentNet that made the dump diverging?)")
       rows.append(values)
   if not rows:
     raise ValueError(f"{path}: no rows 'id epoch noisy_label clean_label loss'")
@@ -166,8 +173,14 @@ def load_rows(path, allow_pickle=False):
       data = pickle.load(f, encoding="latin1")
     data = data["data"] if isinstance(data, dict) else data
   else:
-    with np.load(path, allow_pickle=False) as f:
-      data = f["data"]
+    try:
+      with np.load(path, allow_pickle=False) as f:
+        data = f["data"]
+    except (OSError, EOFError, ValueError, KeyError,
+            zipfile.BadZipFile) as e:
+      raise ValueError(f"{path} is not a readable .npz file of MentorNet rows"
+                       f" ({type(e).__name__}: {str(e)[:120]}); remake it "
+                       "with data_generator.py") from None
   data = np.asarray(data, np.float32)
   if data.ndim != 2 or data.shape[1] != 5:
     raise ValueError(f"{path}: expected rows (loss, loss_diff, label, epoch, "
@@ -283,6 +296,57 @@ def train_mentornet(config):
   if config.mini_batch_size <= 0 or config.mini_batch_size > len(train):
     raise ValueError(f"mini_batch_size {config.mini_batch_size} must lie in "
                      f"[1, {len(train)}] (the number of training rows)")
+  record = _run_record(config, train, test)
+  try:
+    os.makedirs(config.train_dir, exist_ok=True)
+    lock = run_dir.DirectoryLock(config.train_dir).acquire()
+  except OSError as e:
+    raise ValueError(f"cannot use --train_dir={config.train_dir}: {e}"
+                     ) from None
+  try:
+    _check_record(config.train_dir, record)
+    run_dir.save_config(config.train_dir, record, CONFIG_FILE)
+    return _fit(config, train, test)
+  finally:
+    lock.release()
+
+
+CONFIG_FILE = "mentornet_config.json"
+CHECKPOINT_NAME = "mentornet"
+RECORD_FIELDS = ("mini_batch_size", "learning_rate", "seed")
+
+
+def _run_record(config, train, test):
+  """The settings a resumed MentorNet run must keep, and its data's digest
+  (`max_step_train` may grow: the schedule does not depend on it)."""
+  digest = hashlib.sha256(np.ascontiguousarray(train).tobytes())
+  digest.update(np.ascontiguousarray(test).tobytes())
+  record = {name: getattr(config, name) for name in RECORD_FIELDS}
+  record["data"] = {"train_rows": len(train), "test_rows": len(test),
+                    "content": digest.hexdigest()[:16]}
+  return record
+
+
+def _check_record(train_dir, record):
+  """Refuses to resume a MentorNet with other settings or data."""
+  saved = run_dir.read_json(os.path.join(train_dir, CONFIG_FILE))
+  if saved is None:
+    if checkpoints.on_disk(train_dir, CHECKPOINT_NAME):
+      logging.warning("%s holds MentorNet checkpoints but no %s; adopting "
+                      "this run's settings", train_dir, CONFIG_FILE)
+    return
+  differing = [f"{k}: {saved.get(k)!r} there, {v!r} here"
+               for k, v in record.items() if saved.get(k) != v and k != "data"]
+  if saved.get("data") != record["data"]:
+    differing.append("the training data (--data_path) differ")
+  if differing:
+    raise ValueError(f"--train_dir={train_dir} holds a MentorNet trained with"
+                     f" other settings ({'; '.join(differing)}); use another "
+                     "--train_dir, or the same flags and data")
+
+
+def _fit(config, train, test):
+  """The training loop of `train_mentornet`, inside the directory lock."""
   binary = is_binary(train[:, 4])
   net = mentor.MentorNet(seed=config.seed)
   schedule = keras.optimizers.schedules.ExponentialDecay(
@@ -290,18 +354,26 @@ def train_mentornet(config):
   optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8,
                                     global_clipnorm=5.0)
   optimizer.build(net.trainable_variables)
-  ckpt = tf.train.Checkpoint(mentornet=net, optimizer=optimizer)
-  manager = tf.train.CheckpointManager(ckpt, config.train_dir, max_to_keep=2,
-                                       checkpoint_name="mentornet")
-  if manager.latest_checkpoint:
-    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    logging.info("resumed from %s", manager.latest_checkpoint)
+  parts = {"mentornet": net, "optimizer": optimizer}
+  latest = checkpoints.resume(
+      config.train_dir, CHECKPOINT_NAME, parts,
+      lambda: all(np.all(np.isfinite(v.numpy())) for v in net.variables))
+  if latest:
+    logging.info("resumed from %s", latest)
+  manager = tf.train.CheckpointManager(
+      tf.train.Checkpoint(**parts), config.train_dir, max_to_keep=2,
+      checkpoint_name=CHECKPOINT_NAME)
   run_pass = _make_pass_fn(net, optimizer, _loss_fn(binary),
                            config.mini_batch_size)
   features, targets = tf.constant(train[:, :4]), tf.constant(train[:, 4])
   steps_per_pass = len(train) // config.mini_batch_size
   rng = np.random.default_rng(config.seed)
   step = int(optimizer.iterations)
+  # Each pass draws one permutation and ends with a checkpoint: a resumed
+  # run draws those of the passes done first, then goes on exactly as the
+  # uninterrupted run does.
+  for _ in range(-(-step // steps_per_pass)):
+    rng.permutation(len(train))
   metrics = evaluate(net, test, binary)
   loop_start = time.perf_counter()
   while step < config.max_step_train:

@@ -22,6 +22,7 @@ import time
 import tensorflow as tf
 
 CONFIG_FILE = "train_config.json"
+CHECKPOINT_NAME = "model.ckpt"  # a StudentNet run's checkpoint files
 LOCK_FILE = ".trainer.lock"
 
 
@@ -65,13 +66,13 @@ def read_json(path):
                      "run's configuration afresh") from None
 
 
-def save_config(directory, value):
-  """Writes `train_config.json` unless it already holds `value`.
+def save_config(directory, value, name=CONFIG_FILE):
+  """Writes `<directory>/<name>` unless it already holds `value`.
 
   Returns:
     True if the file was (re)written.
   """
-  path = os.path.join(directory, CONFIG_FILE)
+  path = os.path.join(directory, name)
   if read_json(path) == value:
     return False
   write_json_atomically(path, value)

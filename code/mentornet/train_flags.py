@@ -9,6 +9,8 @@ import sys
 from absl import flags
 from absl import logging
 
+from mentornet import checkpoints
+from mentornet import cli
 from mentornet import flags_lib
 from mentornet import run_dir
 from mentornet import train_lib
@@ -102,6 +104,6 @@ def train_main(use_mentornet, script):
   except train_lib.Interrupted as e:
     print(f"{script}: {e}", file=sys.stderr)
     sys.exit(e.exit_code)
-  except (ValueError, FileNotFoundError, train_lib.TrainingError,
-          run_dir.DirectoryInUse) as e:
-    sys.exit(f"{script}: error: {e}")
+  except (ValueError, OSError, train_lib.TrainingError,
+          checkpoints.RestoreError, run_dir.DirectoryInUse) as e:
+    cli.fail(script, e)

@@ -11,6 +11,7 @@ NaN or Inf loss.
 
 import collections
 import dataclasses
+import json
 import math
 import os
 import signal
@@ -20,6 +21,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from mentornet import checkpoints
 from mentornet import curriculum as curriculum_lib
 from mentornet import datasets
 from mentornet import inputs
@@ -28,7 +30,7 @@ from mentornet import run_dir
 from mentornet import students
 
 CONFIG_FILE = run_dir.CONFIG_FILE
-CHECKPOINT_NAME = "model.ckpt"
+CHECKPOINT_NAME = run_dir.CHECKPOINT_NAME
 MAX_CHECKPOINTS = 10
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
 # Flags that may change between runs in one train_log_dir. A MentorNet run's
@@ -145,9 +147,11 @@ def validate(config):
   check(config.save_checkpoint_steps >= 0,
         f"--save_checkpoint_steps={config.save_checkpoint_steps} must be >= 0"
         " (0: save by time and at the end only)")
-  check(len(config.resnet_widths) == 3 and min(config.resnet_widths) >= 16,
-        f"--resnet_widths={','.join(map(str, config.resnet_widths))} must be "
-        "three widths >= 16")
+  widths = tuple(config.resnet_widths)
+  check(len(widths) == 3 and 16 <= widths[0] < widths[1] < widths[2],
+        f"--resnet_widths={','.join(map(str, widths))} must be three "
+        "increasing widths, the first >= 16 (each stage that halves the image"
+        " widens the shortcut by zero-padding, as the original's did)")
   if config.use_mentornet:
     check(0.0 <= config.loss_p_percentile <= 1.0,
           f"--loss_p_percentile={config.loss_p_percentile} is outside [0, 1]")
@@ -167,7 +171,6 @@ def validate(config):
   else:
     rates = prefix = None
   files = inputs.record_files(config.data_dir, config.dataset_name, "train")
-  check_log_dir(config)
   return Checked(files, rates, prefix)
 
 
@@ -176,16 +179,52 @@ def _same_path(a, b):
           os.path.realpath(str(a)) == os.path.realpath(str(b)))
 
 
-def check_log_dir(config):
-  """Refuses a train_log_dir that holds a run with another configuration.
+PATH_FIELDS = ("data_dir", "trained_mentornet_dir")  # compared as paths
+
+
+def run_record(config, fingerprint):
+  """What `train_config.json` (and every checkpoint) holds of a run: its
+  configuration and the fingerprint of its training data."""
+  return {**config.to_json_dict(), "data": fingerprint}
+
+
+def _saved_record(train_log_dir):
+  """(the run's saved record, where it was read) or (None, None).
+
+  From `train_config.json`; when that is gone, from the newest checkpoint
+  that holds one, so that a deleted file cannot let other flags adopt the
+  run.
+  """
+  path = os.path.join(train_log_dir, CONFIG_FILE)
+  saved = run_dir.read_json(path)
+  if saved is not None:
+    return saved, path
+  for found in checkpoints.on_disk(train_log_dir, CHECKPOINT_NAME):
+    if not found.complete:
+      continue
+    try:
+      text = checkpoints.stored_config(found.prefix)
+    except Exception:  # pylint: disable=broad-except
+      continue  # unreadable: the restore will pass over it and say why
+    if text is not None:
+      return json.loads(text), f"{found.prefix} (its {CONFIG_FILE} is gone)"
+    logging.warning("%s holds checkpoints of an older version but no %s; "
+                    "adopting this run's flags", train_log_dir, CONFIG_FILE)
+    return None, None
+  return None, None
+
+
+def check_log_dir(config, fingerprint):
+  """Refuses a train_log_dir that holds a run with another configuration or
+  other training data.
 
   The directory's own path is not part of the configuration (a run may be
-  reached by another spelling or moved); `data_dir` is compared as a path.
-  A MentorNet run may not change `max_number_of_steps`: it defines the
-  progress epoch, and with it burn-in, drop-out schedule and MentorNet's
-  input.
+  reached by another spelling or moved); `data_dir` and the MentorNet are
+  compared as paths, the data also by their fingerprint. A MentorNet run may
+  not change `max_number_of_steps`: it defines the progress epoch, and with
+  it burn-in, drop-out schedule and MentorNet's input.
   """
-  saved = run_dir.read_json(os.path.join(config.train_log_dir, CONFIG_FILE))
+  saved, source = _saved_record(config.train_log_dir)
   if saved is None:
     return
   ours = config.to_json_dict()
@@ -196,22 +235,30 @@ def check_log_dir(config):
   for key in ours:
     if key in runtime or key in LOCATION_FIELDS or saved.get(key) == ours[key]:
       continue
-    if key == "data_dir" and _same_path(saved.get(key), ours[key]):
+    if (key in PATH_FIELDS and saved.get(key) and ours[key] and
+        _same_path(saved[key], ours[key])):
       continue
     differing.append(f"{key}: {saved.get(key)!r} there, {ours[key]!r} here")
-  if not differing:
-    return
-  if (config.use_mentornet and len(differing) == 1 and
-      differing[0].startswith("max_number_of_steps")):
+  if differing and not (config.use_mentornet and len(differing) == 1 and
+                        differing[0].startswith("max_number_of_steps")):
+    raise ValueError(f"--train_log_dir={config.train_log_dir} holds a run with"
+                     f" another configuration ({'; '.join(differing)}), as "
+                     f"{source} says; use another directory or the same "
+                     "flags")
+  if differing:
     raise ValueError(
         f"--max_number_of_steps={config.max_number_of_steps} differs from the"
         f" run in {config.train_log_dir} ({saved['max_number_of_steps']}): a "
         "MentorNet run's total steps define its progress epoch (burn-in, "
         "drop-out schedule, MentorNet's input), so it cannot be extended; "
         "start a new run in another directory")
-  raise ValueError(f"--train_log_dir={config.train_log_dir} holds a run with"
-                   f" another configuration ({'; '.join(differing)}); use "
-                   "another directory or the same flags")
+  change = inputs.fingerprint_change(saved.get("data") or fingerprint,
+                                     fingerprint)
+  if change:
+    raise ValueError(
+        f"--data_dir={config.data_dir} holds other training data than the run"
+        f" in {config.train_log_dir} ({change}); resume on the run's own data"
+        " or start a new run in another directory")
 
 
 def make_strategy(name):
@@ -363,7 +410,12 @@ def build_training(config, num_examples, checked=None):
   Returns:
     (model, schedule, optimizer, curriculum).
   """
-  model = build_model(config)
+  try:
+    model = build_model(config)
+  except (ValueError, TypeError) as e:
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    raise ValueError(f"--studentnet={config.studentnet} cannot be built from "
+                     f"these flags ({first[:200]})") from None
   student = students.get(config.studentnet)
   schedule = student.make_schedule(config, num_examples)
   optimizer = student.make_optimizer(schedule)
@@ -435,39 +487,34 @@ class _Saver:
     return self.last_good
 
 
-def _restore(checkpoint, role, all_finite):
-  """Restores the chief's latest checkpoint, if any; refuses non-finite ones."""
-  latest = tf.train.latest_checkpoint(role.train_log_dir)
-  if not latest:
-    return None
-  checkpoint.restore(latest).assert_existing_objects_matched()
-  if not all_finite():
-    raise ValueError(f"checkpoint {latest} holds NaN or Inf values; remove "
-                     "it to resume from the one before")
-  logging.info("resumed from %s", latest)
-  return latest
-
-
-def _setup_directory(config, role):
-  """Takes the lock, cleans up a killed save, writes the configuration.
+def _setup_directory(config, role, record):
+  """Takes the lock, cleans up a killed save, writes the run's record.
 
   Returns:
     The held `run_dir.DirectoryLock` (None on a non-chief worker).
+
+  Raises:
+    TrainingError: the directory cannot be created, locked or written (a
+      read-only or full disk), in one line; nothing was changed.
   """
-  role.prepare()
-  if not role.is_chief:
-    return None
-  lock = run_dir.DirectoryLock(config.train_log_dir).acquire()
+  try:
+    role.prepare()
+    if not role.is_chief:
+      return None
+    lock = run_dir.DirectoryLock(config.train_log_dir).acquire()
+  except OSError as e:
+    raise TrainingError(f"cannot use --train_log_dir={config.train_log_dir}: "
+                        f"{e}") from None
   try:
     for path in run_dir.remove_orphaned_saves(config.train_log_dir,
                                               CHECKPOINT_NAME):
       logging.warning("removed %s, left by a save that was interrupted", path)
-    path = os.path.join(config.train_log_dir, CONFIG_FILE)
-    if (not os.path.exists(path) and
-        tf.train.latest_checkpoint(config.train_log_dir)):
-      logging.warning("%s holds checkpoints but no %s; adopting this run's "
-                      "flags", config.train_log_dir, CONFIG_FILE)
-    run_dir.save_config(config.train_log_dir, config.to_json_dict())
+    run_dir.save_config(config.train_log_dir, record)
+  except OSError as e:
+    lock.release()
+    raise TrainingError(f"could not write {CONFIG_FILE} in "
+                        f"{config.train_log_dir} ({e}); nothing was changed "
+                        "and the run stays resumable") from None
   except BaseException:
     lock.release()
     raise
@@ -495,32 +542,43 @@ def run(config):
   strategy = make_strategy(config.distribution_strategy)
   role = run_dir.WorkerRole(strategy, config.train_log_dir)
   num_examples = inputs.count_records(checked.files, config.dataset_name)
-  lock = _setup_directory(config, role)
+  record = run_record(config,
+                      inputs.data_fingerprint(checked.files, num_examples))
+  check_log_dir(config, record["data"])
+  lock = _setup_directory(config, role, record)
   try:
     with _StopSignals() as signals:
-      return _train(config, strategy, role, checked, num_examples, signals)
+      return _train(config, strategy, role, checked, record, signals)
   finally:
     role.cleanup()
     if lock:
       lock.release()
 
 
-def _train(config, strategy, role, checked, num_examples, signals):
+def _train(config, strategy, role, checked, record, signals):
   """The training loop of `run`, inside the directory lock."""
+  num_examples = record["data"]["records"]
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
     model, schedule, optimizer, curriculum = build_training(
         config, num_examples, checked)
-  checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
-                                   curriculum=curriculum)
+  # Everything a resumed run needs to continue exactly as the uninterrupted
+  # one: the generators of Keras' dropout layers too.
+  parts = {"model": model, "optimizer": optimizer, "curriculum": curriculum,
+           "seed_generators": checkpoints.rng_states(model)}
+  checkpoint = tf.train.Checkpoint(
+      **parts, run_config=tf.Variable(json.dumps(record, sort_keys=True)))
   all_finite = finite_check(list(model.variables) +
                             list(optimizer.variables) +
                             list(curriculum.variables))
+  latest = checkpoints.resume(role.train_log_dir, CHECKPOINT_NAME, parts,
+                              all_finite, may_write=role.is_chief)
+  if latest:
+    logging.info("resumed from %s", latest)
   manager = tf.train.CheckpointManager(
       checkpoint, role.write_dir, max_to_keep=MAX_CHECKPOINTS,
       checkpoint_name=CHECKPOINT_NAME)
-  saver = _Saver(manager, all_finite,
-                 _restore(checkpoint, role, all_finite))
+  saver = _Saver(manager, all_finite, latest)
   step = int(optimizer.iterations.value.numpy())
   if step >= config.max_number_of_steps:
     logging.info("already at step %d of %d", step, config.max_number_of_steps)

@@ -9,7 +9,6 @@ Data-driven, from a per-example loss dump (`id epoch noisy clean loss`):
       --input_csv_filename=dump.csv --outdir=mentornet_data/dd
 """
 
-import sys
 
 from absl import flags
 
@@ -49,8 +48,8 @@ def main(argv):
           FLAGS.seed)
       print(f"wrote {len(train)} training and {len(test)} test rows to "
             f"{FLAGS.outdir}")
-  except (ValueError, FileNotFoundError) as e:
-    sys.exit(f"data_generator.py: error: {e}")
+  except (ValueError, OSError) as e:
+    cli.fail("data_generator.py", e)
 
 
 def run():

@@ -11,7 +11,6 @@ and v* on 20,000 fresh random points of the data generator's grid.
 
 import json
 import os
-import sys
 
 from absl import flags
 
@@ -47,7 +46,7 @@ def main(argv):
           net, FLAGS.vstar_fn, FLAGS.vstar_gamma, FLAGS.num_points)
       result["grid_mse"], result["grid_max_abs_error"] = mse, max_err
   except (ValueError, FileNotFoundError) as e:
-    sys.exit(f"evaluate.py: error: {e}")
+    cli.fail("evaluate.py", e)
   print(json.dumps(result, indent=1))
   if FLAGS.readme_commands:
     write_readme(result)

@@ -8,13 +8,14 @@ The checkpoints in --train_dir load with `mentornet.mentor.load_mentornet` and
 with cifar_train_mentornet.py --trained_mentornet_dir.
 """
 
-import sys
 
 from absl import flags
 from absl import logging
 
+from mentornet import checkpoints
 from mentornet import cli
 from mentornet import mentor_train_lib
+from mentornet import run_dir
 
 flags.DEFINE_string("train_dir", "", "Where checkpoints are written.")
 flags.DEFINE_string("data_path", "", "Directory holding tr.npz and ts.npz.")
@@ -44,8 +45,9 @@ def main(argv):
         max_step_train=int(FLAGS.max_step_train),
         learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
         allow_pickle=FLAGS.allow_pickle))
-  except (ValueError, FileNotFoundError) as e:
-    sys.exit(f"train.py: error: {e}")
+  except (ValueError, OSError, checkpoints.RestoreError,
+          run_dir.DirectoryInUse) as e:
+    cli.fail("train.py", e)
   print(f"test loss {metrics['loss']:.6f}  test mse {metrics['mse']:.6f}  "
         f"test accuracy {metrics['accuracy']:.4f}  training loop "
         f"{metrics['loop_seconds']:.1f} s")

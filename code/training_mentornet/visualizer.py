@@ -4,7 +4,6 @@ r"""Draws a MentorNet's curriculum: one 3-D scatter per epoch and a GIF.
       --model_dir=mentornet_models/models/mentornet_pd1_g_1/mentornet_pd
 """
 
-import sys
 
 from absl import flags
 
@@ -34,7 +33,7 @@ def main(argv):
     output_dir = FLAGS.output_dir or mentor.checkpoint_dir(FLAGS.model_dir)
     pngs, gif = visualize.visualize(net, output_dir, epochs, FLAGS.loss_bound)
   except (ValueError, FileNotFoundError) as e:
-    sys.exit(f"visualizer.py: error: {e}")
+    cli.fail("visualizer.py", e)
   print(f"wrote {len(pngs)} frames and {gif}")
 
 
