@@ -498,3 +498,27 @@ def test_checkpoint_of_another_network_is_one_line(repo, tmp_path,
                     "--num_residual_units=1", "--resnet_widths=16,32,64",
                     "--eval_once")
   one_line_error(proc, "is not a StudentNet checkpoint of this configuration")
+
+
+def test_a_run_of_the_previous_version_resumes_and_evaluates(repo, tmp_path):
+  """tests/data/run_43fd139: 4 baseline steps of a small resnet101 written by
+  the version before the renovation (commit 43fd139), with its record in the
+  old format (no data fingerprint) and no copy of it in the checkpoint."""
+  run = tmp_path / "run"
+  shutil.copytree(repo / "tests" / "data" / "run_43fd139", run)
+  proc = run_script(repo, "cifar_train_baseline.py", "--studentnet=resnet101",
+                    "--num_residual_units=1", "--resnet_widths=16,32,64",
+                    f"--data_dir={DEMO}", f"--train_log_dir={run}",
+                    "--batch_size=16", "--max_number_of_steps=6",
+                    "--save_summaries_secs=100000")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert f"resumed from {run}/model.ckpt-4" in proc.stderr
+  assert "from step 4 to 6" in proc.stderr
+  saved = json.loads((run / "train_config.json").read_text())
+  assert saved["data"]["records"] == 5000  # the record gained its fingerprint
+  proc = run_script(repo, "cifar_eval.py", f"--checkpoint_dir={run}",
+                    f"--data_dir={VAL}", "--eval_all", "--batch_size=500",
+                    f"--output_csv_file={tmp_path / 'eval.csv'}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  rows = (tmp_path / "eval.csv").read_text().splitlines()
+  assert [r.split(",")[0] for r in rows] == ["step", "4", "6"]
