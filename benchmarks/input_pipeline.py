@@ -15,8 +15,9 @@ import time
 from absl import app
 from absl import flags
 
-from mentornet import inputs
-from mentornet import students
+from mentornet.data import inputs
+from mentornet.data import shards
+from mentornet.models import students
 
 flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
 flags.DEFINE_integer("batch_size", 128, "Batch size.")
@@ -26,7 +27,7 @@ FLAGS = flags.FLAGS
 
 
 def measure(studentnet):
-  files = inputs.record_files(FLAGS.data_dir, "cifar10", "train")
+  files = shards.record_files(FLAGS.data_dir, "cifar10", "train")
   examples = inputs.load_examples(files, "cifar10")  # decoded once
   iterator = iter(inputs.train_dataset(
       FLAGS.data_dir, "cifar10", students.get(studentnet).pad,

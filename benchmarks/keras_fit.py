@@ -28,10 +28,11 @@ import keras
 import tensorflow as tf
 
 import hostinfo
-from mentornet import inputs
-from mentornet import keras_model
-from mentornet import students
-from mentornet import train_lib
+from mentornet import training
+from mentornet.data import inputs
+from mentornet.models import students
+from mentornet.training import build
+from mentornet.training import keras_model
 
 flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
 flags.DEFINE_integer("steps", 20, "Steps per round (one fit call).")
@@ -62,9 +63,9 @@ def in_memory_batches(n=20):
 def contender(name, data):
   """A callable running one `fit` of n steps; returns (wall s, CPU s)."""
   keras.utils.set_random_seed(0)
-  config = train_lib.TrainConfig(train_log_dir="", data_dir=FLAGS.data_dir,
+  config = training.TrainConfig(train_log_dir="", data_dir=FLAGS.data_dir,
                                  studentnet="inception")
-  student = train_lib.build_model(config)
+  student = build.build_model(config)
   if name == "fit":
     model = student
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

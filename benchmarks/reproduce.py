@@ -46,9 +46,10 @@ from absl import flags
 import tensorflow as tf
 
 import hostinfo
-from mentornet import cifar_data
-from mentornet import eval_lib
-from mentornet import optimizers
+from mentornet import config as config_lib
+from mentornet.data import cifar_data
+from mentornet.evaluation import evaluate
+from mentornet.models import optimizers
 
 flags.DEFINE_string("tfds_data_dir", "../shared/tensorflow_datasets",
                     "Prepared tensorflow-datasets directory with CIFAR-10.")
@@ -125,7 +126,7 @@ def prepare_data(data_root):
   for noise in FLAGS.noises:
     if os.path.isdir(os.path.join(data_root, "cifar10", noise)):
       continue
-    cifar_data.prepare_noisy_cifar(cifar_data.PrepareConfig(
+    cifar_data.prepare_noisy_cifar(config_lib.PrepareConfig(
         dataset_name="cifar10", noise_fraction=float(noise), seed=0,
         tfds_data_dir=FLAGS.tfds_data_dir, output_dir=data_root,
         max_train_examples=FLAGS.train_examples))
@@ -133,13 +134,12 @@ def prepare_data(data_root):
 
 def evaluate_run(log_dir, data_root):
   """Test accuracy of every retained checkpoint: {step: accuracy}."""
-  config = eval_lib.adopt_training_config(eval_lib.EvalConfig(
+  config, _ = evaluate.adopt_training_config(config_lib.EvalConfig(
       checkpoint_dir=log_dir, data_dir=f"{data_root}/cifar10/val",
       batch_size=500))
-  evaluator = eval_lib.Evaluator(config)
-  state = tf.train.get_checkpoint_state(log_dir)
-  return {eval_lib.checkpoint_step(p): evaluator.evaluate(p)[0]
-          for p in state.all_model_checkpoint_paths}
+  evaluator = evaluate.Evaluator(config)
+  return {evaluate.checkpoint_step(p): evaluator.evaluate(p)[0]
+          for p in evaluate.checkpoints_on_disk(log_dir)}
 
 
 # Bumped whenever the training code changes what a run computes, so that runs

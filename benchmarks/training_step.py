@@ -21,9 +21,10 @@ from absl import flags
 import keras
 import tensorflow as tf
 
-from mentornet import inputs
-from mentornet import students
-from mentornet import train_lib
+from mentornet import training
+from mentornet.data import inputs
+from mentornet.models import students
+from mentornet.training import build
 
 flags.DEFINE_string("data_dir", "data/demo/cifar10/0.4", "Training records.")
 flags.DEFINE_integer("steps", 40, "Timed steps per round.")
@@ -36,12 +37,12 @@ BATCH = 128
 
 def our_step(use_mentornet, dataset):
   """A callable timing `steps` steps of our loop; compiled and warmed up."""
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       train_log_dir="", data_dir=FLAGS.data_dir, studentnet="inception",
       use_mentornet=use_mentornet, trained_mentornet_dir=PD,
       loss_p_percentile=0.75, example_dropout_rates="0.5,17,0.05,83")
-  model, _, optimizer, curriculum = train_lib.build_training(config, 5000)
-  step = train_lib.build_step(config, tf.distribute.get_strategy(), model,
+  model, _, optimizer, curriculum = training.build_training(config, 5000)
+  step = training.build_step(config, tf.distribute.get_strategy(), model,
                               optimizer, curriculum, BATCH)
   iterator = iter(dataset)
 
@@ -57,10 +58,10 @@ def our_step(use_mentornet, dataset):
 
 def curriculum_alone():
   """Seconds per call of the MentorNet curriculum on 128 losses, compiled."""
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       train_log_dir="", data_dir=FLAGS.data_dir, use_mentornet=True,
       trained_mentornet_dir=PD, example_dropout_rates="0.5,17,0.05,83")
-  curriculum = train_lib._make_curriculum(config)  # pylint: disable=protected-access
+  curriculum = training.make_curriculum(config)
   weights = tf.function(lambda loss, step: curriculum(loss, step).weights)
   loss = tf.random.uniform([BATCH], 0, 5)
   weights(loss, tf.constant(0, tf.int64))
@@ -73,9 +74,9 @@ def curriculum_alone():
 
 def keras_fit(dataset):
   """A callable timing `steps` steps of Keras `model.fit`; warmed up."""
-  config = train_lib.TrainConfig(train_log_dir="", data_dir=FLAGS.data_dir,
+  config = training.TrainConfig(train_log_dir="", data_dir=FLAGS.data_dir,
                                  studentnet="inception")
-  model = train_lib.build_model(config)
+  model = build.build_model(config)
   model.compile(optimizer=keras.optimizers.SGD(0.1),
                 loss=keras.losses.SparseCategoricalCrossentropy(
                     from_logits=True))

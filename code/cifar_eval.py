@@ -16,9 +16,9 @@ MentorNet:
 
 from absl import flags
 
-from mentornet import cli
-from mentornet import eval_lib
-from mentornet import flags_lib
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet import config as config_lib
+from mentornet_cli import flags_lib
 
 flags.DEFINE_string("checkpoint_dir", "", "The training run's train_log_dir.")
 flags.DEFINE_string("eval_dir", "",
@@ -61,12 +61,16 @@ flags_lib.define_model_flags(25, "Directory of the evaluation TFRecords.")
 
 def main(argv):
   del argv
+  # pylint: disable=g-import-not-at-top
+  from mentornet.evaluation import evaluate
+  from mentornet.evaluation import loss_dump
   try:
-    config = flags_lib.config_from_flags(
-        eval_lib.EvalConfig, split_name=FLAGS.split_name or (
-            "train" if FLAGS.mode == "dump" else "test"))
-    results = eval_lib.run(config)
-  except (ValueError, OSError, eval_lib.EvalError) as e:
+    config = flags_lib.config_from_flags(config_lib.EvalConfig)
+    if config.mode == "dump":
+      loss_dump.run(config)
+      return
+    results = evaluate.run(config)
+  except (ValueError, OSError, evaluate.EvalError) as e:
     cli.fail("cifar_eval.py", e)
   if results:
     step = max(results)
@@ -75,7 +79,7 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet.flags_lib"])
+  cli.run(main, __doc__, [__name__, "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

@@ -6,20 +6,20 @@ r"""Trains a StudentNet on noisy CIFAR with every example weighing 1 (baseline).
 """
 
 
-from mentornet import cli
-from mentornet import train_flags
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet_cli import train_flags
 
 train_flags.define_common_flags()
 
 
 def main(argv):
   del argv
-  train_flags.train_main(False, "cifar_train_baseline.py")
+  train_flags.train_main("baseline", "cifar_train_baseline.py")
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet.train_flags",
-                               "mentornet.flags_lib"])
+  cli.run(main, __doc__, [__name__, "mentornet_cli.train_flags",
+                          "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

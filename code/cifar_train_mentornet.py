@@ -8,8 +8,8 @@ r"""Trains a StudentNet on noisy CIFAR with example weights from a frozen Mentor
 """
 
 
-from mentornet import cli
-from mentornet import train_flags
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet_cli import train_flags
 
 train_flags.define_common_flags()
 train_flags.define_mentornet_flags()
@@ -17,12 +17,12 @@ train_flags.define_mentornet_flags()
 
 def main(argv):
   del argv
-  train_flags.train_main(True, "cifar_train_mentornet.py")
+  train_flags.train_main("mentornet", "cifar_train_mentornet.py")
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet.train_flags",
-                               "mentornet.flags_lib"])
+  cli.run(main, __doc__, [__name__, "mentornet_cli.train_flags",
+                          "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

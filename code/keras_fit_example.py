@@ -3,15 +3,31 @@
 Trains a small convolutional network with `model.fit` and the shipped
 MentorNet PD curriculum on the embedded demo data (5,000 CIFAR-10 images,
 40% of the labels corrupted by `prepare_noisy_cifar.py`), then prints its
-accuracy on the 1,000 clean demo test images. Run from the repository root:
+accuracy on the 1,000 clean demo test images:
 
-    python code/keras_fit_example.py
+    python code/keras_fit_example.py        (from any directory)
 
-TensorBoard summaries go to runs/keras_example; a killed run started again
-resumes from runs/keras_example/backup.
+It works in the repository (the demo data and runs/ are found from this
+file's place): TensorBoard summaries go to runs/keras_example, and a killed
+run started again resumes from runs/keras_example/backup. It takes no flags.
 """
+import os
+import sys
+
+if any(arg in ("-h", "--help", "-help", "--helpfull") for arg in sys.argv[1:]):
+  print(__doc__.strip())
+  sys.exit(0)
+if sys.argv[1:]:
+  sys.exit(f"keras_fit_example.py: error: it takes no arguments (got "
+           f"{' '.join(sys.argv[1:])}); see --help")
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+from mentornet_cli import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+cli.load_tensorflow()  # quietly
+
+# README's example, as written there:
 import keras
-from mentornet import inputs, keras_model
+from mentornet.data import inputs
+from mentornet.training import keras_model
 
 keras.utils.set_random_seed(0)
 train = inputs.supervised_dataset("data/demo/cifar10/0.4", "cifar10", "train",

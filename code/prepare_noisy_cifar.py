@@ -10,9 +10,9 @@ and an id), data/cifar10/val/cifar10_test-* and data/cifar10/0.4/noise_report.js
 
 from absl import flags
 
-from mentornet import cli
-from mentornet import cifar_data
-from mentornet import flags_lib
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet import config as config_lib
+from mentornet_cli import flags_lib
 
 flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
 flags.DEFINE_float("noise_fraction", 0.2,
@@ -21,7 +21,9 @@ flags.DEFINE_string("noise_type", "uniform",
                     "uniform (the paper's), flip, pairflip or asymmetric.")
 flags.DEFINE_integer("seed", 0, "Seed of the label noise.")
 flags.DEFINE_string("tfds_data_dir", None,
-                    "tensorflow-datasets data dir (default: TFDS's own).")
+                    "A prepared tensorflow-datasets directory (default: "
+                    "TFDS's own, ~/tensorflow_datasets, downloaded into on "
+                    "the first run when the machine is online).")
 flags.DEFINE_string("output_dir", "data", "Root of the data directories.")
 flags.DEFINE_bool("overwrite", False, "Replace existing output directories.")
 flags.DEFINE_integer("max_train_examples", 0,
@@ -33,10 +35,11 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  from mentornet.data import cifar_data  # pylint: disable=g-import-not-at-top
   try:
     cifar_data.prepare_noisy_cifar(
-        flags_lib.config_from_flags(cifar_data.PrepareConfig))
-  except ValueError as e:
+        flags_lib.config_from_flags(config_lib.PrepareConfig))
+  except (ValueError, OSError) as e:
     cli.fail("prepare_noisy_cifar.py", e)
 
 

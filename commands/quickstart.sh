@@ -19,3 +19,7 @@ python code/cifar_train_mentornet.py \
 python code/cifar_eval.py --studentnet=inception --dataset_name=cifar10 \
   --checkpoint_dir="${RUN_DIR}" --data_dir=data/demo/cifar10/val --eval_once \
   --output_csv_file="${RUN_DIR}/eval.csv"
+
+echo "quick start: checkpoints, TensorBoard summaries, ${RUN_DIR}/eval.csv and its" \
+     "curve ${RUN_DIR}/eval.png are in ${RUN_DIR}; look at them with:" \
+     "tensorboard --logdir ${RUN_DIR}"

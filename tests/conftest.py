@@ -35,7 +35,7 @@ def _demo_examples(n):
   files = sorted(str(p) for p in DEMO_TRAIN.glob("cifar10_train-*"))
   out = []
   for serialized in tf.data.TFRecordDataset(files).take(n):
-    ex = records.parse_example(serialized, "cifar10")
+    ex = records.parse_example(serialized)
     out.append((tf.io.decode_png(ex["png"], channels=3).numpy(),
                 int(ex["clean_label"])))
   return out

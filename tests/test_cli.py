@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from mentornet import config
+
 DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")
 
 # script path -> installed command
@@ -25,14 +27,15 @@ SCRIPTS = {
 def own_flags(repo, path):
   """Flag names the script defines, plus the shared ones it declares."""
   names = DEFINE.findall((repo / path).read_text())
+  names += DEFINE.findall((repo / "code/mentornet_cli/cli.py").read_text())
   if "cifar_train_" in path or "cifar_eval" in path:
-    names += DEFINE.findall((repo / "code/mentornet/flags_lib.py").read_text())
+    names += DEFINE.findall(
+        (repo / "code/mentornet_cli/flags_lib.py").read_text())
   if "cifar_train_" in path:
-    shared = (repo / "code/mentornet/train_flags.py").read_text()
-    common, mentornet = shared.split("def define_mentornet_flags")
-    names += DEFINE.findall(common)
-    if "mentornet" in path:
-      names += DEFINE.findall(mentornet.split("def config_from_flags")[0])
+    shared = (repo / "code/mentornet_cli/train_flags.py").read_text()
+    names += DEFINE.findall(shared.split("def define_mentornet_flags")[0])
+    if "mentornet" in path:  # made from the config's own fields
+      names += list(config.CURRICULUM_FIELDS)
   assert names, path
   return names
 
@@ -79,28 +82,89 @@ def test_help_lists_own_flags_and_usage(repo, path):
 
 @pytest.mark.parametrize("data_dir", ["data/demo", "data/demo/cifar10"])
 def test_data_dir_one_level_too_high_names_the_record_dirs(repo, data_dir):
-  from mentornet import inputs  # pylint: disable=g-import-not-at-top
+  from mentornet.data import shards  # pylint: disable=g-import-not-at-top
   with pytest.raises(FileNotFoundError) as info:
-    inputs.record_files(str(repo / data_dir), "cifar10", "train")
+    shards.record_files(str(repo / data_dir), "cifar10", "train")
   message = str(info.value)
   assert "no files match" in message
   assert "directories below it that do hold them" in message
   assert str(repo / "data/demo/cifar10/0.4") + "/" in message
   with pytest.raises(FileNotFoundError, match="cifar10/val/"):
-    inputs.record_files(str(repo / data_dir), "cifar10", "test")
+    shards.record_files(str(repo / data_dir), "cifar10", "test")
 
 
-def test_progress_shows_first_step_and_weighted_loss(repo, tmp_path):
-  proc = subprocess.run(
-      [sys.executable, "code/cifar_train_mentornet.py", "--studentnet=inception",
-       "--data_dir=data/demo/cifar10/0.4", f"--train_log_dir={tmp_path}",
-       "--trained_mentornet_dir=mentornet_models/models/mentornet_pd1_g_1/"
-       "mentornet_pd", "--batch_size=16", "--max_number_of_steps=4",
-       "--log_every_n_steps=100", "--example_dropout_rates=0.5,100"],
-      cwd=repo, capture_output=True, text=True, check=False,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+TF_CHATTER = ("oneDNN", "cuda", "cuInit", "absl::InitializeLog", "I0000",
+              "E0000", "W0000", "AVX", "WARNING:tensorflow")
+
+
+def user_env():
+  """The environment of a user who set nothing: no TF_CPP_MIN_LOG_LEVEL."""
+  env = dict(os.environ)
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+  env.pop("MENTORNET_VERBOSE", None)
+  return env
+
+
+@pytest.mark.slow
+def test_training_prints_its_own_lines_and_where_results_are(repo, tmp_path):
+  args = [sys.executable, "code/cifar_train_mentornet.py",
+          "--studentnet=inception", "--data_dir=data/demo/cifar10/0.4",
+          f"--train_log_dir={tmp_path / 'run'}",
+          "--trained_mentornet_dir=mentornet_models/models/mentornet_pd1_g_1/"
+          "mentornet_pd", "--batch_size=16", "--max_number_of_steps=4",
+          "--log_every_n_steps=100", "--example_dropout_rates=0.5,100"]
+  proc = subprocess.run(args, cwd=repo, capture_output=True, text=True,
+                        check=False, env=user_env())
   assert proc.returncode == 0, proc.stderr[-2000:]
+  output = proc.stdout + proc.stderr
+  for chatter in TF_CHATTER:
+    assert chatter not in output, (chatter, output[:3000])
   lines = [l for l in proc.stderr.splitlines() if "step " in l and "/4" in l]
   assert "step 1/4" in lines[0] and "(first step, with compilation)" in lines[0]
+  assert "ETA" not in lines[0]  # the compilation would mislead it
   assert re.search(r"loss [\d.]+  weighted [\d.]+  total [\d.]+", lines[0])
-  assert len(lines) == 1  # then every --log_every_n_steps (100) only
+  # the last step, though not a multiple of --log_every_n_steps (100)
+  assert "step 4/4" in lines[1] and "ETA 0h00m" in lines[1]
+  last = proc.stderr.strip().splitlines()[-1]
+  assert re.search(r"done: 4 steps to step 4, final loss [\d.]+", last)
+  assert f"in {tmp_path / 'run'}" in last
+  assert f"tensorboard --logdir {tmp_path / 'run'}" in last
+  verbose = subprocess.run(
+      args[:4] + [f"--train_log_dir={tmp_path / 'verbose'}"] + args[5:] +
+      ["--verbose"], cwd=repo, capture_output=True, text=True, check=False,
+      env=user_env())
+  assert verbose.returncode == 0, verbose.stderr[-2000:]
+  assert any(c in verbose.stderr for c in TF_CHATTER)
+
+
+@pytest.mark.parametrize("path", sorted(SCRIPTS))
+def test_help_answers_without_tensorflow(repo, path):
+  module = entry_point(repo)[SCRIPTS[path]]
+  probe = (f"import sys; sys.argv = [{SCRIPTS[path]!r}, '-h']\n"
+           f"from {module} import run\n"
+           "try:\n  run()\nexcept SystemExit as e:\n  code = e.code\n"
+           "print('exit', code, 'tensorflow' in sys.modules)")
+  proc = subprocess.run([sys.executable, "-c", probe], cwd=repo,
+                        capture_output=True, text=True, check=False,
+                        env=dict(user_env(), PYTHONPATH=str(repo / "code")))
+  assert proc.stdout.strip().splitlines()[-1] == "exit 0 False", proc.stderr
+  # The installed command's usage names the command, not `python code/...`.
+  assert f"  {SCRIPTS[path]} " in proc.stdout
+  assert "python code/" not in proc.stdout
+  assert ".venv" not in proc.stdout
+
+
+@pytest.mark.slow
+def test_keras_example_answers_help_and_runs_from_anywhere(repo, tmp_path):
+  for flag in ("--help", "-h"):
+    proc = subprocess.run([sys.executable, str(repo / "code" /
+                                               "keras_fit_example.py"), flag],
+                          cwd=tmp_path, capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode == 0 and "from any directory" in proc.stdout
+    assert "tensorflow" not in proc.stderr.lower()
+  proc = subprocess.run([sys.executable, str(repo / "code" /
+                                             "keras_fit_example.py"), "--x"],
+                        cwd=tmp_path, capture_output=True, text=True,
+                        check=False, timeout=60)
+  assert proc.returncode == 1 and "takes no arguments" in proc.stderr

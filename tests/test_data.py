@@ -12,16 +12,20 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mentornet import cifar_data
-from mentornet import inputs
-from mentornet import records
-from mentornet import students
+from mentornet.config import PrepareConfig
+from mentornet.data import cifar_data
+from mentornet.data import datasets
+from mentornet.data import inputs
+from mentornet.data import records
+from mentornet.data import shards
+from mentornet.data import schema
+from mentornet.models import students
 
 N_TRAIN, N_TEST = 300, 100
 
 
 def prepare(tfds_dir, out, **kwargs):
-  config = cifar_data.PrepareConfig(
+  config = PrepareConfig(
       tfds_data_dir=str(tfds_dir), output_dir=str(out),
       max_train_examples=N_TRAIN, max_test_examples=N_TEST, **kwargs)
   return cifar_data.prepare_noisy_cifar(config)
@@ -34,16 +38,16 @@ def digests(directory):
 
 def plain_parse(path, label_key):
   """Reads records with tf.io.parse_single_example and the documented keys."""
-  spec = {records.ENCODED: tf.io.FixedLenFeature([], tf.string),
-          records.FORMAT: tf.io.FixedLenFeature([], tf.string),
+  spec = {schema.ENCODED: tf.io.FixedLenFeature([], tf.string),
+          schema.FORMAT: tf.io.FixedLenFeature([], tf.string),
           label_key: tf.io.FixedLenFeature([], tf.int64),
-          records.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64),
-          records.ID: tf.io.FixedLenFeature([], tf.int64)}
+          schema.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64),
+          schema.ID: tf.io.FixedLenFeature([], tf.int64)}
   rows = [tf.io.parse_single_example(r, spec)
           for r in tf.data.TFRecordDataset(sorted(glob.glob(path)))]
-  images = np.stack([tf.io.decode_png(r[records.ENCODED]).numpy() for r in rows])
+  images = np.stack([tf.io.decode_png(r[schema.ENCODED]).numpy() for r in rows])
   return images, {k: np.array([r[k].numpy() for r in rows]) for k in spec
-                  if k != records.ENCODED}
+                  if k != schema.ENCODED}
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar100"])
@@ -52,18 +56,18 @@ def test_records_equal_tfds_and_carry_noise(tfds_dir, tmp_path, name):
   ref = tfds.as_numpy(tfds.load(name, split=f"train[:{N_TRAIN}]",
                                 data_dir=str(tfds_dir), batch_size=-1,
                                 download=False, shuffle_files=False))
-  label_key = records.label_key(name)
+  label_key = datasets.get(name).label_key
   images, cols = plain_parse(str(tmp_path / name / "0.4" / f"{name}_train-*"),
                              label_key)
   np.testing.assert_array_equal(images, ref["image"])
-  np.testing.assert_array_equal(cols[records.CLEAN_LABEL], ref["label"])
-  np.testing.assert_array_equal(cols[records.ID], np.arange(N_TRAIN))
-  assert set(cols[records.FORMAT]) == {b"png"}
+  np.testing.assert_array_equal(cols[schema.CLEAN_LABEL], ref["label"])
+  np.testing.assert_array_equal(cols[schema.ID], np.arange(N_TRAIN))
+  assert set(cols[schema.FORMAT]) == {b"png"}
   if name == "cifar100":  # the plain label key holds the noisy label too
     _, c10 = plain_parse(str(tmp_path / name / "0.4" / f"{name}_train-*"),
-                         records.LABEL)
-    np.testing.assert_array_equal(c10[records.LABEL], cols[label_key])
-  changed = np.mean(cols[label_key] != cols[records.CLEAN_LABEL])
+                         schema.LABEL)
+    np.testing.assert_array_equal(c10[schema.LABEL], cols[label_key])
+  changed = np.mean(cols[label_key] != cols[schema.CLEAN_LABEL])
   assert report["realized_noise_fraction"] == pytest.approx(changed)
   assert 0.25 < changed < 0.5
   on_disk = json.loads((tmp_path / name / "0.4" / "noise_report.json").read_text())
@@ -75,9 +79,10 @@ def test_records_equal_tfds_and_carry_noise(tfds_dir, tmp_path, name):
       str(tmp_path / name / "val" / f"{name}_test-*"), label_key)
   assert len(test_images) == N_TEST
   np.testing.assert_array_equal(test_cols[label_key],
-                                test_cols[records.CLEAN_LABEL])
+                                test_cols[schema.CLEAN_LABEL])
 
 
+@pytest.mark.slow
 def test_same_seed_is_byte_identical_other_seed_differs(tfds_dir, tmp_path):
   prepare(tfds_dir, tmp_path / "a", noise_fraction=0.4, seed=5)
   prepare(tfds_dir, tmp_path / "b", noise_fraction=0.4, seed=5)
@@ -87,6 +92,7 @@ def test_same_seed_is_byte_identical_other_seed_differs(tfds_dir, tmp_path):
   assert a["cifar10_train-00000-of-00001"] != c["cifar10_train-00000-of-00001"]
 
 
+@pytest.mark.slow
 def test_existing_output_needs_overwrite_and_is_kept(tfds_dir, tmp_path):
   prepare(tfds_dir, tmp_path, noise_fraction=0.2, seed=1)
   before = digests(tmp_path / "cifar10" / "0.2")
@@ -110,6 +116,7 @@ def test_bad_flags_write_nothing(tmp_path, kwargs, message):
   assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_script_offline_without_tfds_data_is_one_line(tmp_path, repo,
                                                        monkeypatch):
   monkeypatch.setattr(cifar_data, "DOWNLOAD_HOST", "host.invalid")
@@ -129,13 +136,13 @@ def test_script_offline_without_tfds_data_is_one_line(tmp_path, repo,
 
 # Input pipelines.
 
-def write_original_format(path, n, label_key=records.LABEL):
+def write_original_format(path, n, label_key=schema.LABEL):
   """Records as the original release had them: no clean label, no id."""
   with tf.io.TFRecordWriter(str(path)) as writer:
     for i in range(n):
       image = np.full([32, 32, 3], i, np.uint8)
       feature = {
-          records.ENCODED: tf.train.Feature(bytes_list=tf.train.BytesList(
+          schema.ENCODED: tf.train.Feature(bytes_list=tf.train.BytesList(
               value=[tf.io.encode_png(image).numpy()])),
           label_key: tf.train.Feature(int64_list=tf.train.Int64List(
               value=[i % 10]))}
@@ -170,6 +177,7 @@ def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
   assert not np.array_equal(other["id"], first[0]["id"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("studentnet,pad", [("inception", 8),
                                             ("resnet101", 2)])
 def test_augment_is_a_standardised_window_of_the_padded_image(studentnet, pad):
@@ -207,24 +215,24 @@ def test_eval_pipeline_standardises_in_order(tmp_path, tfds_dir):
   want = tf.image.per_image_standardization(
       tf.cast(ref["image"][:64], tf.float32)).numpy()
   np.testing.assert_allclose(batches[0]["image"], want, atol=1e-5)
-  assert inputs.count_records(inputs.record_files(val, "cifar10", "test")) == N_TEST
+  assert shards.count_records(shards.record_files(val, "cifar10", "test")) == N_TEST
 
 
 def test_pipeline_errors_name_the_path(tmp_path):
   with pytest.raises(FileNotFoundError, match="does not exist"):
-    inputs.record_files(str(tmp_path / "missing"), "cifar10", "train")
+    shards.record_files(str(tmp_path / "missing"), "cifar10", "train")
   with pytest.raises(FileNotFoundError, match="is empty"):
-    inputs.record_files(str(tmp_path), "cifar10", "train")
+    shards.record_files(str(tmp_path), "cifar10", "train")
   (tmp_path / "README").write_text("x")
   with pytest.raises(FileNotFoundError, match="no files match .*cifar10_train-"):
-    inputs.record_files(str(tmp_path), "cifar10", "train")
+    shards.record_files(str(tmp_path), "cifar10", "train")
   write_original_format(tmp_path / "cifar10_train-00000-of-00001", 20)
   data = (tmp_path / "cifar10_train-00000-of-00001").read_bytes()
   bad = tmp_path / "cifar10_train-00001-of-00001"
   bad.write_bytes(data[:100] + b"\x00" * 50 + data[150:])
-  files = inputs.record_files(str(tmp_path), "cifar10", "train")
+  files = shards.record_files(str(tmp_path), "cifar10", "train")
   with pytest.raises(ValueError, match="corrupt TFRecord file .*00001-of-00001"):
-    inputs.count_records(files)
+    shards.count_records(files)
 
 
 def write_small_records(directory, n, seed=0):
@@ -232,8 +240,8 @@ def write_small_records(directory, n, seed=0):
   rng = np.random.default_rng(seed)
   images = rng.integers(0, 256, [n, 32, 32, 3]).astype(np.uint8)
   serialized = [records.make_example(tf.io.encode_png(images[i]).numpy(),
-                                     i % 10, (i + i // 3) % 10, 1000 + i,
-                                     "cifar10") for i in range(n)]
+                                     i % 10, (i + i // 3) % 10, 1000 + i)
+                for i in range(n)]
   os.makedirs(directory, exist_ok=True)
   records.write_records(serialized, str(directory), "cifar10", "train",
                         examples_per_shard=400)
@@ -250,7 +258,7 @@ def stream(data_dir, examples, batches, start=0, seed=5, batch_size=128):
 
 def test_every_pass_visits_each_example_once_and_resumes_exactly(tmp_path):
   data_dir = write_small_records(tmp_path / "d", 1000)
-  files = inputs.record_files(data_dir, "cifar10", "train")
+  files = shards.record_files(data_dir, "cifar10", "train")
   examples = inputs.load_examples(files, "cifar10")
   np.testing.assert_array_equal(examples["id"], 1000 + np.arange(1000))
   assert inputs.has_clean_labels(examples)
@@ -276,5 +284,5 @@ def test_every_pass_visits_each_example_once_and_resumes_exactly(tmp_path):
 def test_records_without_clean_labels_are_reported_as_such(tmp_path):
   write_original_format(tmp_path / "cifar10_train-00000-of-00001", 6)
   examples = inputs.load_examples(
-      inputs.record_files(str(tmp_path), "cifar10", "train"), "cifar10")
+      shards.record_files(str(tmp_path), "cifar10", "train"), "cifar10")
   assert not inputs.has_clean_labels(examples)

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentornet import eval_lib
-from mentornet import inputs
-from mentornet import mentor_train_lib
-from mentornet import train_lib
+from mentornet.config import EvalConfig
+from mentornet.data import inputs
+from mentornet.evaluation import evaluate
+from mentornet.evaluation import loss_dump
+from mentornet.learning import generate
+from mentornet import training
+from mentornet.training import build
 
 DEMO = "data/demo/cifar10/0.4"
 VAL = "data/demo/cifar10/val"
@@ -24,14 +27,15 @@ def script(repo, name, *args):
 
 
 def train(repo, log_dir, steps, **kwargs):
-  cfg = train_lib.TrainConfig(
+  cfg = training.TrainConfig(
       train_log_dir=str(log_dir), data_dir=str(repo / DEMO),
       studentnet="inception", batch_size=16, max_number_of_steps=steps,
       save_interval_secs=0, log_every_n_steps=100, **kwargs)
-  train_lib.run(cfg)
+  training.run(cfg)
   return cfg
 
 
+@pytest.mark.slow
 def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
   run_dir, out_csv = tmp_path / "run", tmp_path / "eval.csv"
   evaluator = subprocess.Popen(
@@ -61,6 +65,7 @@ def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
   assert len(tags["eval/loss"]) == len(rows)
 
 
+@pytest.mark.slow
 def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 2)
   out_csv = tmp_path / "eval.csv"
@@ -88,26 +93,29 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
   assert [r["step"] for r in csv.DictReader(open(out_csv))] == ["1", "2"]
 
 
+@pytest.mark.slow
 def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
                                                         monkeypatch):
   cfg = train(repo, tmp_path / "run", 2)
   good = tf.train.latest_checkpoint(cfg.train_log_dir)
   gone = os.path.join(cfg.train_log_dir, "model.ckpt-7")
-  monkeypatch.setattr(eval_lib, "_pending",
-                      lambda config, done: [gone, good])
-  config = eval_lib.EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                               data_dir=str(repo / VAL), batch_size=500)
-  assert list(eval_lib.run(config)) == [2]
+  monkeypatch.setattr(evaluate, "_pending",
+                      lambda config, adopted, done: [(gone, config),
+                                                     (good, config)])
+  config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
+                      data_dir=str(repo / VAL), batch_size=500)
+  assert list(evaluate.run(config)) == [2]
 
 
+@pytest.mark.slow
 def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 3)
-  config = eval_lib.EvalConfig(checkpoint_dir=cfg.train_log_dir,
+  config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
                                data_dir=str(repo / VAL), eval_once=True,
                                batch_size=64)
-  results = eval_lib.run(config)
+  results = evaluate.run(config)
   accuracy, loss = results[3]
-  model = train_lib.build_model(cfg)
+  model = build.build_model(cfg)
   tf.train.Checkpoint(model=model).restore(
       tf.train.latest_checkpoint(cfg.train_log_dir)).expect_partial()
   batch = next(iter(inputs.eval_dataset(str(repo / VAL), "cifar10", 1000)))
@@ -120,6 +128,7 @@ def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
                                rel=1e-4)
 
 
+@pytest.mark.slow
 def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 20)
   dump = tmp_path / "nl_0.4.txt"
@@ -146,9 +155,9 @@ def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
     assert len(fields[4].split(".")[1]) == 5 and float(fields[4]) >= 0
     ids.append(example_id)
   assert len(set(ids)) == 500
-  dirs = mentor_train_lib.generate_data_driven(str(dump), str(tmp_path / "dd"))
+  dirs = generate.generate_data_driven(str(dump), str(tmp_path / "dd"))
   assert len(dirs) == 6
-  train_rows, test_rows = mentor_train_lib.load_split(dirs[-1])
+  train_rows, test_rows = generate.load_split(dirs[-1])
   assert len(train_rows) + len(test_rows) == 500
   # an existing dump is never overwritten
   again = subprocess.run(
@@ -162,7 +171,7 @@ def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
 
 
 def test_dump_subset_is_seeded():
-  a = eval_lib.select_subset(5000, 0.1, seed=0)
-  b = eval_lib.select_subset(5000, 0.1, seed=0)
-  c = eval_lib.select_subset(5000, 0.1, seed=1)
+  a = loss_dump.select_subset(5000, 0.1, seed=0)
+  b = loss_dump.select_subset(5000, 0.1, seed=0)
+  c = loss_dump.select_subset(5000, 0.1, seed=1)
   assert a.sum() == 500 and np.array_equal(a, b) and not np.array_equal(a, c)

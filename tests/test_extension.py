@@ -1,16 +1,18 @@
 """A new StudentNet or dataset is one entry, registered without touching the
-library: both train through `train_lib` and evaluate through `eval_lib`."""
+library: both train through `training.run` and evaluate through
+`evaluate.run`."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentornet import datasets
-from mentornet import eval_lib
-from mentornet import records
-from mentornet import students
-from mentornet import train_lib
+from mentornet.config import EvalConfig
+from mentornet.data import datasets
+from mentornet.data import records
+from mentornet.evaluation import evaluate
+from mentornet.models import students
+from mentornet import training
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 
@@ -33,21 +35,22 @@ def tiny_net(num_classes, image_size, config):
 
 def test_toy_studentnet_trains_two_steps(repo, tmp_path, registries):
   del registries
+  rules = students.Rules(regularization="none", schedule="constant")
   students.register(students.StudentNet(
       name="tiny", build=tiny_net,
-      make_schedule=lambda config, n: config.learning_rate,
       make_optimizer=lambda schedule: keras.optimizers.SGD(schedule),
+      rules={students.BASELINE: rules, students.MENTORNET: rules},
       pad=lambda image, size: tf.pad(image, [[2, 2], [2, 2], [0, 0]])))
   for use_mentornet in (False, True):
     log_dir = tmp_path / f"run{use_mentornet}"
-    metrics = train_lib.run(train_lib.TrainConfig(
+    metrics = training.run(training.TrainConfig(
         train_log_dir=str(log_dir), data_dir=str(repo / "data/demo/cifar10/0.4"),
         studentnet="tiny", batch_size=8, max_number_of_steps=2,
         use_mentornet=use_mentornet, trained_mentornet_dir=str(repo / PD)))
     assert np.isfinite(metrics["total_loss"])
     assert metrics["decay_loss"] == 0.0
     assert tf.train.latest_checkpoint(str(log_dir)).endswith("model.ckpt-2")
-  results = eval_lib.run(eval_lib.EvalConfig(
+  results = evaluate.run(EvalConfig(
       checkpoint_dir=str(tmp_path / "runFalse"),
       data_dir=str(repo / "data/demo/cifar10/val"), eval_once=True,
       batch_size=500))
@@ -63,9 +66,10 @@ def write_toy_records(directory, name, split, n, size, num_classes):
       image = rng.integers(0, 256, [size, size, 3]).astype(np.uint8)
       label = int(rng.integers(0, num_classes))
       writer.write(records.make_example(tf.io.encode_png(image).numpy(),
-                                        label, label, i, name))
+                                        label, label, i))
 
 
+@pytest.mark.slow
 def test_toy_dataset_with_other_size_and_classes(tmp_path, registries):
   del registries
   datasets.register(datasets.Dataset("toy16", num_classes=3, image_size=16))
@@ -73,25 +77,25 @@ def test_toy_dataset_with_other_size_and_classes(tmp_path, registries):
   write_toy_records(tmp_path / "val", "toy16", "test", 20, 16, 3)
   for studentnet in ("inception", "resnet101"):
     log_dir = tmp_path / studentnet
-    train_lib.run(train_lib.TrainConfig(
+    training.run(training.TrainConfig(
         train_log_dir=str(log_dir), data_dir=str(tmp_path / "train"),
         dataset_name="toy16", studentnet=studentnet, batch_size=8,
         max_number_of_steps=2, num_residual_units=1,
         resnet_widths=(16, 32, 64)))
-    model = students.build_for(train_lib.TrainConfig(
+    model = students.build_for(training.TrainConfig(
         train_log_dir="", data_dir="", dataset_name="toy16",
         studentnet=studentnet, num_residual_units=1,
         resnet_widths=(16, 32, 64)))
     assert model.input_shape == (None, 16, 16, 3)
     assert model.output_shape == (None, 3)
-    results = eval_lib.run(eval_lib.EvalConfig(
+    results = evaluate.run(EvalConfig(
         checkpoint_dir=str(log_dir), data_dir=str(tmp_path / "val"),
         dataset_name="toy16", eval_once=True, batch_size=10))
     assert list(results) == [2]
   # Its labels are checked against its own class count.
   write_toy_records(tmp_path / "bad", "toy16", "train", 30, 16, 5)
   with pytest.raises(ValueError, match=r"label \d is outside \[0, 3\)"):
-    train_lib.run(train_lib.TrainConfig(
+    training.run(training.TrainConfig(
         train_log_dir=str(tmp_path / "bad_run"), data_dir=str(tmp_path / "bad"),
         dataset_name="toy16", studentnet="inception", batch_size=8,
         max_number_of_steps=2))

@@ -14,11 +14,11 @@ import pytest
 import tensorflow as tf
 
 from mentornet import curriculum
-from mentornet import inputs
-from mentornet import mentor
-from mentornet import optimizers
-from mentornet import students
-from mentornet import train_lib
+from mentornet.data import inputs
+from mentornet.models import mentor
+from mentornet.models import optimizers
+from mentornet.models import students
+from mentornet import training
 from mentor_reference import numpy_mentornet_weights
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
@@ -29,6 +29,12 @@ MAX_STEPS = 39000
 STEPS = (0, 1, 389, 390, 11309, 11310, 11311, 22229, 22230, 22620, 22621,
          38999)
 
+
+
+def run_schedule(config, num_examples):
+  """The learning-rate schedule a run of `config` trains with."""
+  config = training.with_rules(config)
+  return optimizers.make_schedule(config.schedule, config, num_examples)
 
 def ref_epoch(step, max_steps):
   """`tf.to_int32(tf.floor(tf.divide(step, max_steps) * 100))`, int64 inputs."""
@@ -184,16 +190,16 @@ def test_compiled_curriculum_with_dropout_follows_the_original(repo):
 
 def test_inception_minimises_the_mean_cross_entropy_alone(repo, tmp_path):
   for use_mentornet in (False, True):
-    config = train_lib.TrainConfig(
+    config = training.TrainConfig(
         train_log_dir=str(tmp_path), data_dir=str(repo / "data/demo/cifar10/0.4"),
         studentnet="inception", batch_size=16, use_mentornet=use_mentornet,
         trained_mentornet_dir=str(repo / PD),
         burn_in_epoch=100, example_dropout_rates="0.0,100")
     strategy = tf.distribute.get_strategy()
-    model, _, optimizer, cur = train_lib.build_training(config, 100)
+    model, _, optimizer, cur = training.build_training(config, 100)
     # The regulariser is declared (0.004 on the fc layers), about 4 at init.
     assert float(tf.add_n(model.losses)) > 1.0
-    step = train_lib.build_step(config, strategy, model, optimizer, cur, 16)
+    step = training.build_step(config, strategy, model, optimizer, cur, 16)
     rng = np.random.default_rng(0)
     batch = {"image": tf.constant(rng.normal(size=[16, 32, 32, 3]),
                                   tf.float32),
@@ -236,10 +242,10 @@ def test_decay_steps_follow_python_2_integer_division():
                                    (45000, 100, 2.5)])
 def test_every_exponential_schedule_drops_at_the_python_2_step(
     studentnet, use_mentornet, n, b, e):
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       train_log_dir="x", data_dir="x", studentnet=studentnet, batch_size=b,
       num_epochs_per_decay=e, use_mentornet=use_mentornet)
-  schedule = students.get(studentnet).make_schedule(config, n)
+  schedule = run_schedule(config, n)
   drop = py2_decay_steps(n, b, e)
   assert [float(schedule(s)) for s in (drop - 1, drop, 2 * drop)] == \
       pytest.approx([0.1, 0.01, 0.001])
@@ -247,10 +253,10 @@ def test_every_exponential_schedule_drops_at_the_python_2_step(
 
 def test_resnet_mentornet_schedule_keeps_the_hard_coded_boundaries():
   # The original MentorNet resnet script hard-coded [19531, 25000, 30000].
-  config = train_lib.TrainConfig(train_log_dir="x", data_dir="x",
+  config = training.TrainConfig(train_log_dir="x", data_dir="x",
                                  use_mentornet=True)
   for n in (50000, 5000):
-    schedule = students.get("resnet101").make_schedule(config, n)
+    schedule = run_schedule(config, n)
     assert [float(schedule(s)) for s in (19531, 19532, 25000, 25001, 30001)
             ] == pytest.approx([0.1, 0.01, 0.01, 0.001, 0.0001])
 
@@ -280,7 +286,7 @@ def _build_network(name, seed):
     return list(mentor.MentorNet().variable_map().values())
   if name == "mentornet_seeded":
     return list(mentor.MentorNet(seed=seed).variable_map().values())
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       train_log_dir="", data_dir="", studentnet=name,
       num_residual_units=2, resnet_widths=(16, 32, 64))
   return students.build_for(config).weights

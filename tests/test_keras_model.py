@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 from mentornet import curriculum
-from mentornet import keras_model
-from mentornet import mentor
-from mentornet import train_lib
+from mentornet.models import mentor
+from mentornet import training
+from mentornet.training import keras_model
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 NUM_CLASSES = 3
@@ -65,15 +65,15 @@ def max_diff(a, b):
 
 def library_training(repo, student, x, y, epochs, studentnet, use_mentornet,
                      optimizer):
-  """The scripts' step (`train_lib.build_step`) over the same batches."""
-  config = train_lib.TrainConfig(
+  """The scripts' step (`training.build_step`) over the same batches."""
+  config = training.TrainConfig(
       train_log_dir="unused", data_dir="unused", studentnet=studentnet,
       use_mentornet=use_mentornet, max_number_of_steps=epochs *
       STEPS_PER_EPOCH, trained_mentornet_dir=str(repo / PD), **(
           FLAGS if use_mentornet else {}))
-  cur = train_lib._make_curriculum(config)  # pylint: disable=protected-access
+  cur = training.make_curriculum(config)
   optimizer.build(student.trainable_variables)
-  step = train_lib.build_step(config, tf.distribute.get_strategy(), student,
+  step = training.build_step(config, tf.distribute.get_strategy(), student,
                               optimizer, cur, BATCH)
   for _ in range(epochs):
     for i in range(STEPS_PER_EPOCH):
@@ -116,6 +116,47 @@ def test_fit_matches_the_scripts_training_step(
         float(cur.moving_average.numpy()), rel=1e-6)
 
 
+def test_both_drivers_log_the_same_statistics_step_by_step(repo):
+  """The scripts' loop and fit run one step: same weights, moving average
+  and statistics (the union of what each logged before) at every step."""
+  x, y = make_data()
+  steps = 3 * STEPS_PER_EPOCH
+  config = training.TrainConfig(
+      train_log_dir="unused", data_dir="unused", studentnet="inception",
+      use_mentornet=True, max_number_of_steps=steps,
+      trained_mentornet_dir=str(repo / PD), **FLAGS)
+  reference = make_student()
+  cur = training.make_curriculum(config)
+  optimizer = keras.optimizers.SGD(0.5)
+  optimizer.build(reference.trainable_variables)
+  step = training.build_step(config, tf.distribute.get_strategy(), reference,
+                             optimizer, cur, BATCH)
+  logged = []
+  for i in range(steps):
+    batch = slice(i % STEPS_PER_EPOCH * BATCH, (i % STEPS_PER_EPOCH + 1) * BATCH)
+    logged.append({k: float(v) for k, v in step(
+        {"image": tf.constant(x[batch]), "label": tf.constant(y[batch])}
+    ).items()})
+
+  model = make_model(repo, make_student(), total_steps=steps,
+                     regularization="none")
+  model.compile(optimizer=keras.optimizers.SGD(0.5), loss=sparse_ce())
+  history = model.fit(dataset(x, y).repeat(), steps_per_epoch=1,
+                      epochs=steps, verbose=0).history  # one step an epoch
+  assert max_diff(model.student, reference) <= 1e-5
+  assert float(model.curriculum.moving_average.numpy()) == pytest.approx(
+      float(cur.moving_average.numpy()), rel=1e-6)
+  pairs = {"loss": "orig_loss", "weighted_loss": "weighted_loss",
+           "data_util": "data_util", "mean_weight": "mean_weight",
+           "percentile_loss": "percentile_loss",
+           "moving_average": "moving_average"}
+  for keras_name, script_name in pairs.items():
+    np.testing.assert_allclose(history[keras_name],
+                               [m[script_name] for m in logged], rtol=1e-5,
+                               err_msg=keras_name)
+  assert len({round(m["data_util"], 4) for m in logged}) > 1  # drop-out ran
+
+
 def test_metrics_are_the_curriculum_statistics(repo):
   """One step: loss, weighted loss, data_util and mean weight against the
   curriculum applied by hand to the initial model's losses."""
@@ -140,6 +181,7 @@ def test_metrics_are_the_curriculum_statistics(repo):
   assert set(evaluated) == {"loss", "accuracy"}
 
 
+@pytest.mark.slow
 def test_backup_and_restore_resumes_exactly(repo, tmp_path):
   x, y = make_data()
   epochs = 4
@@ -190,6 +232,7 @@ def test_model_checkpoint_keeps_the_moving_average(repo, tmp_path):
   assert max_diff(fresh, model) == 0
 
 
+@pytest.mark.slow
 def test_whole_model_checkpoint_loads_and_trains_on(repo, tmp_path):
   x, y = make_data()
   model = make_model(repo, make_student())
@@ -216,6 +259,7 @@ def test_whole_model_checkpoint_loads_and_trains_on(repo, tmp_path):
     given_object.get_config()
 
 
+@pytest.mark.slow
 def test_fit_under_mirrored_strategy_on_two_cpus(repo):
   devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
   assert len(devices) == 2
@@ -305,7 +349,7 @@ def test_fit_refusals(repo):
     make_model(repo, make_student(), regularization="l2")
   with pytest.raises(FileNotFoundError, match="no MentorNet checkpoint"):
     keras_model.MentorNetModel(make_student(), "no/such/mentornet")
-  with pytest.raises(ValueError, match="burn_in_epoch 101 is outside"):
+  with pytest.raises(ValueError, match="burn_in_epoch=101 is outside"):
     make_model(repo, make_student(), burn_in_epoch=101)
 
 
@@ -317,6 +361,7 @@ def readme_example(repo):
   return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_an_original_tf1_checkpoint_trains_as_ours(repo, tmp_path):
   from test_mentor import tf1_values, write_tf1_checkpoint  # pylint: disable=g-import-not-at-top
   prefix = write_tf1_checkpoint(
@@ -355,6 +400,7 @@ def test_steps_per_epoch_of_what_fit_receives():
   assert keras_model.steps_per_epoch(iter([1, 2])) is None
 
 
+@pytest.mark.slow
 def test_readme_example_runs_as_written(repo, tmp_path, scalars):
   code = readme_example(repo)
   example = (repo / "code" / "keras_fit_example.py").read_text()

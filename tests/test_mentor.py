@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentornet import mentor
+from mentornet.models import mentor
 from mentor_reference import numpy_mentornet_weights, random_features, random_variables
 
 

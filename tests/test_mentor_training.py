@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mentornet import mentor
-from mentornet import mentor_train_lib
-from mentornet import visualize
-from mentornet import vstar
+from mentornet.config import MentorNetTrainConfig
+from mentornet.evaluation import loss_dump
+from mentornet.learning import fit
+from mentornet.learning import generate
+from mentornet.learning import visualize
+from mentornet.learning import vstar
+from mentornet.models import mentor
 
 SHIPPED = {
     "baseline/baseline_mentornet": "vstar_baseline",
@@ -27,7 +30,7 @@ SHIPPED = {
 
 
 def test_predefined_grid():
-  grid = mentor_train_lib.predefined_grid()
+  grid = generate.predefined_grid()
   assert grid.shape == (120 * 100 * 100, 4)
   losses = np.unique(grid[:, 0])
   assert len(losses) == 120 and losses[99] == pytest.approx(9.9)
@@ -42,7 +45,7 @@ def test_predefined_grid():
 
 
 def test_hard_example_mining_gives_zero_at_the_grid_point_zero():
-  grid = mentor_train_lib.predefined_grid()
+  grid = generate.predefined_grid()
   diffs = np.unique(grid[:, 1])
   rows = np.array([[1.0, diffs[50], 0.0, 5.0], [1.0, diffs[51], 0.0, 5.0]])
   assert list(vstar.vstar_hard_example_mining(rows)) == [0.0, 1.0]
@@ -52,23 +55,23 @@ def test_hard_example_mining_gives_zero_at_the_grid_point_zero():
     ([0, 1, 1, 0], True), ([1, 1, 1], False), ([0, 0], False),
     ([0, 0.5, 1], False), ([0.2, 0.7], False)])
 def test_is_binary_as_the_original_reader(targets, binary):
-  assert mentor_train_lib.is_binary(np.asarray(targets, np.float32)) == binary
+  assert fit.is_binary(np.asarray(targets, np.float32)) == binary
 
 
 @pytest.mark.parametrize("path,vstar_fn", sorted(SHIPPED.items()))
 def test_shipped_curricula_imitate_their_vstar(repo, path, vstar_fn):
   net = mentor.load_mentornet(str(repo / "mentornet_models" / "models" / path))
-  mse, _ = mentor_train_lib.grid_mse(net, vstar_fn, num_points=20000, seed=7)
+  mse, _ = fit.grid_mse(net, vstar_fn, num_points=20000, seed=7)
   assert mse <= 0.01
   assert (repo / "images" / f"{path.split('/')[0].replace('mentornet_pd1_g_1', 'mentornet_pd')}.gif").exists()
 
 
 def test_generate_predefined_writes_npz_with_vstar(tmp_path):
-  train, test = mentor_train_lib.generate_predefined(
+  train, test = generate.generate_predefined(
       "vstar_focal_loss", str(tmp_path), sample_size=1000, gamma=1.0, seed=3)
   assert train.shape == (800, 5) and test.shape == (200, 5)
   np.testing.assert_allclose(train[:, 4], 1 - np.exp(-train[:, 0]), rtol=1e-5)
-  tr, ts = mentor_train_lib.load_split(str(tmp_path))
+  tr, ts = generate.load_split(str(tmp_path))
   np.testing.assert_array_equal(tr, train)
   np.testing.assert_array_equal(ts, test)
 
@@ -91,10 +94,10 @@ def write_dump(path, n=400, sep=" ", header=False, seed=0):
 def test_data_driven_end_to_end(tmp_path):
   dump = tmp_path / "nl_0.2.csv"
   noisy, clean, loss = write_dump(dump)
-  dirs = mentor_train_lib.generate_data_driven(str(dump), str(tmp_path / "dd"))
+  dirs = generate.generate_data_driven(str(dump), str(tmp_path / "dd"))
   assert [os.path.basename(d) for d in dirs] == [
       f"nl_0.2_percentile_{p}" for p in (40, 50, 60, 75, 80, 90)]
-  train, test = mentor_train_lib.load_split(dirs[-1])
+  train, test = generate.load_split(dirs[-1])
   rows = np.concatenate([train, test])
   assert len(train) == 320 and len(test) == 80
   order = np.argsort(rows[:, 0])
@@ -104,7 +107,7 @@ def test_data_driven_end_to_end(tmp_path):
                              atol=1e-5)
   assert set(rows[:, 2]) == {0} and set(rows[:, 3]) == {18}
   assert rows[:, 4].sum() == np.sum(noisy == clean)
-  metrics = mentor_train_lib.train_mentornet(mentor_train_lib.TrainConfig(
+  metrics = fit.train_mentornet(MentorNetTrainConfig(
       train_dir=str(tmp_path / "model"), data_path=dirs[-1],
       max_step_train=300))
   assert metrics["accuracy"] > 0.9  # losses separate clean from corrupted
@@ -116,7 +119,7 @@ def test_loss_dump_formats_agree(tmp_path):
   write_dump(tmp_path / "a.txt")
   write_dump(tmp_path / "b.csv", sep=",", header=True)
   write_dump(tmp_path / "c.csv", sep=",")
-  a, b, c = (mentor_train_lib.read_loss_dump(str(tmp_path / n))
+  a, b, c = (loss_dump.read_loss_dump(str(tmp_path / n))
              for n in ("a.txt", "b.csv", "c.csv"))
   np.testing.assert_array_equal(a, b)
   np.testing.assert_array_equal(a, c)
@@ -129,19 +132,20 @@ def test_loss_dump_formats_agree(tmp_path):
 def test_malformed_dump_line(tmp_path, line, message):
   (tmp_path / "a.txt").write_text("0 18 1 1 0.25\n" + line)
   with pytest.raises(ValueError, match=message):
-    mentor_train_lib.read_loss_dump(str(tmp_path / "a.txt"))
+    loss_dump.read_loss_dump(str(tmp_path / "a.txt"))
 
 
+@pytest.mark.slow
 def test_training_resumes_and_stops_at_max_steps(tmp_path):
-  mentor_train_lib.generate_predefined("vstar_self_paced", str(tmp_path / "d"),
+  generate.generate_predefined("vstar_self_paced", str(tmp_path / "d"),
                                        sample_size=2000)
-  config = mentor_train_lib.TrainConfig(train_dir=str(tmp_path / "m"),
+  config = MentorNetTrainConfig(train_dir=str(tmp_path / "m"),
                                         data_path=str(tmp_path / "d"),
                                         max_step_train=70)
-  mentor_train_lib.train_mentornet(config)
+  fit.train_mentornet(config)
   assert mentor.resolve_checkpoint(str(tmp_path / "m")).endswith("mentornet-70")
   config.max_step_train = 120
-  mentor_train_lib.train_mentornet(config)
+  fit.train_mentornet(config)
   assert mentor.resolve_checkpoint(str(tmp_path / "m")).endswith("mentornet-120")
 
 
@@ -151,11 +155,12 @@ def test_pickle_needs_allow_pickle(tmp_path):
     with open(tmp_path / name, "wb") as f:
       pickle.dump({"data": rows}, f)
   with pytest.raises(ValueError, match="is a pickle file; .*--allow_pickle"):
-    mentor_train_lib.load_split(str(tmp_path))
-  tr, _ = mentor_train_lib.load_split(str(tmp_path), allow_pickle=True)
+    generate.load_split(str(tmp_path))
+  tr, _ = generate.load_split(str(tmp_path), allow_pickle=True)
   np.testing.assert_array_equal(tr, rows)
 
 
+@pytest.mark.slow
 def test_visualizer_writes_pngs_and_looping_gif(tmp_path):
   net = mentor.MentorNet(seed=0)
   pngs, gif = visualize.visualize(net, str(tmp_path), [0, 18, 90, 99],
@@ -185,6 +190,7 @@ def run_script(repo, name, *args):
       capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 def test_scripts_end_to_end_and_errors(repo, tmp_path):
   data, model = tmp_path / "data", tmp_path / "model"
   proc = run_script(repo, "data_generator.py", "--vstar_fn=vstar_nope",

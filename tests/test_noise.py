@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mentornet import noise
+from mentornet.data import noise
 
 LABELS = np.tile(np.arange(10), 20000)  # 200,000 labels, balanced
 

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentor_reference import numpy_mentornet_weights
 from mentornet import curriculum
-from mentornet import inputs
-from mentornet import keras_model
-from mentornet import mentor
-from mentornet import students
-from mentornet import train_lib
+from mentornet.data import inputs
+from mentornet.data import shards
+from mentornet.models import mentor
+from mentornet.models import students
+from mentornet import training
+from mentornet.training import keras_model
+from mentor_reference import numpy_mentornet_weights
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 BATCH, NUM_CLASSES = 16, 3
@@ -71,16 +72,16 @@ def test_scripts_step_reports_the_diagnostics(repo, replicas):
   want = numpy_reference(repo, make_student(), x, y, clean)
   assert want["mean_weight_clean"] != pytest.approx(want["mean_weight_noisy"])
   strategy = two_cpus() if replicas == 2 else tf.distribute.get_strategy()
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       train_log_dir="unused", data_dir="unused", studentnet="inception",
       use_mentornet=True, max_number_of_steps=100,
       trained_mentornet_dir=str(repo / PD), **FLAGS)
   with strategy.scope():
     student = make_student()
-    cur = train_lib._make_curriculum(config)  # pylint: disable=protected-access
+    cur = training.make_curriculum(config)
     optimizer = keras.optimizers.SGD(0.1)
     optimizer.build(student.trainable_variables)
-  step = train_lib.build_step(config, strategy, student, optimizer, cur,
+  step = training.build_step(config, strategy, student, optimizer, cur,
                               BATCH)
   batch = {"image": x, "label": y.astype(np.int64),
            "clean_label": clean.astype(np.int64)}
@@ -132,16 +133,16 @@ def test_baseline_summaries_give_the_share_of_correct_labels(repo, tmp_path,
   correct labels: exactly that of the examples the stream gave, about 0.64
   on the demo data (40% uniform noise changes 36% of the labels)."""
   data_dir = str(repo / "data/demo/cifar10/0.4")
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       train_log_dir=str(tmp_path / "run"), data_dir=data_dir,
       studentnet="inception", batch_size=64, max_number_of_steps=20,
       save_summaries_secs=0, log_every_n_steps=10)
-  train_lib.run(config)
+  training.run(config)
   tags = scalars(tmp_path / "run")
   share = dict(tags["noise/weight_share_clean"])
   assert sorted(share) == list(range(1, 21))
   examples = inputs.load_examples(
-      inputs.record_files(data_dir, "cifar10", "train"), "cifar10")
+      shards.record_files(data_dir, "cifar10", "train"), "cifar10")
   batches = inputs.train_dataset(data_dir, "cifar10",
                                  students.get("inception").pad, 64,
                                  examples=examples).take(20)

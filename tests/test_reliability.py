@@ -16,13 +16,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentornet import cifar_data
-from mentornet import eval_lib
-from mentornet import inputs
-from mentornet import mentor_train_lib
-from mentornet import records
-from mentornet import run_dir
-from mentornet import train_lib
+from mentornet.config import PrepareConfig
+from mentornet.data import cifar_data
+from mentornet.data import records
+from mentornet.data import shards
+from mentornet.learning import generate
+from mentornet import training
+from mentornet.training import loop
+from mentornet.training import run_dir
+
+pytestmark = pytest.mark.slow  # subprocesses, kills and resumes
 
 DEMO = "data/demo/cifar10/0.4"
 VAL = "data/demo/cifar10/val"
@@ -179,13 +182,13 @@ def config(repo, tmp_path, **kwargs):
               studentnet="inception", batch_size=16, max_number_of_steps=2,
               log_every_n_steps=100, save_summaries_secs=0)
   base.update(kwargs)
-  return train_lib.TrainConfig(**base)
+  return training.TrainConfig(**base)
 
 
 def test_failed_config_write_leaves_a_resumable_run(repo, tmp_path,
                                                     monkeypatch):
   cfg = config(repo, tmp_path)
-  train_lib.run(cfg)
+  training.run(cfg)
   path = tmp_path / "run" / "train_config.json"
   before = path.read_text()
 
@@ -193,21 +196,21 @@ def test_failed_config_write_leaves_a_resumable_run(repo, tmp_path,
     raise OSError(errno.ENOSPC, "No space left on device")
   with monkeypatch.context() as m:
     m.setattr(run_dir.json, "dump", disk_full)
-    with pytest.raises(train_lib.TrainingError,
+    with pytest.raises(training.TrainingError,
                        match="could not write train_config.json in .*No space "
                        "left on device.*nothing was changed"):
-      train_lib.run(config(repo, tmp_path, max_number_of_steps=4))
+      training.run(config(repo, tmp_path, max_number_of_steps=4))
   assert path.read_text() == before  # the old file, whole
   assert not [n for n in os.listdir(tmp_path / "run") if n.startswith(".tmp")]
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=4))
+  training.run(config(repo, tmp_path, max_number_of_steps=4))
   assert latest_step(tmp_path / "run") == 4
   mtime = path.stat().st_mtime_ns
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=4))
+  training.run(config(repo, tmp_path, max_number_of_steps=4))
   assert path.stat().st_mtime_ns == mtime  # unchanged: not rewritten
 
 
 def test_moved_run_resumes_under_any_spelling(repo, tmp_path, monkeypatch):
-  train_lib.run(config(repo, tmp_path, use_mentornet=True,
+  training.run(config(repo, tmp_path, use_mentornet=True,
                        trained_mentornet_dir=str(repo / PD),
                        max_number_of_steps=4, save_checkpoint_steps=2))
   prefix = tf.train.latest_checkpoint(str(tmp_path / "run"))
@@ -218,7 +221,7 @@ def test_moved_run_resumes_under_any_spelling(repo, tmp_path, monkeypatch):
   del prefix
   shutil.move(tmp_path / "run", tmp_path / "moved")
   monkeypatch.chdir(tmp_path)
-  metrics = train_lib.run(train_lib.TrainConfig(
+  metrics = training.run(training.TrainConfig(
       train_log_dir="moved/", data_dir=str(repo / DEMO), studentnet="inception",
       batch_size=16, max_number_of_steps=4, use_mentornet=True,
       trained_mentornet_dir=str(repo / PD), save_summaries_secs=0,
@@ -247,16 +250,16 @@ def test_second_trainer_is_refused_while_the_first_holds_the_dir(repo,
 
 
 def test_orphaned_temporary_saves_are_removed(repo, tmp_path):
-  train_lib.run(config(repo, tmp_path))
+  training.run(config(repo, tmp_path))
   orphan = tmp_path / "run" / "model.ckpt-3_temp"
   orphan.mkdir()
   (orphan / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x" * 10)
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=3))
+  training.run(config(repo, tmp_path, max_number_of_steps=3))
   assert not orphan.exists() and latest_step(tmp_path / "run") == 3
 
 
 def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
-  real_build_step = train_lib.build_step
+  real_build_step = training.build_step
 
   def poisoned(config_, strategy, model, optimizer, curriculum, batch):
     step = real_build_step(config_, strategy, model, optimizer, curriculum,
@@ -269,10 +272,10 @@ def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
             tf.fill(model.trainable_variables[0].shape, float("nan")))
       return metrics
     return wrapped
-  monkeypatch.setattr(train_lib, "build_step", poisoned)
-  with pytest.raises(train_lib.TrainingError,
+  monkeypatch.setattr(loop, "build_step", poisoned)
+  with pytest.raises(training.TrainingError,
                      match=r"not finite after step 3.*model.ckpt-2$"):
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=6,
+    training.run(config(repo, tmp_path, max_number_of_steps=6,
                          save_checkpoint_steps=1))
   log_dir = str(tmp_path / "run")
   assert latest_step(log_dir) == 2
@@ -289,7 +292,7 @@ def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
 
 
 def test_restarted_eval_job_fills_the_csv_once_in_order(repo, tmp_path):
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=6,
+  training.run(config(repo, tmp_path, max_number_of_steps=6,
                        save_checkpoint_steps=1))
   out = tmp_path / "eval.csv"
   # A first eval job was killed after steps 1 and 2 (and 4, evaluated out of
@@ -314,7 +317,7 @@ def test_restarted_eval_job_fills_the_csv_once_in_order(repo, tmp_path):
 
 
 def test_eval_job_stops_when_its_trainer_is_gone(repo, tmp_path):
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=2))
+  training.run(config(repo, tmp_path, max_number_of_steps=2))
   # The run says 50 steps but its trainer has died at step 2.
   path = tmp_path / "run" / "train_config.json"
   saved = json.loads(path.read_text())
@@ -331,7 +334,7 @@ def test_eval_job_stops_when_its_trainer_is_gone(repo, tmp_path):
 
 
 def test_eval_job_fails_on_truncated_test_shard(repo, tmp_path):
-  train_lib.run(config(repo, tmp_path))
+  training.run(config(repo, tmp_path))
   val = tmp_path / "val"
   val.mkdir()
   shard = next((repo / VAL).iterdir())
@@ -384,8 +387,7 @@ def write_records(directory, labels, images=None, name="cifar10_train"):
   path = directory / f"{name}-00000-of-00001"
   with tf.io.TFRecordWriter(str(path)) as w:
     for i, (png, label) in enumerate(zip(pngs, labels)):
-      w.write(records.make_example(png, int(label), int(label), i,
-                                   "cifar10"))
+      w.write(records.make_example(png, int(label), int(label), i))
   return path
 
 
@@ -393,7 +395,7 @@ def test_label_outside_the_classes_names_file_and_record(tmp_path):
   path = write_records(tmp_path / "d", [1, 2, 3, 12, 4])
   with pytest.raises(ValueError,
                      match=rf"{path}, record 3: label 12 is outside \[0, 10\)"):
-    inputs.count_records([str(path)], "cifar10")
+    shards.count_records([str(path)], "cifar10")
 
 
 def test_bad_images_name_file_and_record(tmp_path):
@@ -403,20 +405,20 @@ def test_bad_images_name_file_and_record(tmp_path):
   path = write_records(tmp_path / "a", [1, 2, 3], [good, small, good])
   with pytest.raises(ValueError, match=rf"{path}, record 1: image of shape "
                      r"\[16, 32, 3\], expected \[32, 32, 3\]"):
-    inputs.count_records([str(path)], "cifar10")
+    shards.count_records([str(path)], "cifar10")
   path = write_records(tmp_path / "b", [1, 2], [good, b"not a png"])
   with pytest.raises(ValueError, match=rf"{path}, record 1: "):
-    inputs.count_records([str(path)], "cifar10")
+    shards.count_records([str(path)], "cifar10")
 
 
 def test_empty_shard_and_directory_named_like_a_shard(tmp_path):
   (tmp_path / "e").mkdir()
   (tmp_path / "e" / "cifar10_train-00000-of-00001").write_bytes(b"")
   with pytest.raises(ValueError, match="is empty \\(0 bytes\\)"):
-    inputs.record_files(str(tmp_path / "e"), "cifar10", "train")
+    shards.record_files(str(tmp_path / "e"), "cifar10", "train")
   (tmp_path / "f" / "cifar10_train-00000-of-00001").mkdir(parents=True)
   with pytest.raises(ValueError, match="is a directory, not a TFRecord file"):
-    inputs.record_files(str(tmp_path / "f"), "cifar10", "train")
+    shards.record_files(str(tmp_path / "f"), "cifar10", "train")
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -427,7 +429,7 @@ def test_empty_shard_and_directory_named_like_a_shard(tmp_path):
 ])
 def test_bad_training_numbers(repo, tmp_path, kwargs, message):
   with pytest.raises(ValueError, match=message):
-    train_lib.run(config(repo, tmp_path, **kwargs))
+    training.run(config(repo, tmp_path, **kwargs))
   assert not (tmp_path / "run").exists()
 
 
@@ -458,7 +460,7 @@ def test_bad_mentornet_learning_inputs(repo, tmp_path):
   rows = np.tile(np.array([[1.0, 0.5, 0.0, 3.0, 1.0]], np.float32), (64, 1))
   rows[5, 4] = 0.0
   good = tmp_path / "good"
-  mentor_train_lib.save_split(rows, rows, str(good))
+  generate.save_split(rows, rows, str(good))
   code, line = run_tool(repo, "code/training_mentornet/train.py",
                         f"--data_path={good}", f"--train_dir={tmp_path / 't'}",
                         "--learning_rate=nan", "--max_step_train=10")
@@ -468,9 +470,9 @@ def test_bad_mentornet_learning_inputs(repo, tmp_path):
     bad_rows = rows.copy()
     bad_rows[7, 4 if value == 1.5 else 1] = value
     bad = tmp_path / f"bad{value}"
-    mentor_train_lib.save_split(bad_rows, rows, str(bad))
+    generate.save_split(bad_rows, rows, str(bad))
     with pytest.raises(ValueError, match=message):
-      mentor_train_lib.load_split(str(bad))
+      generate.load_split(str(bad))
 
 
 def test_prepare_leaves_nothing_when_killed_between_the_splits(
@@ -494,7 +496,7 @@ def test_prepare_leaves_nothing_when_killed_between_the_splits(
   del real
   monkeypatch.setattr(cifar_data, "tfds_builder", builder)
   monkeypatch.setattr(cifar_data, "read_split", read_split)
-  prepare = cifar_data.PrepareConfig(dataset_name="cifar10",
+  prepare = PrepareConfig(dataset_name="cifar10",
                                      noise_fraction=0.4,
                                      output_dir=str(tmp_path))
   with pytest.raises(KeyboardInterrupt):
@@ -511,7 +513,7 @@ def test_prepare_leaves_nothing_when_killed_between_the_splits(
 
 
 def test_nan_mentornet_is_refused_before_training(repo, tmp_path):
-  from mentornet import mentor  # pylint: disable=g-import-not-at-top
+  from mentornet.models import mentor  # pylint: disable=g-import-not-at-top
   net = mentor.load_mentornet(str(repo / PD))
   net.fc1_bias.assign(tf.fill(net.fc1_bias.shape, float("nan")))
   prefix = tf.train.Checkpoint(mentornet=net).write(str(tmp_path / "nan" / "m"))

@@ -12,6 +12,9 @@ def test_ci_runs_readme_install_and_test_commands(repo):
   readme = (repo / "README.md").read_text()
   ci = (repo / ".ci" / "run").read_text().splitlines()
   blocks = _fenced_commands(readme, "## Quick start")
-  install, tests = blocks[0], blocks[-1]
+  venv, install, tests = blocks[0], blocks[1], blocks[-1]
+  for command in venv.split(" && "):
+    assert command in ci
   assert install.startswith("pip install") and install in ci
-  assert tests == "python -m pytest -q" and tests in ci
+  assert tests == "python -m pytest -q" and tests in ci  # the full suite
+  assert 'python -m pytest -q -m "not slow"' in blocks

@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 HELPER = """
 import json, sys
@@ -32,6 +34,7 @@ def run_helper(repo, argv, task):
   return proc.stdout
 
 
+@pytest.mark.slow
 def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
   ours = json.loads(run_helper(repo, [], {"do": "flags"}))
   for argv in grid_commands(repo, "inception"):
@@ -46,6 +49,7 @@ def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
   assert not ours  # every protocol run has its line in the grid
 
 
+@pytest.mark.slow
 def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
   def run(method, noise, final, best, seed=0, share=0.6):
     curve = {"300": best - 0.05, "1500": best, "3000": final}

@@ -19,12 +19,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentornet import checkpoints
-from mentornet import eval_lib
-from mentornet import mentor_train_lib
-from mentornet import records
-from mentornet import run_dir
-from mentornet import train_lib
+from mentornet.config import EvalConfig
+from mentornet.data import records
+from mentornet.evaluation import evaluate
+from mentornet.learning import generate
+from mentornet import training
+from mentornet.training import checkpoints
+from mentornet.training import run_dir
+
+pytestmark = pytest.mark.slow  # subprocesses, kills and resumes
 
 DEMO = "data/demo/cifar10/0.4"
 VAL = "data/demo/cifar10/val"
@@ -38,7 +41,7 @@ def config(repo, tmp_path, **kwargs):
               save_checkpoint_steps=10, log_every_n_steps=100,
               save_summaries_secs=100000)
   base.update(kwargs)
-  return train_lib.TrainConfig(**base)
+  return training.TrainConfig(**base)
 
 
 def digests(directory):
@@ -91,7 +94,7 @@ def one_line_error(proc, *needles):
 @pytest.fixture
 def three_checkpoints(repo, tmp_path):
   """A baseline run with model.ckpt-10, -20 and -30; extended later to 40."""
-  train_lib.run(config(repo, tmp_path))
+  training.run(config(repo, tmp_path))
   assert steps_on_disk(tmp_path / "run") == [30, 20, 10]
   return tmp_path / "run"
 
@@ -109,7 +112,7 @@ def test_lost_state_file_resumes_from_the_newest_on_disk(
     tf.compat.v1.train.update_checkpoint_state(str(run), "model.ckpt-40")
   before = digests(run)
   with caplog.at_level(logging.INFO):
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=40))
+    training.run(config(repo, tmp_path, max_number_of_steps=40))
   assert f"resumed from {run}/model.ckpt-30" in caplog.text
   assert "from step 30 to 40" in caplog.text
   after = digests(run)
@@ -124,7 +127,7 @@ def test_missing_index_falls_back_and_never_writes_over_it(
   (run / "model.ckpt-30.index").unlink()
   before = digests(run)
   with caplog.at_level(logging.INFO):
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=40))
+    training.run(config(repo, tmp_path, max_number_of_steps=40))
   assert (f"passed over {run}/model.ckpt-30 (its index or a data shard is "
           f"missing); resumed from {run}/model.ckpt-20") in caplog.text
   after = digests(run)
@@ -150,7 +153,7 @@ def test_corrupt_newest_checkpoint_falls_back_naming_both(
     data.write_bytes(bytes(content))
   before = digests(run)
   with caplog.at_level(logging.INFO):
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=40))
+    training.run(config(repo, tmp_path, max_number_of_steps=40))
   line = next(r.getMessage() for r in caplog.records
               if "passed over" in r.getMessage())
   assert f"passed over {run}/model.ckpt-30 (" in line
@@ -185,7 +188,7 @@ def test_eval_job_finds_checkpoints_without_the_state_file(
     repo, tmp_path, three_checkpoints):
   run = three_checkpoints
   (run / "checkpoint").unlink()
-  results = eval_lib.run(eval_lib.EvalConfig(
+  results = evaluate.run(EvalConfig(
       checkpoint_dir=str(run), data_dir=str(repo / VAL), batch_size=250,
       eval_all=True, output_csv_file=str(tmp_path / "eval.csv")))
   assert sorted(results) == [10, 20, 30]
@@ -259,7 +262,7 @@ def test_killed_and_resumed_run_ends_bit_identical(repo, tmp_path):
 
 def _mentornet_data(tmp_path):
   data = tmp_path / "data"
-  mentor_train_lib.generate_predefined("vstar_self_paced", str(data),
+  generate.generate_predefined("vstar_self_paced", str(data),
                                        sample_size=8000)
   return data
 
@@ -307,7 +310,7 @@ def test_mentornet_trainer_refuses_a_changed_resume_and_a_second_trainer(
     one_line_error(run_script(repo, "training_mentornet/train.py", *args,
                               changed), needle, "holds a MentorNet trained")
   other = tmp_path / "other"
-  mentor_train_lib.generate_predefined("vstar_self_paced", str(other),
+  generate.generate_predefined("vstar_self_paced", str(other),
                                        sample_size=8000, seed=5)
   one_line_error(run_script(repo, "training_mentornet/train.py",
                             f"--train_dir={train_dir}", f"--data_path={other}",
@@ -344,7 +347,7 @@ def _small_records(directory, n, seed):
   rng = np.random.default_rng(seed)
   images = rng.integers(0, 256, [n, 32, 32, 3]).astype(np.uint8)
   serialized = [records.make_example(tf.io.encode_png(images[i]).numpy(),
-                                     i % 10, i % 10, i, "cifar10")
+                                     i % 10, i % 10, i)
                 for i in range(n)]
   os.makedirs(directory, exist_ok=True)
   records.write_records(serialized, str(directory), "cifar10", "train")
@@ -355,18 +358,18 @@ def test_resume_on_other_records_is_refused_naming_the_change(repo,
   data = tmp_path / "data"
   _small_records(data, 300, seed=0)
   cfg = config(repo, tmp_path, data_dir=str(data), max_number_of_steps=4)
-  train_lib.run(cfg)
+  training.run(cfg)
   shutil.rmtree(data)
   _small_records(data, 200, seed=1)  # other size, other images
   before = digests(tmp_path / "run")
   with pytest.raises(ValueError, match=r"holds other training data than the "
                      r"run in .* \(300 records there, 200 here\)"):
-    train_lib.run(config(repo, tmp_path, data_dir=str(data),
+    training.run(config(repo, tmp_path, data_dir=str(data),
                          max_number_of_steps=8))
   shutil.rmtree(data)
   _small_records(data, 300, seed=2)  # same size, other images
   with pytest.raises(ValueError, match="other contents"):
-    train_lib.run(config(repo, tmp_path, data_dir=str(data),
+    training.run(config(repo, tmp_path, data_dir=str(data),
                          max_number_of_steps=8))
   assert digests(tmp_path / "run") == before
 
@@ -375,19 +378,19 @@ def test_resume_on_other_records_is_refused_naming_the_change(repo,
 
 
 def test_deleted_run_config_cannot_adopt_other_flags(repo, tmp_path):
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=4,
+  training.run(config(repo, tmp_path, max_number_of_steps=4,
                        save_checkpoint_steps=0, use_mentornet=True,
                        trained_mentornet_dir=str(repo / PD)))
   (tmp_path / "run" / "train_config.json").unlink()
   with pytest.raises(ValueError, match=r"learning_rate: 0.1 there, 0.05 here"
                      r"\), as .*model.ckpt-4 \(its train_config.json is gone\)"):
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=4,
+    training.run(config(repo, tmp_path, max_number_of_steps=4,
                          save_checkpoint_steps=0, use_mentornet=True,
                          trained_mentornet_dir=str(repo / PD),
                          learning_rate=0.05))
   assert not (tmp_path / "run" / "train_config.json").exists()
   # The same flags, the MentorNet spelled another way: the same run.
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=4,
+  training.run(config(repo, tmp_path, max_number_of_steps=4,
                        save_checkpoint_steps=0, use_mentornet=True,
                        trained_mentornet_dir="./" + os.path.relpath(
                            repo / PD)))
@@ -418,7 +421,7 @@ def test_csv_row_cut_short_is_repaired_not_glued(repo, tmp_path,
                                                  three_checkpoints):
   csv = tmp_path / "eval.csv"
   csv.write_text("step,accuracy,loss\n10,0.250000,2.000000\n20,0.3")
-  eval_lib.run(eval_lib.EvalConfig(
+  evaluate.run(EvalConfig(
       checkpoint_dir=str(three_checkpoints), data_dir=str(repo / VAL),
       studentnet="inception", batch_size=250, eval_all=True,
       output_csv_file=str(csv)))
@@ -439,10 +442,10 @@ def test_read_only_train_log_dir_is_one_line(repo, tmp_path, monkeypatch):
       raise OSError(errno.EROFS, "Read-only file system", str(path))
     return real_open(path, *args, **kwargs)
   monkeypatch.setattr(run_dir.os, "open", read_only)
-  with pytest.raises(train_lib.TrainingError,
+  with pytest.raises(training.TrainingError,
                      match=r"cannot use --train_log_dir=.*Read-only file "
                      r"system") as raised:
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=2))
+    training.run(config(repo, tmp_path, max_number_of_steps=2))
   assert "\n" not in str(raised.value)
 
 

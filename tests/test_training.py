@@ -13,15 +13,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mentornet import checkpoints
-from mentornet import optimizers
-from mentornet import students
-from mentornet import train_lib
+from mentornet.models import optimizers
+from mentornet.models import students
+from mentornet import training
+from mentornet.training import checkpoints
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 DEMO = "data/demo/cifar10/0.4"
 SMALL_RESNET = dict(num_residual_units=1, resnet_widths=(16, 32, 64))
 
+
+
+def run_schedule(config, num_examples):
+  """The learning-rate schedule a run of `config` trains with."""
+  config = training.with_rules(config)
+  return optimizers.make_schedule(config.schedule, config, num_examples)
 
 def config(repo, tmp_path, **kwargs):
   base = dict(train_log_dir=str(tmp_path / "run"), data_dir=str(repo / DEMO),
@@ -30,7 +36,7 @@ def config(repo, tmp_path, **kwargs):
   base.update(kwargs)
   if base.get("use_mentornet"):
     base.setdefault("trained_mentornet_dir", str(repo / PD))
-  return train_lib.TrainConfig(**base)
+  return training.TrainConfig(**base)
 
 
 def ckpt_value(prefix, key):
@@ -87,6 +93,7 @@ def test_scripts_end_to_end_write_summaries(repo, tmp_path, script,
     assert [v for _, v in tags["mentornet/epoch"]] == [0, 25, 50, 75]
 
 
+@pytest.mark.slow
 def test_mentornet_script_honours_misspelled_flag(repo, tmp_path):
   proc = run_script(repo, "cifar_train_mentornet.py", "--studentnet=inception",
                     f"--data_dir={DEMO}", f"--train_log_dir={tmp_path}",
@@ -97,15 +104,16 @@ def test_mentornet_script_honours_misspelled_flag(repo, tmp_path):
   assert '"loss_p_percentile": 0.25' in (tmp_path / "train_config.json").read_text()
 
 
+@pytest.mark.slow
 def test_state_resumes_from_checkpoint(repo, tmp_path):
   cfg = config(repo, tmp_path, use_mentornet=True, studentnet="resnet101",
                example_dropout_rates="0.0,100", max_number_of_steps=3,
                **SMALL_RESNET)
-  train_lib.run(cfg)
+  training.run(cfg)
   prefix = tf.train.latest_checkpoint(cfg.train_log_dir)
   saved_avg = ckpt_value(prefix, "curriculum/moving_average")
   assert saved_avg != 0
-  model, _, optimizer, curriculum = train_lib.build_training(cfg, 5000)
+  model, _, optimizer, curriculum = training.build_training(cfg, 5000)
   status = tf.train.Checkpoint(model=model, optimizer=optimizer,
                                curriculum=curriculum).restore(prefix)
   status.expect_partial().assert_existing_objects_matched()
@@ -117,20 +125,22 @@ def test_state_resumes_from_checkpoint(repo, tmp_path):
   # Its total steps define the progress epoch: a MentorNet run is not extended.
   cfg.max_number_of_steps = 5
   with pytest.raises(ValueError, match="cannot be extended"):
-    train_lib.run(cfg)
+    training.run(cfg)
   assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-3")
 
 
+@pytest.mark.slow
 def test_baseline_run_may_be_extended(repo, tmp_path):
   cfg = config(repo, tmp_path, max_number_of_steps=2)
-  train_lib.run(cfg)
+  training.run(cfg)
   cfg.max_number_of_steps = 4
-  train_lib.run(cfg)
+  training.run(cfg)
   assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-4")
   saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
   assert saved["max_number_of_steps"] == 4 and "train_log_dir" not in saved
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_finishes(repo, tmp_path):
   args = ["--studentnet=inception", f"--data_dir={DEMO}",
           f"--train_log_dir={tmp_path}", f"--trained_mentornet_dir={PD}",
@@ -161,25 +171,27 @@ def test_sigkill_then_rerun_finishes(repo, tmp_path):
   assert ckpt_value(final, "curriculum/moving_average") != avg
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_logical_cpus(repo, tmp_path):
   assert len(tf.config.list_logical_devices("CPU")) == 2
   cfg = config(repo, tmp_path, use_mentornet=True, studentnet="resnet101",
                distribution_strategy="mirrored", max_number_of_steps=3,
                burn_in_epoch=100, example_dropout_rates="0.5,100",
                **SMALL_RESNET)
-  metrics = train_lib.run(cfg)
+  metrics = training.run(cfg)
   assert np.isfinite(metrics["total_loss"])
   assert metrics["data_util"] == 0.5  # burn-in: all 1, then 4 of 8 per replica
   assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-3")
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(repo, tmp_path):
   cfg = config(repo, tmp_path, learning_rate=1e12, max_number_of_steps=50,
                save_interval_secs=0)
-  with pytest.raises(train_lib.TrainingError,
+  with pytest.raises(training.TrainingError,
                      match=r"total loss is (nan|inf) at step \d+; training "
                      r"stopped. The last good checkpoint is .*model.ckpt-\d+"):
-    train_lib.run(cfg)
+    training.run(cfg)
   last = tf.train.latest_checkpoint(cfg.train_log_dir)
   reader = tf.train.load_checkpoint(last)
   for name, _ in tf.train.list_variables(last):
@@ -202,10 +214,11 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(repo, tmp_path):
 def test_bad_flags_fail_before_any_work(repo, tmp_path, kwargs, message):
   cfg = config(repo, tmp_path, use_mentornet=True, **kwargs)
   with pytest.raises((ValueError, FileNotFoundError), match=message):
-    train_lib.run(cfg)
+    training.run(cfg)
   assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_script_bad_flag_is_one_line(repo, tmp_path):
   proc = run_script(repo, "cifar_train_mentornet.py", f"--data_dir={DEMO}",
                     f"--train_log_dir={tmp_path / 'run'}",
@@ -218,20 +231,20 @@ def test_script_bad_flag_is_one_line(repo, tmp_path):
 
 
 def test_other_configuration_is_not_overwritten(repo, tmp_path):
-  train_lib.run(config(repo, tmp_path, max_number_of_steps=2))
+  training.run(config(repo, tmp_path, max_number_of_steps=2))
   before = sorted(os.listdir(tmp_path / "run"))
   with pytest.raises(ValueError, match="holds a run with another configuration"
                      r" \(learning_rate: 0.1 there, 0.05 here\)"):
-    train_lib.run(config(repo, tmp_path, max_number_of_steps=4,
+    training.run(config(repo, tmp_path, max_number_of_steps=4,
                          learning_rate=0.05))
   assert sorted(os.listdir(tmp_path / "run")) == before
 
 
 def schedule(studentnet, use_mentornet, num_examples=50000, **kwargs):
-  cfg = train_lib.TrainConfig(train_log_dir="x", data_dir="x",
+  cfg = training.TrainConfig(train_log_dir="x", data_dir="x",
                               studentnet=studentnet,
                               use_mentornet=use_mentornet, **kwargs)
-  return students.get(studentnet).make_schedule(cfg, num_examples)
+  return run_schedule(cfg, num_examples)
 
 
 def test_learning_rate_schedules():
@@ -269,7 +282,7 @@ def test_tf1_momentum_matches_hand_computation():
 
 
 def build(studentnet, dataset_name="cifar10", **kwargs):
-  return students.build_for(train_lib.TrainConfig(
+  return students.build_for(training.TrainConfig(
       train_log_dir="", data_dir="", studentnet=studentnet,
       dataset_name=dataset_name, **kwargs))
 

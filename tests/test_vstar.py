@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mentornet import vstar
+from mentornet.learning import vstar
 
 ROWS = np.array([
     # loss, loss_diff, label, epoch

@@ -12,9 +12,8 @@ Data-driven, from a per-example loss dump (`id epoch noisy clean loss`):
 
 from absl import flags
 
-from mentornet import cli
-from mentornet import mentor_train_lib
-from mentornet import vstar
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet.learning import vstar
 
 flags.DEFINE_string("outdir", "", "Where to write tr.npz and ts.npz.")
 flags.DEFINE_string("vstar_fn", "vstar_self_paced",
@@ -33,17 +32,18 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  from mentornet.learning import generate  # pylint: disable=g-import-not-at-top
   try:
     if not FLAGS.outdir:
       raise ValueError("--outdir is required")
     if FLAGS.vstar_fn == "data_driven":
       if not FLAGS.input_csv_filename:
         raise ValueError("--vstar_fn=data_driven needs --input_csv_filename")
-      for d in mentor_train_lib.generate_data_driven(
+      for d in generate.generate_data_driven(
           FLAGS.input_csv_filename, FLAGS.outdir, seed=FLAGS.seed):
         print(f"wrote {d}")
     else:
-      train, test = mentor_train_lib.generate_predefined(
+      train, test = generate.generate_predefined(
           FLAGS.vstar_fn, FLAGS.outdir, FLAGS.sample_size, FLAGS.vstar_gamma,
           FLAGS.seed)
       print(f"wrote {len(train)} training and {len(test)} test rows to "

@@ -14,9 +14,7 @@ import os
 
 from absl import flags
 
-from mentornet import cli
-from mentornet import mentor
-from mentornet import mentor_train_lib
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 
 flags.DEFINE_string("model_dir", "", "MentorNet checkpoint directory or prefix.")
 flags.DEFINE_string("vstar_fn", "", "The predefined v* it was trained on.")
@@ -34,18 +32,22 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  # pylint: disable=g-import-not-at-top
+  from mentornet.learning import fit
+  from mentornet.learning import generate
+  from mentornet.models import mentor
   try:
     net = mentor.load_mentornet(FLAGS.model_dir)
     result = {"model_dir": FLAGS.model_dir}
     if FLAGS.data_path:
-      _, test = mentor_train_lib.load_split(FLAGS.data_path)
-      result["test_rows"] = mentor_train_lib.evaluate(
-          net, test, mentor_train_lib.is_binary(test[:, 4]))
+      _, test = generate.load_split(FLAGS.data_path)
+      result["test_rows"] = fit.evaluate(
+          net, test, fit.is_binary(test[:, 4]))
     if FLAGS.vstar_fn and FLAGS.vstar_fn != "data_driven":
-      mse, max_err = mentor_train_lib.grid_mse(
+      mse, max_err = fit.grid_mse(
           net, FLAGS.vstar_fn, FLAGS.vstar_gamma, FLAGS.num_points)
       result["grid_mse"], result["grid_max_abs_error"] = mse, max_err
-  except (ValueError, FileNotFoundError) as e:
+  except (ValueError, OSError) as e:
     cli.fail("evaluate.py", e)
   print(json.dumps(result, indent=1))
   if FLAGS.readme_commands:
@@ -54,6 +56,7 @@ def main(argv):
 
 def write_readme(result):
   """Writes the model's README.md: how it was made and how well it fits."""
+  from mentornet.models import mentor  # pylint: disable=g-import-not-at-top
   directory = mentor.checkpoint_dir(FLAGS.model_dir)
   commands = "\n".join(c.strip() for c in FLAGS.readme_commands.split(";"))
   what = ("Data-driven MentorNet: v* is 1 for examples whose noisy label is "

@@ -1,21 +1,19 @@
 r"""Trains a MentorNet on rows written by data_generator.py.
 
   python code/training_mentornet/train.py \
-      --data_path=mentornet_data/self_paced \
-      --train_dir=mentornet_models/models/self_paced/self_paced_mentornet
+      --data_path=mentornet_data/self_paced --train_dir=runs/self_paced_mentornet
 
-The checkpoints in --train_dir load with `mentornet.mentor.load_mentornet` and
-with cifar_train_mentornet.py --trained_mentornet_dir.
+The checkpoints in --train_dir load with
+`mentornet.models.mentor.load_mentornet` and with cifar_train_mentornet.py
+--trained_mentornet_dir.
 """
 
 
 from absl import flags
 from absl import logging
 
-from mentornet import checkpoints
-from mentornet import cli
-from mentornet import mentor_train_lib
-from mentornet import run_dir
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet import config as config_lib
 
 flags.DEFINE_string("train_dir", "", "Where checkpoints are written.")
 flags.DEFINE_string("data_path", "", "Directory holding tr.npz and ts.npz.")
@@ -31,6 +29,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  # pylint: disable=g-import-not-at-top
+  from mentornet.learning import fit
+  from mentornet.training import checkpoints
+  from mentornet.training import run_dir
   logging.set_verbosity(logging.INFO)
   try:
     if not FLAGS.train_dir or not FLAGS.data_path:
@@ -39,7 +41,7 @@ def main(argv):
         FLAGS.max_step_train):
       raise ValueError(f"--max_step_train={FLAGS.max_step_train} must be a "
                        "positive whole number")
-    metrics = mentor_train_lib.train_mentornet(mentor_train_lib.TrainConfig(
+    metrics = fit.train_mentornet(config_lib.MentorNetTrainConfig(
         train_dir=FLAGS.train_dir, data_path=FLAGS.data_path,
         mini_batch_size=FLAGS.mini_batch_size,
         max_step_train=int(FLAGS.max_step_train),

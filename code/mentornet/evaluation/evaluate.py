@@ -4,7 +4,7 @@
 does not hold yet, oldest first, then waits for new ones: each on the whole
 split (accuracy, mean loss), with `eval/accuracy` and `eval/loss` summaries in
 `eval_dir` and a `step,accuracy,loss` row in the CSV (never two rows for one
-step). It stops after the checkpoint of the final step; after `timeout_secs`
+step), drawn as curves in a PNG beside it (`plot.py`). It stops after the checkpoint of the final step; after `timeout_secs`
 without a new checkpoint; with an error when no trainer has held the run's
 directory for `trainer_wait_secs` before the final step; after the latest
 checkpoint with `eval_once`, or after every checkpoint on disk with
@@ -12,9 +12,7 @@ checkpoint with `eval_once`, or after every checkpoint on disk with
 is skipped; any other failure (unreadable data, a checkpoint of another
 network) stops the job with one line.
 
-`mode="dump"` instead writes, for the latest checkpoint and a training data
-directory, one line `id epoch noisy_label clean_label loss` per example of a
-seeded subset: the input of data-driven MentorNet learning.
+The per-example loss dump (`--mode=dump`) is `loss_dump.py`.
 """
 
 import dataclasses
@@ -23,44 +21,18 @@ import re
 import time
 
 from absl import logging
-import numpy as np
 import tensorflow as tf
 
-from mentornet import checkpoints
-from mentornet import curriculum
-from mentornet import datasets
-from mentornet import inputs
-from mentornet import run_dir
-from mentornet import students
+from mentornet.data import datasets
+from mentornet.data import inputs
+from mentornet.data import shards
+from mentornet.evaluation import plot
+from mentornet.models import students
+from mentornet.training import checkpoints
+from mentornet.training import run_dir
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
                        "resnet_widths")
-
-
-@dataclasses.dataclass
-class EvalConfig:
-  """Flags of cifar_eval.py."""
-  checkpoint_dir: str
-  data_dir: str
-  eval_dir: str = ""
-  dataset_name: str = "cifar10"
-  studentnet: str = "resnet101"
-  batch_size: int = 25
-  split_name: str = "test"
-  eval_interval_secs: float = 600
-  output_csv_file: str = ""
-  max_number_of_steps: int = 0  # 0: read it from the run's train_config.json
-  timeout_secs: float = 0  # 0: until the final step or the trainer stops
-  trainer_wait_secs: float = 600
-  eval_once: bool = False
-  eval_all: bool = False
-  mode: str = "eval"  # or "dump": per-example losses for data-driven MentorNets
-  dump_file: str = ""
-  dump_fraction: float = 0.1
-  dump_seed: int = 0
-  dump_epoch: int = -1  # -1: the checkpoint's progress epoch
-  num_residual_units: int = 9
-  resnet_widths: tuple = (160, 320, 640)
 
 
 def adopt_training_config(config):
@@ -68,11 +40,14 @@ def adopt_training_config(config):
 
   The checkpoints can only be read by the network they were written by, so
   the run's own settings win over flags (with a warning when they differ).
+
+  Returns:
+    (the config, whether the run's record was found).
   """
   saved = run_dir.read_json(os.path.join(config.checkpoint_dir,
                                          run_dir.CONFIG_FILE))
   if saved is None:
-    return config
+    return config, False
   changes = {}
   for field in ARCHITECTURE_FIELDS:
     value = saved[field]
@@ -83,7 +58,7 @@ def adopt_training_config(config):
     logging.warning("using the training run's %s", changes)
   if not config.max_number_of_steps:
     changes["max_number_of_steps"] = saved["max_number_of_steps"]
-  return dataclasses.replace(config, **changes)
+  return dataclasses.replace(config, **changes), True
 
 
 class EvalError(RuntimeError):
@@ -203,7 +178,7 @@ def checkpoints_on_disk(checkpoint_dir):
   return checkpoints.complete_prefixes(checkpoint_dir, run_dir.CHECKPOINT_NAME)
 
 
-def _latest(checkpoint_dir):
+def latest_checkpoint(checkpoint_dir):
   found = checkpoints_on_disk(checkpoint_dir)
   if not found:
     raise FileNotFoundError(
@@ -213,19 +188,20 @@ def _latest(checkpoint_dir):
   return found[-1]
 
 
-def _pending(config, done):
-  """Checkpoints to evaluate, in step order, as `run` describes."""
+def _pending(config, adopted, done):
+  """(checkpoint, config) to evaluate, in step order, as `run` describes;
+  the config takes the run's record once it appears (`adopted`: already)."""
   if config.eval_once:
-    yield _latest(config.checkpoint_dir)
+    yield latest_checkpoint(config.checkpoint_dir), config
     return
   if config.eval_all:
-    _latest(config.checkpoint_dir)  # says what is missing
+    latest_checkpoint(config.checkpoint_dir)  # says what is missing
   start = last_new = last_alive = time.monotonic()
   while True:
     new = [p for p in checkpoints_on_disk(config.checkpoint_dir)
            if checkpoint_step(p) not in done]
     for path in new:
-      yield path
+      yield path, config
     if config.eval_all:
       return
     final = config.max_number_of_steps
@@ -257,7 +233,8 @@ def _pending(config, done):
           f"{reached} of {final}: the run stopped before its end")
     time.sleep(max(0.1, min(config.eval_interval_secs,
                             config.trainer_wait_secs)))
-    config = adopt_training_config(config)
+    if not adopted:
+      config, adopted = adopt_training_config(config)
 
 
 def validate(config):
@@ -288,59 +265,9 @@ def validate(config):
     raise ValueError("--eval_once and --eval_all exclude each other")
   datasets.get(config.dataset_name)
   students.get(config.studentnet)
-  files = inputs.record_files(config.data_dir, config.dataset_name,
+  files = shards.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
-  inputs.count_records(files, config.dataset_name)
-
-
-def select_subset(num_examples, fraction, seed):
-  """A seeded boolean mask keeping `round(fraction * num_examples)` records."""
-  keep = max(1, round(fraction * num_examples))
-  mask = np.zeros(num_examples, bool)
-  mask[np.random.default_rng(seed).choice(num_examples, keep, replace=False)] = True
-  return mask
-
-
-def dump_losses(config):
-  """Writes `id epoch noisy_label clean_label loss` for a seeded subset.
-
-  Uses the latest checkpoint in `checkpoint_dir`, evaluation preprocessing
-  and inference mode. The epoch column is `dump_epoch`, or the checkpoint's
-  progress epoch, in the training curriculum's own arithmetic
-  (`curriculum.progress_epoch`).
-
-  Returns:
-    The number of lines written.
-  """
-  path = _latest(config.checkpoint_dir)
-  files = inputs.record_files(config.data_dir, config.dataset_name,
-                              config.split_name)
-  select = select_subset(inputs.count_records(files, config.dataset_name),
-                         config.dump_fraction,
-                         config.dump_seed)
-  epoch = config.dump_epoch
-  if epoch < 0:
-    step = checkpoint_step(path)
-    epoch = curriculum.progress_epoch(
-        step, config.max_number_of_steps or max(step, 1))
-  evaluator = Evaluator(config, files=files, select=select)
-  evaluator.restore(path)
-  lines = []
-  for batch in evaluator.dataset:
-    losses = evaluator.example_losses(batch["image"], batch["label"]).numpy()
-    for i, n, c, l in zip(batch["id"].numpy(), batch["label"].numpy(),
-                          batch["clean_label"].numpy(), losses):
-      lines.append(f"{i} {epoch} {n} {c} {l:.5f}\n")
-  if any(line.split()[3] == "-1" for line in lines):
-    logging.warning("the records have no clean labels: the dump cannot train"
-                    " a data-driven MentorNet")
-  tmp = config.dump_file + ".tmp"
-  with open(tmp, "w") as f:
-    f.writelines(lines)
-  os.replace(tmp, config.dump_file)
-  logging.info("wrote %d lines (epoch %d, checkpoint %s) to %s", len(lines),
-               epoch, path, config.dump_file)
-  return len(lines)
+  shards.count_records(files, config.dataset_name)
 
 
 def run(config):
@@ -348,19 +275,16 @@ def run(config):
 
   The network and the final step are read from the run's
   `train_config.json` when it appears, so the job may start before the
-  trainer. With `mode="dump"`, writes the per-example loss dump instead and
-  returns {}.
+  trainer.
 
   Raises:
     ValueError / FileNotFoundError: a bad flag or input (before any work).
-    EvalError: a checkpoint of another network, unreadable data, or a run
-      whose trainer stopped before the final step.
+    EvalError: a checkpoint of another network, unreadable data, a run whose
+      trainer stopped before the final step, nothing to evaluate, or results
+      that cannot be written.
   """
-  config = adopt_training_config(config)  # again below if not there yet
+  config, adopted = adopt_training_config(config.with_split())
   validate(config)
-  if config.mode == "dump":
-    dump_losses(config)
-    return {}
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
   writer = evaluator = None
   dropped = repair_csv(config.output_csv_file)
@@ -369,10 +293,9 @@ def run(config):
                     config.output_csv_file, dropped)
   done = csv_steps(config.output_csv_file)
   results = {}
-  for path in _pending(config, done):
+  for path, config in _pending(config, adopted, done):
     step = checkpoint_step(path)
     if evaluator is None:
-      config = adopt_training_config(config)
       evaluator = Evaluator(config)
     try:
       accuracy, loss = evaluator.evaluate(path)
@@ -403,6 +326,7 @@ def run(config):
       writer.flush()
       if config.output_csv_file:
         _append_csv(config.output_csv_file, step, accuracy, loss)
+        plot.draw_csv(config.output_csv_file)
     except (OSError, tf.errors.OpError) as e:
       raise EvalError(f"could not write the result of step {step} to "
                       f"{eval_dir} or {config.output_csv_file or 'no CSV'}: "

@@ -1,31 +1,19 @@
-"""The TFRecord schema of the CIFAR data directories, written and parsed.
+"""CIFAR records written and parsed, in the keys of `schema.py`.
 
-Records are `tf.train.Example`s with the original keys, `image/encoded` (PNG),
-`image/format` and `image/class/label` (CIFAR-100 also
-`image/class/fine_label`), both holding the NOISY label, plus two keys the
-original lacked: `image/class/clean_label` and `image/id`.
+Records are `tf.train.Example`s holding a PNG image, the NOISY label under
+the dataset's label key (and `image/class/label`), the clean label and an id.
+The label key is handed in (`datasets.Dataset.label_key`), so this module
+knows no dataset.
 """
 
 import os
 
 import tensorflow as tf
 
-ENCODED = "image/encoded"
-FORMAT = "image/format"
-LABEL = "image/class/label"
-FINE_LABEL = "image/class/fine_label"
-CLEAN_LABEL = "image/class/clean_label"
-ID = "image/id"
-MISSING = -1  # clean label / id of records in the original format.
+from mentornet.data import schema
 
-
-def label_key(dataset_name):
-  """The key holding the (noisy) training label for `dataset_name`."""
-  from mentornet import datasets  # pylint: disable=g-import-not-at-top
-  return datasets.get(dataset_name).label_key
-
-
-def make_example(png, label, clean_label, example_id, dataset_name):
+def make_example(png, label, clean_label, example_id,
+                 label_key=schema.LABEL):
   """Builds one serialized `tf.train.Example`.
 
   Args:
@@ -33,8 +21,8 @@ def make_example(png, label, clean_label, example_id, dataset_name):
     label: the (noisy) label.
     clean_label: the true label.
     example_id: a stable integer id.
-    dataset_name: a registered dataset; the label is also written under its
-      own label key (CIFAR-100's `fine_label`).
+    label_key: the dataset's label key; the label is written under it and
+      under `image/class/label` (CIFAR-100's `fine_label` and `label`).
 
   Returns:
     Serialized bytes.
@@ -43,9 +31,10 @@ def make_example(png, label, clean_label, example_id, dataset_name):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
   def raw(value):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-  feature = {ENCODED: raw(png), FORMAT: raw(b"png"), LABEL: ints(label),
-             CLEAN_LABEL: ints(clean_label), ID: ints(example_id)}
-  feature[label_key(dataset_name)] = ints(label)
+  feature = {schema.ENCODED: raw(png), schema.FORMAT: raw(b"png"),
+             schema.LABEL: ints(label), schema.CLEAN_LABEL: ints(clean_label),
+             schema.ID: ints(example_id)}
+  feature[label_key] = ints(label)
   return tf.train.Example(
       features=tf.train.Features(feature=feature)).SerializeToString(
       deterministic=True)  # map fields otherwise serialise in any order
@@ -75,18 +64,20 @@ def write_records(serialized, directory, dataset_name, split_name,
   return paths
 
 
-def parse_example(serialized, dataset_name):
+def parse_example(serialized, label_key=schema.LABEL):
   """Parses one record into {png, label, clean_label, id} tensors.
 
   Records in the original format lack clean labels and ids: those read as
-  `MISSING` (-1).
+  `schema.MISSING` (-1).
   """
+  missing = schema.MISSING
   features = {
-      ENCODED: tf.io.FixedLenFeature([], tf.string),
-      label_key(dataset_name): tf.io.FixedLenFeature([], tf.int64),
-      CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64, default_value=MISSING),
-      ID: tf.io.FixedLenFeature([], tf.int64, default_value=MISSING),
+      schema.ENCODED: tf.io.FixedLenFeature([], tf.string),
+      label_key: tf.io.FixedLenFeature([], tf.int64),
+      schema.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64,
+                                                default_value=missing),
+      schema.ID: tf.io.FixedLenFeature([], tf.int64, default_value=missing),
   }
   parsed = tf.io.parse_single_example(serialized, features)
-  return {"png": parsed[ENCODED], "label": parsed[label_key(dataset_name)],
-          "clean_label": parsed[CLEAN_LABEL], "id": parsed[ID]}
+  return {"png": parsed[schema.ENCODED], "label": parsed[label_key],
+          "clean_label": parsed[schema.CLEAN_LABEL], "id": parsed[schema.ID]}

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from mentornet import config as config_lib
+
 RESNET_BOUNDARIES = (19531, 25000, 30000)  # MentorNet script, resnet101.
 
 
@@ -70,3 +72,24 @@ def exponential_decay(learning_rate, learning_rate_decay_factor, num_examples,
 def plain_sgd(schedule):
   """Plain gradient descent (the inception scripts)."""
   return keras.optimizers.SGD(schedule)
+
+
+def make_schedule(kind, config, num_examples):
+  """The learning-rate schedule `kind` (one of `config.SCHEDULES`) of a run.
+
+  Args:
+    kind: "piecewise", "exponential" or "constant".
+    config: the run's TrainConfig (learning rate, decay factor, epochs per
+      decay, batch size).
+    num_examples: the training records, for the steps of an epoch.
+  """
+  if kind == config_lib.SCHEDULE_PIECEWISE:
+    return resnet_piecewise(config.learning_rate)
+  if kind == config_lib.SCHEDULE_EXPONENTIAL:
+    return exponential_decay(config.learning_rate,
+                             config.learning_rate_decay_factor, num_examples,
+                             config.batch_size, config.num_epochs_per_decay)
+  if kind == config_lib.SCHEDULE_CONSTANT:
+    return config.learning_rate
+  raise ValueError(f"schedule '{kind}' is unknown; choose one of "
+                   f"{', '.join(config_lib.SCHEDULES)}")

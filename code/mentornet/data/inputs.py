@@ -7,168 +7,13 @@ ordered pass: TFRecordDataset -> parse -> decode PNG -> cache -> standardise
 -> batch -> prefetch.
 """
 
-import glob
-import hashlib
-import os
-
 import numpy as np
 import tensorflow as tf
 
-from mentornet import datasets
-from mentornet import records
+from mentornet.data import datasets
+from mentornet.data import records
+from mentornet.data import shards
 
-
-
-def _hint(data_dir, dataset_name, split_name):
-  """Names the directories below `data_dir` that hold this split's records."""
-  found = sorted({os.path.relpath(os.path.dirname(p), data_dir) for p in
-                  glob.glob(os.path.join(data_dir, "**",
-                                         f"{dataset_name}_{split_name}-*"),
-                            recursive=True)})
-  if not found:
-    return ""
-  shown = ", ".join(os.path.join(data_dir, d) + "/" for d in found[:6])
-  return f"; directories below it that do hold them: {shown}"
-
-
-def record_files(data_dir, dataset_name, split_name):
-  """The files `<data_dir>/<dataset>_<split>-*`, sorted.
-
-  Raises:
-    FileNotFoundError: one line naming the missing directory, the empty
-      directory or the pattern that matched nothing (with the directories
-      below that do hold such records, a common mistake).
-    ValueError: a matching entry that is a directory or an empty file.
-  """
-  if not data_dir or not os.path.isdir(data_dir):
-    raise FileNotFoundError(f"data directory '{data_dir}' does not exist")
-  if not os.listdir(data_dir):
-    raise FileNotFoundError(f"data directory {data_dir} is empty")
-  pattern = os.path.join(data_dir, f"{dataset_name}_{split_name}-*")
-  files = sorted(glob.glob(pattern))
-  if not files:
-    raise FileNotFoundError(f"no files match {pattern}"
-                            + _hint(data_dir, dataset_name, split_name))
-  for path in files:
-    if os.path.isdir(path):
-      raise ValueError(f"{path} is a directory, not a TFRecord file")
-    if os.path.getsize(path) == 0:
-      raise ValueError(f"TFRecord file {path} is empty (0 bytes)")
-  return files
-
-
-FINGERPRINT_BYTES = 65536  # hashed from each end of every record file
-
-
-def data_fingerprint(files, num_examples):
-  """What identifies a run's training data, cheaply.
-
-  Returns:
-    {"records": the record count, "files": ["name:size", ...], "content":
-    a SHA-256 prefix of every file's name, size and first and last 64 KiB}.
-    The directory's path is not part of it (data may be moved).
-  """
-  digest = hashlib.sha256()
-  names = []
-  for path in files:
-    size = os.path.getsize(path)
-    names.append(f"{os.path.basename(path)}:{size}")
-    with open(path, "rb") as f:
-      head = f.read(FINGERPRINT_BYTES)
-      f.seek(max(0, size - FINGERPRINT_BYTES))
-      tail = f.read(FINGERPRINT_BYTES)
-    digest.update(f"{names[-1]}\n".encode() + head + tail)
-  return {"records": int(num_examples), "files": names,
-          "content": digest.hexdigest()[:16]}
-
-
-def fingerprint_change(saved, ours):
-  """How the data `ours` differ from `saved` (fingerprints), or ""."""
-  if saved == ours:
-    return ""
-  if saved.get("records") != ours["records"]:
-    return f"{saved.get('records')} records there, {ours['records']} here"
-  if saved.get("files") != ours["files"]:
-    return (f"files {', '.join(saved.get('files') or [])} there, "
-            f"{', '.join(ours['files'])} here")
-  return ("the same files and record count but other contents (labels or "
-          "images differ)")
-
-
-def _first_bad_record(path, dataset_name):
-  """(index, reason) of the first record of `path` that does not read, in
-  eager mode one record at a time (only used once a batch has failed)."""
-  for index, serialized in enumerate(tf.data.TFRecordDataset(path)):
-    try:
-      reason = _check_record(serialized, dataset_name)
-    except (tf.errors.InvalidArgumentError, ValueError) as e:
-      reason = str(getattr(e, "message", e)).splitlines()[0]
-    if reason:
-      return index, reason
-  return None, "unreadable"
-
-
-def _check_record(serialized, dataset_name):
-  """The reason a record is bad, or "" (eager)."""
-  info = datasets.get(dataset_name)
-  ex = records.parse_example(serialized, dataset_name)
-  label = int(ex["label"])
-  if not 0 <= label < info.num_classes:
-    return f"label {label} is outside [0, {info.num_classes})"
-  shape = tf.io.decode_png(ex["png"], channels=3).shape
-  size = info.image_size
-  if shape != (size, size, 3):
-    return f"image of shape {list(shape)}, expected [{size}, {size}, 3]"
-  return ""
-
-
-def count_records(files, dataset_name=None):
-  """Counts the records of `files`, checking each file's framing and CRCs and,
-  given `dataset_name`, every record's label and image.
-
-  Raises:
-    ValueError: one line naming the corrupt file, or the file and record
-      index of a bad label or image.
-  """
-  total = 0
-  for path in files:
-    try:
-      if dataset_name is None:
-        total += int(tf.data.TFRecordDataset(path).reduce(
-            tf.constant(0, tf.int64), lambda n, _: n + 1))
-      else:
-        total += _count_checked(path, dataset_name)
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
-      if isinstance(e, tf.errors.InvalidArgumentError) and dataset_name:
-        index, reason = _first_bad_record(path, dataset_name)
-        if index is not None:
-          raise ValueError(f"{path}, record {index}: {reason}") from None
-      raise ValueError(f"corrupt TFRecord file {path}: "
-                       f"{e.message.splitlines()[0]}") from None
-  return total
-
-
-def _count_checked(path, dataset_name):
-  """Record count of one file; raises InvalidArgumentError on a bad record."""
-  info = datasets.get(dataset_name)
-
-  def check(serialized):
-    ex = records.parse_example(serialized, dataset_name)
-    image = tf.io.decode_png(ex["png"], channels=3)
-    size = info.image_size
-    ok = tf.logical_and(
-        tf.logical_and(ex["label"] >= 0, ex["label"] < info.num_classes),
-        tf.reduce_all(tf.equal(tf.shape(image), [size, size, 3])))
-    return tf.cast(ok, tf.int64)
-
-  ds = tf.data.TFRecordDataset(path).map(
-      check, num_parallel_calls=tf.data.AUTOTUNE)
-  good, total = ds.reduce((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
-                          lambda acc, ok: (acc[0] + ok, acc[1] + 1))
-  if int(good) != int(total):
-    index, reason = _first_bad_record(path, dataset_name)
-    raise ValueError(f"{path}, record {index}: {reason}")
-  return int(total)
 
 
 def _decoded(files, dataset_name):
@@ -179,7 +24,8 @@ def _decoded(files, dataset_name):
   size = datasets.get(dataset_name).image_size
 
   def parse(index, serialized):
-    ex = records.parse_example(serialized, dataset_name)
+    ex = records.parse_example(serialized,
+                              datasets.get(dataset_name).label_key)
     image = tf.io.decode_png(ex["png"], channels=3)
     image = tf.ensure_shape(image, [size, size, 3])
     example_id = tf.where(ex["id"] >= 0, ex["id"], index)
@@ -280,7 +126,7 @@ def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
     clean_label, id}.
   """
   if examples is None:
-    files = files or record_files(data_dir, dataset_name, split_name)
+    files = files or shards.record_files(data_dir, dataset_name, split_name)
     examples = load_examples(files, dataset_name)
   num_examples = len(examples["label"])
   arrays = {k: tf.constant(v) for k, v in examples.items()}
@@ -310,7 +156,7 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
   Returns:
     A `tf.data.Dataset` of dicts like `train_dataset`'s.
   """
-  files = files or record_files(data_dir, dataset_name, split_name)
+  files = files or shards.record_files(data_dir, dataset_name, split_name)
   def preprocess(example):
     example = dict(example)
     example["image"] = standardize(example["image"])
@@ -347,8 +193,8 @@ def supervised_dataset(data_dir, dataset_name, split_name, batch_size,
     A `tf.data.Dataset` of (float32 [B, H, W, 3], int64 [B]), or of
     (images, {"label", "clean_label"}) with `clean_labels`.
   """
-  files = record_files(data_dir, dataset_name, split_name)
-  num_examples = count_records(files, dataset_name)
+  files = shards.record_files(data_dir, dataset_name, split_name)
+  num_examples = shards.count_records(files, dataset_name)
   # The decoded uint8 images are cached, a quarter of their float size.
   ds = _decoded(files, dataset_name).map(
       lambda ex: (ex["image"], {"label": ex["label"],

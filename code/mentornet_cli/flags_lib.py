@@ -1,7 +1,9 @@
-"""The flags layer: definitions shared by several scripts, and one strict way
-from flags to a config dataclass.
+"""The flags layer: definitions shared by several scripts, flags made from
+the config dataclasses' own fields, and one strict way from flags to a
+config.
 
-Only entry scripts call this; the library never reads FLAGS.
+Only entry scripts call this; the library never reads FLAGS. Nothing here
+loads TensorFlow (the registries do not), so `--help` answers at once.
 """
 
 import dataclasses
@@ -10,8 +12,8 @@ import os
 from absl import flags
 from absl import logging
 
-from mentornet import datasets
-from mentornet import students
+from mentornet.data import datasets
+from mentornet.models import students
 
 FLAGS = flags.FLAGS
 
@@ -30,6 +32,20 @@ def define_model_flags(batch_size, data_dir_help):
   flags.DEFINE_integer("num_residual_units", 9, "resnet101: units per stage.")
   flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
                     "resnet101: the three stage widths.")
+
+
+_DEFINE = {str: flags.DEFINE_string, float: flags.DEFINE_float,
+           int: flags.DEFINE_integer, bool: flags.DEFINE_bool}
+
+
+def define_from_config(config_class, names=None):
+  """Defines one flag per field of `config_class` (or per name in `names`),
+  with the field's type, default and declared help: a default declared once.
+  """
+  for field in dataclasses.fields(config_class):
+    if names is None or field.name in names:
+      _DEFINE[field.type](field.name, field.default,
+                          field.metadata.get("help", ""))
 
 
 def _int_tuple(name, values):

@@ -1,7 +1,8 @@
 """The flags of cifar_train_baseline.py and cifar_train_mentornet.py.
 
 Only the entry scripts call these helpers; the library itself never reads
-FLAGS.
+FLAGS. The curriculum's flags are made from `config.CurriculumConfig`, where
+their defaults and meanings are declared.
 """
 
 import sys
@@ -9,17 +10,11 @@ import sys
 from absl import flags
 from absl import logging
 
-from mentornet import checkpoints
-from mentornet import cli
-from mentornet import flags_lib
-from mentornet import run_dir
-from mentornet import train_lib
+from mentornet import config as config_lib
+from mentornet_cli import cli
+from mentornet_cli import flags_lib
 
 FLAGS = flags.FLAGS
-# TrainConfig fields that only cifar_train_mentornet.py has flags for.
-MENTORNET_FIELDS = ("trained_mentornet_dir", "loss_p_percentile",
-                    "burn_in_epoch", "fixed_epoch_after_burn_in",
-                    "loss_moving_average_decay", "example_dropout_rates")
 
 
 def define_common_flags():
@@ -61,49 +56,46 @@ def define_common_flags():
 
 
 def define_mentornet_flags():
-  """Flags of cifar_train_mentornet.py only."""
-  flags.DEFINE_string("trained_mentornet_dir", "",
-                      "Directory (or prefix) of the trained MentorNet.")
-  flags.DEFINE_float("loss_p_percentile", 0.7,
-                     "Percentile of the batch loss fed to the moving average.")
+  """Flags of cifar_train_mentornet.py only: the curriculum's settings."""
+  flags_lib.define_from_config(config_lib.CurriculumConfig)
   flags.DEFINE_alias("loss_p_precentile", "loss_p_percentile")
-  flags.DEFINE_integer("burn_in_epoch", 0,
-                       "Weights are all 1 before this (progress) epoch.")
-  flags.DEFINE_bool("fixed_epoch_after_burn_in", False,
-                    "Feed min(epoch, burn_in_epoch) to MentorNet.")
-  flags.DEFINE_float("loss_moving_average_decay", 0.5,
-                     "Decay of the loss percentile's moving average.")
-  flags.DEFINE_string("example_dropout_rates", "0.5,17,0.05,78,1.0,5",
-                      "Comma-separated 'rate,n_epochs' pairs; counts sum to "
-                      "100, rates in [0, 1].")
 
 
-def config_from_flags(use_mentornet):
-  """A `train_lib.TrainConfig` from the flags (see `flags_lib`)."""
+def config_from_flags(script):
+  """A `config.TrainConfig` from the flags (see `flags_lib`), with the
+  StudentNet's rules for `script` ("baseline" or "mentornet")."""
+  from mentornet.models import students  # pylint: disable=g-import-not-at-top
   if FLAGS.ps_tasks or FLAGS.task:
     logging.warning("--ps_tasks/--task are TF1 settings and are ignored; TF2 "
                     "uses --distribution_strategy")
+  use_mentornet = script == students.MENTORNET
   if use_mentornet and any(a.startswith("--loss_p_precentile")
                            for a in sys.argv):
     logging.warning("--loss_p_precentile is the original's misspelling of "
                     "--loss_p_percentile; it is honoured")
+  rules = students.rules_for(FLAGS.studentnet, script)
   return flags_lib.config_from_flags(
-      train_lib.TrainConfig, use_mentornet=use_mentornet,
-      keep_defaults=() if use_mentornet else MENTORNET_FIELDS)
+      config_lib.TrainConfig, use_mentornet=use_mentornet,
+      regularization=rules.regularization, schedule=rules.schedule,
+      keep_defaults=() if use_mentornet else config_lib.CURRICULUM_FIELDS)
 
 
-def train_main(use_mentornet, script):
+def train_main(script, name):
   """The body of both scripts' main(): build the config and train.
 
   Exit codes: 0 finished; 1 a bad flag or input, a NaN, a failed save or a
   directory held by another trainer; 128 + signal (143 SIGTERM, 130 SIGINT)
   stopped by a signal after saving a checkpoint.
   """
+  # pylint: disable=g-import-not-at-top
+  from mentornet import training
+  from mentornet.training import checkpoints
+  from mentornet.training import run_dir
   try:
-    train_lib.run(config_from_flags(use_mentornet))
-  except train_lib.Interrupted as e:
-    print(f"{script}: {e}", file=sys.stderr)
+    training.run(config_from_flags(script))
+  except training.Interrupted as e:
+    print(f"{name}: {e}", file=sys.stderr)
     sys.exit(e.exit_code)
-  except (ValueError, OSError, train_lib.TrainingError,
+  except (ValueError, OSError, training.TrainingError,
           checkpoints.RestoreError, run_dir.DirectoryInUse) as e:
-    cli.fail(script, e)
+    cli.fail(name, e)

@@ -2,8 +2,8 @@
 
 `MentorNetModel` wraps a Keras model of your own (inputs to logits or
 probabilities) and trains it with `fit`, every example's loss weighted by a
-frozen MentorNet, exactly as the scripts' training loop weights it (both call
-`curriculum.weighted_objective`):
+frozen MentorNet, exactly as the scripts' training loop weights it (both run
+`training.step.train_step`):
 
     model = keras_model.MentorNetModel(
         student, mentornet="mentornet_models/models/mentornet_pd1_g_1/"
@@ -19,7 +19,8 @@ so sparse or one-hot labels, label smoothing and custom losses all work. The
 progress bar and the `TensorBoard` callback show `loss` (the mean loss, every
 example counted), `weighted_loss` (`sum(v * loss) / B`, what is minimised
 besides regularisation), `data_util` (fraction of examples with weight above
-0.001) and `mean_weight`, plus the compiled metrics. The curriculum's moving
+0.001), `mean_weight`, and for a MentorNet the batch-loss `percentile_loss`
+and its `moving_average`, plus the compiled metrics. The curriculum's moving
 average is a Keras weight of the model: `save_weights`, `ModelCheckpoint` and
 `BackupAndRestore` keep it with the optimizer's step count, so an interrupted
 `fit` resumes exactly (at the last backed-up epoch, for data whose batches
@@ -34,11 +35,16 @@ import os
 import keras
 import tensorflow as tf
 
-from mentornet import curriculum as curriculum_lib
-from mentornet import mentor
+from mentornet import config as config_lib
+from mentornet.curriculum import layers
+from mentornet.curriculum import objective as objective_lib
+from mentornet.models import mentor
+from mentornet.training import step as step_lib
 
-# Metric name -> per-example value averaged over the epoch's examples.
-CURRICULUM_METRICS = ("weighted_loss", "data_util", "mean_weight")
+# Epoch means over the examples (the first three) or the steps (the
+# curriculum's own statistics, reported when the curriculum has them).
+CURRICULUM_METRICS = ("weighted_loss", "mean_weight", "data_util",
+                      "percentile_loss", "moving_average")
 # Reported when the labels come with their clean labels (see `train_step`).
 NOISE_METRICS = ("weight_share_clean", "mean_weight_clean",
                  "mean_weight_noisy")
@@ -138,12 +144,9 @@ class MentorNetModel(keras.Model):
   """
 
   def __init__(self, student, mentornet=None, *, curriculum=None,
-               max_number_of_steps=None, loss_p_percentile=0.7,
-               burn_in_epoch=0, fixed_epoch_after_burn_in=False,
-               loss_moving_average_decay=0.5,
-               example_dropout_rates="0.5,17,0.05,78,1.0,5", seed=0,
-               regularization=curriculum_lib.REGULARIZATION_ADDED, **kwargs):
-    """Wraps `student`; the curriculum arguments are the scripts' flags.
+               max_number_of_steps=None, seed=0,
+               regularization=config_lib.REGULARIZATION_ADDED, **kwargs):
+    """Wraps `student`; the curriculum settings are the scripts' flags.
 
     Args:
       student: a Keras model from inputs to logits or probabilities.
@@ -151,51 +154,54 @@ class MentorNetModel(keras.Model):
         shipped curriculum, one learned with `code/training_mentornet/`, or
         an original TF1 checkpoint). None with no `curriculum`: the
         baseline, every weight 1.
-      curriculum: instead of `mentornet` and the flags below, a ready
+      curriculum: instead of `mentornet` and the settings, a ready
         curriculum layer.
       max_number_of_steps: total training steps, which define MentorNet's
         progress epoch; None: `epochs x steps per epoch` of the first `fit`.
-      loss_p_percentile, burn_in_epoch, fixed_epoch_after_burn_in,
-        loss_moving_average_decay, example_dropout_rates, seed: as the
-        training scripts' flags (see `curriculum.MentorNetCurriculum`).
+      seed: seed of the example drop-out.
       regularization: how the student's `losses` (e.g. kernel regularizers)
         enter the loss: "added" (Keras' way), "scaled_by_weights" (times
         `sum(v) / B`, the original resnet script) or "none".
-      **kwargs: `keras.Model` arguments such as `name`.
+      **kwargs: the curriculum settings of `config.CurriculumConfig`
+        (`loss_p_percentile`, `burn_in_epoch`, `fixed_epoch_after_burn_in`,
+        `loss_moving_average_decay`, `example_dropout_rates`), whose defaults
+        apply, and `keras.Model` arguments such as `name`.
 
     Raises:
       ValueError / FileNotFoundError: a bad argument or MentorNet path.
     """
+    settings = {k: kwargs.pop(k) for k in list(kwargs)
+                if k in config_lib.CURRICULUM_FIELDS}
     super().__init__(**kwargs)
-    if regularization not in curriculum_lib.REGULARIZATIONS:
+    if regularization not in config_lib.REGULARIZATIONS:
       raise ValueError(
           f"regularization '{regularization}' is unknown; choose one of "
-          f"{', '.join(curriculum_lib.REGULARIZATIONS)}")
+          f"{', '.join(config_lib.REGULARIZATIONS)}")
     if curriculum is not None and mentornet is not None:
       raise ValueError("give MentorNetModel a mentornet or a curriculum, "
                        "not both")
+    settings.pop("trained_mentornet_dir", None)  # the MentorNet is given
     # What `get_config` needs to build this model again (`.keras` files).
     self._mentornet_path = None
-    self._curriculum_args = dict(
-        loss_p_percentile=loss_p_percentile, burn_in_epoch=burn_in_epoch,
-        fixed_epoch_after_burn_in=fixed_epoch_after_burn_in,
-        loss_moving_average_decay=loss_moving_average_decay,
-        example_dropout_rates=example_dropout_rates, seed=seed)
+    self._curriculum_args = dict(settings, seed=seed)
     if curriculum is None and mentornet is None:
-      curriculum = curriculum_lib.UniformCurriculum()
+      curriculum = layers.UniformCurriculum()
     elif curriculum is None:
       if isinstance(mentornet, (str, bytes)) or hasattr(mentornet,
                                                         "__fspath__"):
         self._mentornet_path = os.fsdecode(mentornet)
         mentornet = mentor.load_mentornet(self._mentornet_path)
-      curriculum = curriculum_lib.MentorNetCurriculum(
+      curriculum = layers.MentorNetCurriculum(
           mentornet, max_number_of_steps, **self._curriculum_args)
     self.student = student
     self.curriculum = curriculum
     self.regularization = regularization
     self._per_example_loss = None
+    reported = (CURRICULUM_METRICS[:3] +
+                tuple(k for k in CURRICULUM_METRICS[3:]
+                      if k in curriculum.STATS) + NOISE_METRICS)
     self._trackers = {name: keras.metrics.Mean(name=name)
-                      for name in CURRICULUM_METRICS + NOISE_METRICS}
+                      for name in reported}
     if student.built:
       self.built = True
 
@@ -206,7 +212,7 @@ class MentorNetModel(keras.Model):
       NotImplementedError: the MentorNet was given as an object or a ready
         curriculum, so there is no path to load it from again.
     """
-    uniform = isinstance(self.curriculum, curriculum_lib.UniformCurriculum)
+    uniform = isinstance(self.curriculum, layers.UniformCurriculum)
     if self._mentornet_path is None and not uniform:
       raise NotImplementedError(
           "a MentorNetModel can be saved whole only when its MentorNet was "
@@ -258,6 +264,8 @@ class MentorNetModel(keras.Model):
             "is unknown); give MentorNetModel max_number_of_steps, or fit "
             "steps_per_epoch")
       self.curriculum.set_max_number_of_steps(epochs * steps)
+    if isinstance(x, tf.data.Dataset):
+      kwargs.setdefault("shuffle", False)  # a dataset shuffles itself
     return super().fit(x, y, batch_size=batch_size, epochs=epochs, **kwargs)
 
   def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
@@ -280,7 +288,7 @@ class MentorNetModel(keras.Model):
                                               "function"))
 
   def train_step(self, data):
-    """One step: per-example losses, curriculum weights, one update.
+    """One step of `training.step.train_step`, the scripts' step.
 
     `y` may be a dict {"label": ..., "clean_label": ...} (as
     `inputs.supervised_dataset(..., clean_labels=True)` gives): the loss and
@@ -288,35 +296,43 @@ class MentorNetModel(keras.Model):
     """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     y, clean = _split_clean_labels(y)
-    with tf.GradientTape() as tape:
-      y_pred = self(x, training=True)
-      loss = self._example_losses(y, y_pred, sample_weight)
-      objective = curriculum_lib.weighted_objective(
-          loss, self.curriculum, self.optimizer.iterations, self.losses,
-          self.regularization)
-      scaled = self.optimizer.scale_loss(objective.total)
-    variables = self.trainable_variables
-    self.optimizer.apply_gradients(
-        zip(tape.gradient(scaled, variables), variables))
-    self._update_trackers(loss, objective)
+    result = step_lib.train_step(
+        self, self.optimizer, self.curriculum, x, y, clean,
+        regularization=self.regularization,
+        loss_fn=lambda labels, predictions: self._example_losses(
+            labels, predictions, sample_weight))
+    self._update_trackers(result)
     if clean is not None:
-      self._update_noise_trackers(objective.weights, y, clean)
-    return self._results(x, y, y_pred, sample_weight, clean is not None)
-
-  def _results(self, x, y, y_pred, sample_weight, with_noise):
-    results = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-    if not with_noise:
+      self._update_noise_trackers(result.weights, y, clean)
+    results = self.compute_metrics(x, y, result.predictions,
+                                   sample_weight=sample_weight)
+    if clean is None:
       results = {k: v for k, v in results.items() if k not in NOISE_METRICS}
     return results
+
+  def _metric_named(self, name):
+    """The metric object named `name` ("loss" is Keras' own)."""
+    return next(m for m in self.metrics if m.name == name)
+
+  def _update_trackers(self, result):
+    """Epoch means: over examples, from this replica's batch, and over
+    steps of the curriculum's statistics."""
+    loss = tf.cast(result.losses, tf.float32)
+    self._metric_named("loss").update_state(loss)
+    self._trackers["weighted_loss"].update_state(loss * result.weights)
+    self._trackers["mean_weight"].update_state(result.weights)
+    # The curriculum's own statistic: the share of this batch it used.
+    self._trackers["data_util"].update_state(
+        result.metrics["data_util"], sample_weight=tf.shape(loss)[0])
+    for name in CURRICULUM_METRICS[3:]:
+      if name in self._trackers:
+        self._trackers[name].update_state(result.metrics[name])
 
   def _update_noise_trackers(self, weights, y, clean):
     """Epoch values of the noise metrics: the correctly labelled examples'
     share of the summed weight, and the mean weights of both groups."""
-    if y.shape.rank == 1 or y.shape[-1] == 1:
-      labels = tf.reshape(y, [-1])
-    else:  # one-hot or smoothed labels
-      labels = tf.argmax(y, axis=-1)
-    clean_ones, noisy = curriculum_lib.noise_masks(labels, clean)
+    clean_ones, noisy = objective_lib.noise_masks(step_lib.class_ids(y),
+                                                  clean)
     self._trackers["weight_share_clean"].update_state(
         clean_ones, sample_weight=weights * (clean_ones + noisy))
     self._trackers["mean_weight_clean"].update_state(
@@ -324,22 +340,12 @@ class MentorNetModel(keras.Model):
     self._trackers["mean_weight_noisy"].update_state(
         weights, sample_weight=noisy)
 
-  def _update_trackers(self, loss, objective):
-    """Epoch means over examples, from this replica's batch."""
-    loss = tf.cast(loss, tf.float32)
-    self._loss_tracker.update_state(loss)
-    self._trackers["weighted_loss"].update_state(loss * objective.weights)
-    self._trackers["mean_weight"].update_state(objective.weights)
-    # The curriculum's own statistic: the share of this batch it used.
-    self._trackers["data_util"].update_state(
-        objective.metrics["data_util"], sample_weight=tf.shape(loss)[0])
-
   def test_step(self, data):
     """Mean loss (every example counted) and the compiled metrics."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     y, _ = _split_clean_labels(y)
     y_pred = self(x, training=False)
-    self._loss_tracker.update_state(
+    self._metric_named("loss").update_state(
         tf.cast(self._example_losses(y, y_pred, sample_weight), tf.float32))
     results = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
     return {k: v for k, v in results.items()

@@ -3,15 +3,15 @@
 A dataset is one `Dataset` entry. Its records live in
 `<data_dir>/<name>_<split>-*` as `tf.train.Example`s holding a PNG image of
 `image_size` x `image_size` x 3 and the (noisy) label under `label_key`
-(see `records.py`). To add one (another TFDS image dataset, or a
+(see `schema.py`). To add one (another TFDS image dataset, or a
 Clothing1M-style folder of records), `register(Dataset(...))` once, before
 training; `--dataset_name=<name>` then works in every script.
 """
 
 import dataclasses
 
-from mentornet import records
 from mentornet import registry
+from mentornet.data import schema
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,16 +25,12 @@ class Dataset:
     label_key: the record key holding the (noisy) training label.
     tfds_name: its tensorflow-datasets name, for `prepare_noisy_cifar.py`
       (None: records are made another way).
-    train_size, test_size: the full splits' sizes (for reference; the
-      training code counts the records it is given).
   """
   name: str
   num_classes: int
   image_size: int = 32
-  label_key: str = records.LABEL
+  label_key: str = schema.LABEL
   tfds_name: str | None = None
-  train_size: int = 0
-  test_size: int = 0
 
 
 def _check(dataset):
@@ -52,8 +48,7 @@ def register(dataset):
   return REGISTRY.register(dataset, _check)
 
 
-register(Dataset("cifar10", num_classes=10, tfds_name="cifar10",
-                 train_size=50000, test_size=10000))
+register(Dataset("cifar10", num_classes=10, tfds_name="cifar10"))
 # The original read CIFAR-100's fine label; both label keys hold it.
-register(Dataset("cifar100", num_classes=100, label_key=records.FINE_LABEL,
-                 tfds_name="cifar100", train_size=50000, test_size=10000))
+register(Dataset("cifar100", num_classes=100, label_key=schema.FINE_LABEL,
+                 tfds_name="cifar100"))

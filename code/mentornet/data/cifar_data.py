@@ -9,7 +9,6 @@ TFDS, corrupts the training labels with a seeded generator and writes
   <output_dir>/<dataset>/<noise_fraction>/noise_report.json
 """
 
-import dataclasses
 import glob
 import json
 import os
@@ -23,27 +22,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mentornet import datasets
-from mentornet import noise
-from mentornet import records
+from mentornet.data import datasets
+from mentornet.data import noise
+from mentornet.data import records
 
 # Where TFDS downloads CIFAR from; probed so an offline run fails at once
 # instead of retrying for minutes.
 DOWNLOAD_HOST = "www.cs.toronto.edu"
-
-
-@dataclasses.dataclass
-class PrepareConfig:
-  """Flags of `prepare_noisy_cifar.py`."""
-  dataset_name: str = "cifar10"
-  noise_fraction: float = 0.2
-  noise_type: str = "uniform"
-  seed: int = 0
-  tfds_data_dir: str | None = None
-  output_dir: str = "data"
-  overwrite: bool = False
-  max_train_examples: int = 0  # 0: the whole split.
-  max_test_examples: int = 0
 
 
 def noise_dir_name(fraction):
@@ -122,7 +107,8 @@ def encode_pngs(images):
 
 def _serialize(images, noisy, clean, dataset_name):
   pngs = [p for batch in encode_pngs(images) for p in batch]
-  return [records.make_example(png, n, c, i, dataset_name)
+  label_key = datasets.get(dataset_name).label_key
+  return [records.make_example(png, n, c, i, label_key)
           for i, (png, n, c) in enumerate(zip(pngs, noisy, clean))]
 
 
@@ -154,7 +140,7 @@ def prepare_noisy_cifar(config):
   for every noise level) unless `overwrite` is set.
 
   Args:
-    config: a `PrepareConfig`.
+    config: a `config.PrepareConfig`.
 
   Returns:
     The noise report (also written as `noise_report.json`).

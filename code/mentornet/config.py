@@ -1,0 +1,231 @@
+"""Every run's configuration, declared once, with defaults and meanings.
+
+Plain dataclasses (no TensorFlow, no flags): the command line builds its
+flags from these fields (`mentornet_cli.flags`), the library reads them, and
+`train_config.json` stores them. The curriculum's six settings live in
+`CurriculumConfig` alone; `TrainConfig` extends it, and the curriculum layer
+and `MentorNetModel` take the same settings by name.
+"""
+
+import dataclasses
+import math
+
+NUM_EPOCHS = 100  # the training-progress "epochs" 0..99 of the original.
+
+# How a model's regularisation losses (`model.losses`) enter the minimised
+# loss (see `curriculum.weighted_objective`).
+REGULARIZATION_ADDED = "added"  # as Keras adds them
+REGULARIZATION_SCALED_BY_WEIGHTS = "scaled_by_weights"  # times sum(v) / B
+REGULARIZATION_NONE = "none"  # ignored, as the original inception scripts
+REGULARIZATIONS = (REGULARIZATION_ADDED, REGULARIZATION_SCALED_BY_WEIGHTS,
+                   REGULARIZATION_NONE)
+# Learning-rate schedules of the original scripts.
+SCHEDULE_PIECEWISE = "piecewise"  # resnet101, MentorNet script
+SCHEDULE_EXPONENTIAL = "exponential"  # staircase decay every N epochs
+SCHEDULE_CONSTANT = "constant"  # --learning_rate throughout
+SCHEDULES = (SCHEDULE_PIECEWISE, SCHEDULE_EXPONENTIAL, SCHEDULE_CONSTANT)
+
+
+def setting(default, help_text, **kwargs):
+  """A dataclass field with its flag's help text."""
+  return dataclasses.field(default=default, metadata={"help": help_text},
+                           **kwargs)
+
+
+def help_of(config_class, name):
+  """The help text declared for field `name` of `config_class`."""
+  return next(f.metadata.get("help", "") for f in
+              dataclasses.fields(config_class) if f.name == name)
+
+
+def _fail(message):
+  raise ValueError(message)
+
+
+@dataclasses.dataclass(kw_only=True)
+class CurriculumConfig:
+  """The six settings of a MentorNet curriculum (the original's flags)."""
+  trained_mentornet_dir: str = setting(
+      "", "Directory (or prefix) of the trained MentorNet.")
+  loss_p_percentile: float = setting(
+      0.7, "Percentile of the batch loss fed to the moving average.")
+  burn_in_epoch: int = setting(
+      0, "Weights are all 1 before this (progress) epoch.")
+  fixed_epoch_after_burn_in: bool = setting(
+      False, "Feed min(epoch, burn_in_epoch) to MentorNet.")
+  loss_moving_average_decay: float = setting(
+      0.5, "Decay of the loss percentile's moving average.")
+  example_dropout_rates: str = setting(
+      "0.5,17,0.05,78,1.0,5", "Comma-separated 'rate,n_epochs' pairs; counts "
+      "sum to 100, rates in [0, 1].")
+
+  def check_curriculum(self):
+    """Raises ValueError, one line naming the flag, for a value out of range
+    (the drop-out rates are parsed by `curriculum.parse_dropout_rate_list`).
+    """
+    if not 0.0 <= self.loss_p_percentile <= 1.0:
+      _fail(f"--loss_p_percentile={self.loss_p_percentile} is outside [0, 1]")
+    if not 0.0 <= self.loss_moving_average_decay <= 1.0:
+      _fail(f"--loss_moving_average_decay={self.loss_moving_average_decay} "
+            "is outside [0, 1]")
+    if not 0 <= int(self.burn_in_epoch) <= NUM_EPOCHS:
+      _fail(f"--burn_in_epoch={self.burn_in_epoch} is outside [0, 100]")
+
+
+CURRICULUM_FIELDS = tuple(f.name for f in dataclasses.fields(CurriculumConfig))
+
+
+def curriculum_settings(config):
+  """The six curriculum settings of any config that has them, as a dict."""
+  return {name: getattr(config, name) for name in CURRICULUM_FIELDS}
+
+
+@dataclasses.dataclass(kw_only=True)
+class TrainConfig(CurriculumConfig):
+  """A StudentNet training run; the training scripts' flags map onto it.
+
+  `use_mentornet` False is the baseline (every weight 1; the curriculum
+  settings are then unused). `regularization` and `schedule` are the
+  StudentNet's rules for the script that runs (its registry entry gives
+  them); None takes them from the entry.
+  """
+  train_log_dir: str
+  data_dir: str
+  dataset_name: str = "cifar10"
+  studentnet: str = "resnet101"
+  batch_size: int = 128
+  learning_rate: float = 0.1
+  learning_rate_decay_factor: float = 0.1
+  num_epochs_per_decay: float = 50
+  max_number_of_steps: int = 39000
+  save_summaries_secs: int = 120
+  save_summaries_steps: int = 0  # also summarise every N steps (0: off)
+  save_interval_secs: int = 1200
+  save_checkpoint_steps: int = 0  # also save every N steps (0: off)
+  num_residual_units: int = 9
+  resnet_widths: tuple = (160, 320, 640)
+  seed: int = 0
+  distribution_strategy: str = "default"
+  log_every_n_steps: int = 100
+  jit_compile: bool = False
+  use_mentornet: bool = False
+  regularization: str | None = None
+  schedule: str | None = None
+
+  def to_json_dict(self):
+    """The run's configuration as stored in `train_config.json`."""
+    d = dataclasses.asdict(self)
+    d["resnet_widths"] = list(self.resnet_widths)
+    for name in LOCATION_FIELDS:
+      del d[name]
+    return d
+
+  def check(self):
+    """Raises ValueError with one line for a flag out of range."""
+    for name in ("batch_size", "max_number_of_steps", "log_every_n_steps",
+                 "num_residual_units"):
+      if getattr(self, name) <= 0:
+        _fail(f"--{name}={getattr(self, name)} must be positive")
+    for name in ("learning_rate", "num_epochs_per_decay"):
+      value = getattr(self, name)
+      if not (math.isfinite(value) and value > 0):
+        _fail(f"--{name}={value} must be a positive number")
+    if not 0 < self.learning_rate_decay_factor <= 1:
+      _fail(f"--learning_rate_decay_factor={self.learning_rate_decay_factor}"
+            " must lie in (0, 1]")
+    for name in ("save_summaries_secs", "save_interval_secs"):
+      value = getattr(self, name)
+      if not (math.isfinite(value) and value >= 0):
+        _fail(f"--{name}={value} must be a number of seconds >= 0")
+    for name, unit in (("save_summaries_steps", "summarise"),
+                       ("save_checkpoint_steps", "save")):
+      if getattr(self, name) < 0:
+        _fail(f"--{name}={getattr(self, name)} must be >= 0 (0: {unit} by "
+              "time and at the end only)")
+    widths = tuple(self.resnet_widths)
+    if not (len(widths) == 3 and 16 <= widths[0] < widths[1] < widths[2]):
+      _fail(f"--resnet_widths={','.join(map(str, widths))} must be three "
+            "increasing widths, the first >= 16 (each stage that halves the "
+            "image widens the shortcut by zero-padding, as the original's "
+            "did)")
+    if self.regularization not in REGULARIZATIONS + (None,):
+      _fail(f"regularization '{self.regularization}' is unknown; choose one "
+            f"of {', '.join(REGULARIZATIONS)}")
+    if self.schedule not in SCHEDULES + (None,):
+      _fail(f"schedule '{self.schedule}' is unknown; choose one of "
+            f"{', '.join(SCHEDULES)}")
+    if self.use_mentornet:
+      self.check_curriculum()
+      if not self.trained_mentornet_dir:
+        _fail("--trained_mentornet_dir is required")
+
+
+# Flags that may change between runs in one train_log_dir. A MentorNet run's
+# max_number_of_steps may not: it defines the progress epoch.
+RUNTIME_FIELDS = ("save_summaries_secs", "save_summaries_steps",
+                  "save_interval_secs", "save_checkpoint_steps",
+                  "max_number_of_steps", "log_every_n_steps",
+                  "distribution_strategy", "jit_compile")
+# Not part of a run's configuration: the run may be moved or renamed.
+LOCATION_FIELDS = ("train_log_dir",)
+# Compared as paths: the same directory may be spelled several ways.
+PATH_FIELDS = ("data_dir", "trained_mentornet_dir")
+# Derived from the StudentNet's entry; runs of older versions lack them.
+RULE_FIELDS = ("regularization", "schedule")
+
+
+@dataclasses.dataclass(kw_only=True)
+class EvalConfig:
+  """Flags of cifar_eval.py."""
+  checkpoint_dir: str
+  data_dir: str
+  eval_dir: str = ""
+  dataset_name: str = "cifar10"
+  studentnet: str = "resnet101"
+  batch_size: int = 25
+  split_name: str | None = None  # None: test, or train with mode "dump"
+  eval_interval_secs: int = 600
+  output_csv_file: str = ""
+  max_number_of_steps: int = 0  # 0: read it from the run's train_config.json
+  timeout_secs: int = 0  # 0: until the final step or the trainer stops
+  trainer_wait_secs: int = 600
+  eval_once: bool = False
+  eval_all: bool = False
+  mode: str = "eval"  # or "dump": per-example losses for data-driven MentorNets
+  dump_file: str = ""
+  dump_fraction: float = 0.1
+  dump_seed: int = 0
+  dump_epoch: int = -1  # -1: the checkpoint's progress epoch
+  num_residual_units: int = 9
+  resnet_widths: tuple = (160, 320, 640)
+
+  def with_split(self):
+    """The config with `split_name` resolved (test, or train for a dump)."""
+    return dataclasses.replace(self, split_name=self.split_name or (
+        "train" if self.mode == "dump" else "test"))
+
+
+@dataclasses.dataclass(kw_only=True)
+class PrepareConfig:
+  """Flags of `prepare_noisy_cifar.py`."""
+  dataset_name: str = "cifar10"
+  noise_fraction: float = 0.2
+  noise_type: str = "uniform"
+  seed: int = 0
+  tfds_data_dir: str | None = None
+  output_dir: str = "data"
+  overwrite: bool = False
+  max_train_examples: int = 0  # 0: the whole split.
+  max_test_examples: int = 0
+
+
+@dataclasses.dataclass(kw_only=True)
+class MentorNetTrainConfig:
+  """Flags of `training_mentornet/train.py`."""
+  train_dir: str
+  data_path: str
+  mini_batch_size: int = 32
+  max_step_train: int = 30000
+  learning_rate: float = 0.1
+  seed: int = 0
+  allow_pickle: bool = False

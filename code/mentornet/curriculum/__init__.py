@@ -1,0 +1,30 @@
+"""Per-step example weights: the curriculum, the minimised loss, and v*.
+
+  arithmetic.py  the original's percentile, progress epoch and drop-out
+  layers.py      UniformCurriculum and MentorNetCurriculum (Keras layers)
+  objective.py   weighted_objective; the noise diagnostics
+  vstar.py       the predefined curricula v* (NumPy)
+
+The names below are the ones the rest of the library uses.
+"""
+
+from mentornet.curriculum.arithmetic import dropout_key
+from mentornet.curriculum.arithmetic import dropout_mask
+from mentornet.curriculum.arithmetic import epoch_boundaries
+from mentornet.curriculum.arithmetic import keep_fraction
+from mentornet.curriculum.arithmetic import kept_count
+from mentornet.curriculum.arithmetic import nearest_percentile
+from mentornet.curriculum.arithmetic import parse_dropout_rate_list
+from mentornet.curriculum.arithmetic import percentile_fraction
+from mentornet.curriculum.arithmetic import progress_epoch
+from mentornet.curriculum.arithmetic import training_epoch
+from mentornet.curriculum.layers import CurriculumOutput
+from mentornet.curriculum.layers import DATA_UTIL_THRESHOLD
+from mentornet.curriculum.layers import MentorNetCurriculum
+from mentornet.curriculum.layers import UniformCurriculum
+from mentornet.curriculum.objective import NOISE_SUMS
+from mentornet.curriculum.objective import noise_diagnostics
+from mentornet.curriculum.objective import noise_masks
+from mentornet.curriculum.objective import noise_sums
+from mentornet.curriculum.objective import Objective
+from mentornet.curriculum.objective import weighted_objective

@@ -1,0 +1,6 @@
+"""Evaluating StudentNet checkpoints, as a job beside training.
+
+  evaluate.py   the polling evaluation job (accuracy and loss per checkpoint)
+  loss_dump.py  the per-example loss dump and its row format
+  plot.py       the evaluation CSV drawn as a PNG
+"""

@@ -1,0 +1,8 @@
+"""The networks: StudentNets (a registry) and the MentorNet.
+
+  students/      the StudentNet registry (builder, optimizer, each training
+                 script's rules, padding); resnet.py ("resnet101"),
+                 cifarnet.py ("inception")
+  mentor.py      the MentorNet network; TF2 and original TF1 checkpoints
+  optimizers.py  TF1-style momentum and the original learning-rate schedules
+"""

@@ -1,0 +1,148 @@
+"""StudentNets: the image classifiers trained on noisy labels, one entry each.
+
+The names are the original's: `resnet101` is really a wide pre-activation
+ResNet (the original `resnet_model.py`) and `inception` is really the small
+CifarNet (`inception_model.py`). Each `StudentNet` entry says everything the
+training and evaluation code needs: how to build the network and its
+optimizer, the rules each training script applies to it (how its weight decay
+enters the minimised loss, which learning-rate schedule), and its
+training-time padding. A new StudentNet is one module with a builder plus one
+`register(StudentNet(...))`.
+
+The registry loads without TensorFlow (so that `--help` answers at once):
+the builders import Keras when they are called.
+"""
+
+import dataclasses
+from typing import Any, Callable
+
+from mentornet import config as config_lib
+from mentornet import registry
+from mentornet.data import datasets
+
+BASELINE, MENTORNET = "baseline", "mentornet"  # the training scripts
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+  """What one training script does with a StudentNet.
+
+  Attributes:
+    regularization: how `model.losses` enter the minimised loss, one of
+      `config.REGULARIZATIONS`.
+    schedule: the learning-rate schedule, one of `config.SCHEDULES`.
+  """
+  regularization: str
+  schedule: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StudentNet:
+  """One StudentNet.
+
+  Attributes:
+    name: `--studentnet`.
+    build: `(num_classes, image_size, config) -> keras.Model` returning
+      logits; `config` is the run's TrainConfig or EvalConfig (for
+      architecture flags such as `num_residual_units`).
+    make_optimizer: `schedule -> keras optimizer`.
+    rules: {script: `Rules`} for the scripts `BASELINE` and `MENTORNET`.
+    pad: `(float image [H, W, 3], size) -> padded image`, before the random
+      crop back to size x size.
+  """
+  name: str
+  build: Callable[[int, int, Any], Any]
+  make_optimizer: Callable[[Any], Any]
+  rules: dict
+  pad: Callable[[Any, int], Any] = lambda image, size: image
+
+
+def _check(studentnet):
+  for script, rules in studentnet.rules.items():
+    if (rules.regularization not in config_lib.REGULARIZATIONS or
+        rules.schedule not in config_lib.SCHEDULES):
+      raise ValueError(f"studentnet {studentnet.name}: unknown rules "
+                       f"{rules} for {script}")
+
+
+REGISTRY = registry.Registry("studentnet")
+get, names = REGISTRY.get, REGISTRY.names
+
+
+def register(studentnet):
+  """Adds (or replaces) a StudentNet entry; returns it."""
+  return REGISTRY.register(studentnet, _check)
+
+
+def build_for(config):
+  """The StudentNet of a run's TrainConfig or EvalConfig (same field names:
+  `studentnet`, `dataset_name` and the architecture flags)."""
+  dataset = datasets.get(config.dataset_name)
+  return get(config.studentnet).build(dataset.num_classes,
+                                      dataset.image_size, config)
+
+
+def rules_for(studentnet, script):
+  """The `Rules` a script (`BASELINE`, `MENTORNET`, ...) applies."""
+  entry = get(studentnet)
+  if script not in entry.rules:
+    raise ValueError(f"--studentnet={studentnet} has no rules for the "
+                     f"{script} script; it has {', '.join(entry.rules)}")
+  return entry.rules[script]
+
+
+# The builders import Keras and TensorFlow when called, not here.
+# pylint: disable=g-import-not-at-top
+
+
+def _wide_resnet(num_classes, size, config):
+  from mentornet.models.students import resnet
+  return resnet.wide_resnet(num_classes, config.num_residual_units,
+                            tuple(config.resnet_widths), image_size=size)
+
+
+def _cifarnet(num_classes, size, config):
+  del config
+  from mentornet.models.students import cifarnet
+  return cifarnet.cifarnet(num_classes, image_size=size)
+
+
+def _tf1_momentum(schedule):
+  from mentornet.models import optimizers
+  return optimizers.TF1Momentum(schedule, 0.9)
+
+
+def _plain_sgd(schedule):
+  from mentornet.models import optimizers
+  return optimizers.plain_sgd(schedule)
+
+
+def _crop_or_pad_by_4(image, size):
+  import tensorflow as tf
+  return tf.image.resize_with_crop_or_pad(image, size + 4, size + 4)
+
+
+def _zero_pad_quarter(image, size):
+  import tensorflow as tf
+  pad = size // 4
+  return tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
+
+
+# resnet101: the MentorNet script used a piecewise schedule and scaled the
+# weight decay by sum(v) / B; the baseline script overwrote its piecewise
+# schedule with the exponential one and added the decay.
+register(StudentNet(
+    name="resnet101", build=_wide_resnet, make_optimizer=_tf1_momentum,
+    rules={BASELINE: Rules(config_lib.REGULARIZATION_ADDED,
+                           config_lib.SCHEDULE_EXPONENTIAL),
+           MENTORNET: Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
+                            config_lib.SCHEDULE_PIECEWISE)},
+    pad=_crop_or_pad_by_4))
+# inception: both scripts declared an fc L2 but never added it.
+register(StudentNet(
+    name="inception", build=_cifarnet, make_optimizer=_plain_sgd,
+    rules={BASELINE: Rules(config_lib.REGULARIZATION_NONE,
+                           config_lib.SCHEDULE_EXPONENTIAL),
+           MENTORNET: Rules(config_lib.REGULARIZATION_NONE,
+                            config_lib.SCHEDULE_EXPONENTIAL)},
+    pad=_zero_pad_quarter))

@@ -1,0 +1,85 @@
+"""What a training run is made of: strategy, StudentNet, schedule, optimizer
+and curriculum, built from its configuration."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from mentornet import config as config_lib
+from mentornet.curriculum import layers
+from mentornet.models import mentor
+from mentornet.models import optimizers
+from mentornet.models import students
+
+
+def with_rules(config):
+  """The config with its StudentNet's rules filled in where None: those of
+  the MentorNet script for a MentorNet run, else the baseline script's."""
+  script = students.MENTORNET if config.use_mentornet else students.BASELINE
+  rules = students.rules_for(config.studentnet, script)
+  return dataclasses.replace(
+      config, regularization=config.regularization or rules.regularization,
+      schedule=config.schedule or rules.schedule)
+
+
+def make_strategy(name):
+  """The tf.distribute strategy named by --distribution_strategy."""
+  if name == "mirrored":
+    # All GPUs; on a machine without any, all logical CPU devices.
+    devices = (tf.config.list_logical_devices("GPU")
+               or tf.config.list_logical_devices("CPU"))
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+  if name == "multi_worker_mirrored":
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  return tf.distribute.get_strategy()
+
+
+def make_curriculum(config, checked=None):
+  """The run's curriculum layer: uniform for the baseline, else the frozen
+  MentorNet with the config's six settings.
+
+  Args:
+    config: a TrainConfig (or any config with the curriculum settings,
+      `use_mentornet`, `max_number_of_steps` and `seed`).
+    checked: `validate.validate(config)`, whose parsed drop-out rates and
+      MentorNet prefix are used when given.
+  """
+  if not config.use_mentornet:
+    return layers.UniformCurriculum()
+  settings = config_lib.curriculum_settings(config)
+  prefix = settings.pop("trained_mentornet_dir")
+  if checked:
+    settings["example_dropout_rates"] = checked.dropout_rates
+    prefix = checked.mentornet_checkpoint
+  return layers.MentorNetCurriculum(
+      mentor.load_mentornet(prefix), config.max_number_of_steps,
+      seed=config.seed, **settings)
+
+
+def build_model(config):
+  """The run's StudentNet; a network its flags cannot build is one line."""
+  try:
+    return students.build_for(config)
+  except (ValueError, TypeError) as e:
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    raise ValueError(f"--studentnet={config.studentnet} cannot be built from "
+                     f"these flags ({first[:200]})") from None
+
+
+def build_training(config, num_examples, checked=None):
+  """Creates model, schedule, optimizer and curriculum in the current scope.
+
+  Args:
+    config: a TrainConfig (its rules filled in by `with_rules`).
+    num_examples: the training records (the schedule counts epochs).
+    checked: `validate.validate(config)`, if already called.
+
+  Returns:
+    (model, schedule, optimizer, curriculum).
+  """
+  config = with_rules(config)
+  model = build_model(config)
+  schedule = optimizers.make_schedule(config.schedule, config, num_examples)
+  optimizer = students.get(config.studentnet).make_optimizer(schedule)
+  optimizer.build(model.trainable_variables)
+  return model, schedule, optimizer, make_curriculum(config, checked)

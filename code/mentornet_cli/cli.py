@@ -1,0 +1,147 @@
+"""What every script and installed command shares: quiet start, help, errors.
+
+Import this module first in a script: unless `--verbose` is given (or
+`MENTORNET_VERBOSE=1`), TensorFlow's start-up chatter (oneDNN, CUDA probes,
+`cuInit` errors on machines without a GPU) is hidden, so the scripts print
+their own lines only. Scripts import the library inside `main`, so `--help`
+answers without loading TensorFlow.
+
+`run(main, doc, modules)` starts an absl program whose `--help` (and `-h`)
+shows the script's docstring (usage) and its own flags with defaults and
+meanings: the flags defined by the script itself and by the shared flag
+modules it names. absl would otherwise list only flags defined in
+`__main__` (none, for the installed commands, whose `__main__` is a
+generated wrapper), format `%` signs in the docstring and exit with code 1
+after printing the help.
+"""
+
+import contextlib
+import logging
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+from absl import logging as absl_logging
+
+FLAGS = flags.FLAGS
+# absl's help flags, which print and then exit with code 1.
+HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")
+VERBOSE = ("--verbose" in sys.argv or
+           os.environ.get("MENTORNET_VERBOSE", "") not in ("", "0"))
+
+flags.DEFINE_bool("verbose", False,
+                  "Show TensorFlow's own start-up and warning lines (also "
+                  "MENTORNET_VERBOSE=1).")
+
+if not VERBOSE:
+  # Read by TensorFlow's C++ logging when it loads: warnings and errors of
+  # its own (e.g. the failed cuInit of a machine without a GPU) stay hidden.
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _stderr_closed():
+  """Sends file descriptor 2 to /dev/null for a while (TensorFlow's loading
+  prints to it before any logging setting applies)."""
+  saved = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  try:
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
+
+
+def load_tensorflow():
+  """Imports TensorFlow, quietly unless verbose; returns the module."""
+  if VERBOSE or "tensorflow" in sys.modules:
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf
+  with _stderr_closed():
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
+  return tf
+
+
+class _Lines(logging.Formatter):
+  """`HH:MM:SS message`: the scripts' own progress lines, without absl's
+  level, thread and source prefix (kept with --verbose)."""
+
+  def format(self, record):
+    stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+    prefix = "" if record.levelno < logging.WARNING else "warning: "
+    return f"{stamp} {prefix}{record.getMessage()}"
+
+
+def _own_flags(modules):
+  by_module = FLAGS.flags_by_module_dict()
+  seen, own = set(), []
+  for module in modules + [__name__]:
+    for flag in by_module.get(module, []):
+      if flag.name not in seen:
+        seen.add(flag.name)
+        own.append(flag)
+  return own
+
+
+def _usage(doc, program):
+  """The docstring, its `python code/<script>.py` lines naming the command
+  that runs (an installed command's own name)."""
+  doc = doc or ""
+  name = os.path.basename(program)
+  if not name.endswith(".py"):  # an installed command
+    for script in ("code/training_mentornet/", "code/"):
+      doc = doc.replace(f"python {script}", "")
+    doc = doc.replace(f"{name.replace('mentornet_', '')}.py", name)
+  return doc.replace("%", "%%")  # absl formats the docstring with `%`
+
+
+def run(main, doc, modules):
+  """Runs `main` under absl with this script's help and quiet output.
+
+  Args:
+    main: the absl main function.
+    doc: the script's docstring (its usage).
+    modules: names of the modules whose flags are the script's own (the
+      script module's `__name__`, which is `__main__` when run as a file, and
+      shared modules such as `mentornet_cli.flags_lib`).
+  """
+  program = sys.argv[0]
+  sys.argv[1:] = ["--help" if a == "-h" else a for a in sys.argv[1:]]
+  names = [program if m == "__main__" else m for m in modules]
+  # absl's help names the program by sys.argv[0]: the script or command's
+  # own name, not the path of a virtual environment's wrapper.
+  sys.argv[0] = os.path.basename(program)
+  for flag in _own_flags(names):
+    if flag not in FLAGS.get_key_flags_for_module(sys.argv[0]):
+      FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+  sys.modules["__main__"].__doc__ = _usage(doc, program)
+  asked_for_help = any(arg.lstrip("-").split("=")[0] in HELP_FLAGS
+                       for arg in sys.argv[1:] if arg.startswith("-"))
+  if not VERBOSE:
+    absl_logging.get_absl_handler().setFormatter(_Lines())
+
+  def main_with_tensorflow(argv):
+    load_tensorflow()  # after the flags were parsed: --help needs none
+    return main(argv)
+  try:
+    app.run(main_with_tensorflow)
+  except SystemExit as e:
+    if asked_for_help and e.code == 1:
+      sys.exit(0)  # help was printed as asked: a success
+    raise
+
+
+def fail(script, error):
+  """Exits with one line `<script>: error: <message>` and code 1.
+
+  TensorFlow's own warnings at interpreter exit (e.g. about a checkpoint
+  that was only partly restored before the error) are silenced, so that the
+  error stays the last line.
+  """
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
+  sys.exit(f"{script}: error: {error}")

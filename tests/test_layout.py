@@ -1,0 +1,155 @@
+"""The code's design as rules that can fail: every default declared once, no
+import cycle, a library that never reads flags, rooms of modest size."""
+
+import ast
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mentornet import config
+
+LIBRARY = "code/mentornet"
+MAX_LINES = 360  # "about 350"
+
+# script -> the config dataclass its flags build
+SCRIPT_CONFIGS = {
+    "cifar_train_mentornet": "TrainConfig",
+    "cifar_train_baseline": "TrainConfig",
+    "cifar_eval": "EvalConfig",
+    "prepare_noisy_cifar": "PrepareConfig",
+    "training_mentornet.train": "MentorNetTrainConfig",
+}
+
+PROBE = """
+import dataclasses, json, sys
+sys.argv = ["probe"]
+import importlib
+importlib.import_module(sys.argv_module)
+from absl import flags
+from mentornet import config
+cls = getattr(config, sys.argv_config)
+out = {}
+for f in dataclasses.fields(cls):
+  if f.name in flags.FLAGS and f.default is not dataclasses.MISSING:
+    flag = flags.FLAGS[f.name].default
+    out[f.name] = [flag if not isinstance(flag, list) else
+                   [int(x) for x in flag], list(f.default)
+                   if isinstance(f.default, tuple) else f.default]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("module", sorted(SCRIPT_CONFIGS))
+def test_flag_defaults_are_the_config_defaults(repo, module):
+  probe = PROBE.replace("sys.argv_module", repr(module)).replace(
+      "sys.argv_config", repr(SCRIPT_CONFIGS[module]))
+  proc = subprocess.run([sys.executable, "-c", probe], cwd=repo / "code",
+                        capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  pairs = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert len(pairs) >= 5, pairs
+  for name, (flag, field) in pairs.items():
+    assert flag == field, (module, name, flag, field)
+  if module == "cifar_train_mentornet":
+    assert set(config.CURRICULUM_FIELDS) <= set(pairs)
+
+
+def test_curriculum_settings_are_declared_once(repo):
+  """Only config.py gives the six settings defaults; the layer, the Keras
+  model and the flags take them from there."""
+  for path in (repo / LIBRARY).rglob("*.py"):
+    if path.name == "config.py":
+      continue
+    for node in ast.walk(ast.parse(path.read_text())):
+      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = node.args.args + node.args.kwonlyargs
+        named = {a.arg for a in args}
+        assert not named & {"loss_p_percentile", "burn_in_epoch",
+                            "loss_moving_average_decay",
+                            "example_dropout_rates",
+                            "fixed_epoch_after_burn_in"}, (path, node.name)
+
+
+def _modules(root):
+  """{dotted name: path} of the project's own modules under code/."""
+  out = {}
+  for path in root.rglob("*.py"):
+    parts = path.relative_to(root).with_suffix("").parts
+    if parts[-1] == "__init__":
+      parts = parts[:-1]
+    out[".".join(parts)] = path
+  return out
+
+
+def _imports(path, name, modules):
+  """The project modules `path` imports, at the top or inside functions."""
+  found = set()
+  package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+  for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, ast.Import):
+      found.update(a.name for a in node.names if a.name in modules)
+    elif isinstance(node, ast.ImportFrom):
+      base = node.module or ""
+      if node.level:
+        base = ".".join(package.split(".")[:len(package.split(".")) -
+                                          node.level + 1] + [base])
+      for alias in node.names:
+        target = f"{base}.{alias.name}"
+        found.add(target if target in modules else base)
+  return {m for m in found if m in modules and m != name}
+
+
+def test_no_import_cycle(repo):
+  root = repo / "code"
+  modules = _modules(root)
+  graph = {name: _imports(path, name, modules)
+           for name, path in modules.items()}
+  # A package's __init__ that only gathers its own submodules is a facade,
+  # not a dependency of those submodules.
+  state = {}
+
+  def visit(name, trail):
+    state[name] = "open"
+    for target in sorted(graph[name]):
+      if state.get(target) == "open":
+        cycle = trail[trail.index(target):] + [target]
+        raise AssertionError(" -> ".join(cycle))
+      if target not in state:
+        visit(target, trail + [target])
+    state[name] = "done"
+  for name in sorted(graph):
+    if name not in state:
+      visit(name, [name])
+  assert "mentornet.training.loop" in graph
+  assert "mentornet.training.step" in graph["mentornet.training.loop"]
+  assert "mentornet.training.step" in graph[
+      "mentornet.training.keras_model"]
+
+
+def test_the_library_reads_no_flags_and_its_rooms_are_small(repo):
+  for path in (repo / LIBRARY).rglob("*.py"):
+    text = path.read_text()
+    assert "absl import flags" not in text and "absl.flags" not in text, path
+    assert len(text.splitlines()) <= MAX_LINES, (path, len(text.splitlines()))
+
+
+def test_config_dataclasses_have_no_tensorflow(repo):
+  probe = ("import sys; import mentornet.config, mentornet.data.datasets, "
+           "mentornet.models.students, mentornet_cli.train_flags; "
+           "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+  proc = subprocess.run([sys.executable, "-c", probe], cwd=repo / "code",
+                        capture_output=True, text=True, check=False)
+  assert proc.stdout.strip() == "False False", proc.stderr[-2000:]
+
+
+def test_train_config_keeps_the_record_format():
+  """train_config.json's keys: the flags plus the rules, flat as before."""
+  record = config.TrainConfig(train_log_dir="x", data_dir="d").to_json_dict()
+  assert "train_log_dir" not in record
+  for name in config.CURRICULUM_FIELDS + ("use_mentornet", "studentnet",
+                                          "regularization", "schedule"):
+    assert name in record
+  assert all(not dataclasses.is_dataclass(v) for v in record.values())
