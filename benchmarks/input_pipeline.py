@@ -7,7 +7,6 @@ state of training), for both StudentNets at batch 128, and writes
 benchmarks/results/input_pipeline.{md,json}.
 """
 
-import json
 import os
 import platform
 import time
@@ -15,6 +14,7 @@ import time
 from absl import app
 from absl import flags
 
+import hostinfo
 from mentornet.data import inputs
 from mentornet.data import shards
 from mentornet.models import students
@@ -46,9 +46,6 @@ def main(argv):
             "data_dir": FLAGS.data_dir, "batch_size": FLAGS.batch_size,
             "images_per_second": {n: round(measure(n)) for n in
                                   students.names()}}
-  os.makedirs(FLAGS.results_dir, exist_ok=True)
-  with open(os.path.join(FLAGS.results_dir, "input_pipeline.json"), "w") as f:
-    json.dump(result, f, indent=1)
   lines = ["# Training input pipeline throughput", "",
            "Command: `python benchmarks/input_pipeline.py` "
            f"(data `{FLAGS.data_dir}`, batch {FLAGS.batch_size}, "
@@ -57,9 +54,7 @@ def main(argv):
            "| StudentNet preprocessing | augmented images/s |", "|---|---|"]
   lines += [f"| {n} | {v} |" for n, v in result["images_per_second"].items()]
   lines += ["", "Target: at least 5,000 images/s on the 2-core CPU machine."]
-  with open(os.path.join(FLAGS.results_dir, "input_pipeline.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  hostinfo.write_results(FLAGS.results_dir, "input_pipeline", result, lines)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,6 @@ Target: images/s with the curriculum / without >= 0.97, for the slower of
 the two curriculum contenders.
 """
 
-import json
-import os
 import statistics
 import time
 
@@ -124,9 +122,6 @@ def main(argv):
                                fastest["fit_mentornet_no_dropout"]), 3),
       "uniform_wrapper_over_plain": round(ips["fit_uniform"] / ips["fit"], 3),
   }
-  os.makedirs(FLAGS.results_dir, exist_ok=True)
-  with open(os.path.join(FLAGS.results_dir, "keras_fit.json"), "w") as f:
-    json.dump(result, f, indent=1)
   labels = {"fit": "plain Keras model, `fit`",
             "fit_uniform": "`MentorNetModel`, uniform weights",
             "fit_mentornet": "`MentorNetModel`, MentorNet PD",
@@ -154,9 +149,7 @@ def main(argv):
       f"{result['slower_curriculum_over_plain_fastest_rounds']} | (none) |",
       "| wrapper with uniform weights / plain `fit` | "
       f"{result['uniform_wrapper_over_plain']} | (none) |"]
-  with open(os.path.join(FLAGS.results_dir, "keras_fit.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  hostinfo.write_results(FLAGS.results_dir, "keras_fit", result, lines)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ benchmarks/results/mentornet_training.{md,json}.
 Targets on the 2-core CPU machine: loop <= 30 s, process <= 45 s.
 """
 
-import json
 import os
 import platform
 import re
@@ -17,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import hostinfo
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, "code", "training_mentornet")
@@ -39,10 +40,6 @@ def main():
   result = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
             "steps": 30000, "loop_seconds": round(loop_seconds, 1),
             "process_seconds": round(process_seconds, 1)}
-  results = os.path.join(REPO, "benchmarks", "results")
-  os.makedirs(results, exist_ok=True)
-  with open(os.path.join(results, "mentornet_training.json"), "w") as f:
-    json.dump(result, f, indent=1)
   lines = ["# Learning a MentorNet: 30,000 steps", "",
            "Command: `python benchmarks/mentornet_training.py` (runs "
            "`code/training_mentornet/train.py --max_step_train=30000` on "
@@ -51,9 +48,8 @@ def main():
            f"| training loop (30,000 steps, 12 evaluations and checkpoints) | "
            f"{result['loop_seconds']} | <= 30 |",
            f"| whole train.py process | {result['process_seconds']} | <= 45 |"]
-  with open(os.path.join(results, "mentornet_training.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  hostinfo.write_results(os.path.join(REPO, "benchmarks", "results"),
+                         "mentornet_training", result, lines)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ benchmarks/results/training_step.{md,json}.
 Targets: MentorNet step / baseline step <= 1.03; our images/s / fit's >= 1.0.
 """
 
-import json
 import os
 import platform
 import statistics
@@ -21,6 +20,7 @@ from absl import flags
 import keras
 import tensorflow as tf
 
+import hostinfo
 from mentornet import training
 from mentornet.data import inputs
 from mentornet.models import students
@@ -113,9 +113,6 @@ def main(argv):
       "ours_over_keras_fit": round(step["keras_fit"] / step["baseline"], 3),
       "curriculum_alone_ms": round(curriculum_alone() * 1000, 2),
   }
-  os.makedirs(FLAGS.results_dir, exist_ok=True)
-  with open(os.path.join(FLAGS.results_dir, "training_step.json"), "w") as f:
-    json.dump(result, f, indent=1)
   ips = result["images_per_second"]
   lines = [
       "# StudentNet training step speed", "",
@@ -141,9 +138,7 @@ def main(argv):
       "step also computes the curriculum (uniform here) and the summaries' "
       "metrics. XLA (`--jit_compile`) is off: on this CPU it is slower than "
       "TensorFlow's oneDNN kernels."]
-  with open(os.path.join(FLAGS.results_dir, "training_step.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  hostinfo.write_results(FLAGS.results_dir, "training_step", result, lines)
 
 
 if __name__ == "__main__":

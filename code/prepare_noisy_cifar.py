@@ -12,9 +12,12 @@ from absl import flags
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 from mentornet import config as config_lib
+from mentornet.data import datasets
 from mentornet_cli import flags_lib
 
-flags.DEFINE_string("dataset_name", "cifar10", "cifar10 or cifar100.")
+flags.DEFINE_string(
+    "dataset_name", "cifar10", "One of " + ", ".join(
+        d for d in datasets.names() if datasets.get(d).tfds_name) + ".")
 flags.DEFINE_float("noise_fraction", 0.2,
                    "Probability that a training label is corrupted, in [0, 1].")
 flags.DEFINE_string("noise_type", "uniform",

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import helpers
+
 from mentornet.config import PrepareConfig
 from mentornet.data import cifar_data
 from mentornet.data import records
@@ -178,11 +180,9 @@ def test_signal_saves_the_step_reached_and_rerun_continues(repo, tmp_path, sig,
 
 
 def config(repo, tmp_path, **kwargs):
-  base = dict(train_log_dir=str(tmp_path / "run"), data_dir=str(repo / DEMO),
-              studentnet="inception", batch_size=16, max_number_of_steps=2,
-              log_every_n_steps=100, save_summaries_secs=0)
-  base.update(kwargs)
-  return training.TrainConfig(**base)
+  del repo
+  return helpers.train_config(tmp_path, **{"max_number_of_steps": 2,
+                                           **kwargs})
 
 
 def test_failed_config_write_leaves_a_resumable_run(repo, tmp_path,

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import helpers
+
 from mentornet.config import EvalConfig
 from mentornet.data import records
 from mentornet.evaluation import evaluate
@@ -36,12 +38,10 @@ QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def config(repo, tmp_path, **kwargs):
-  base = dict(train_log_dir=str(tmp_path / "run"), data_dir=str(repo / DEMO),
-              studentnet="inception", batch_size=16, max_number_of_steps=30,
-              save_checkpoint_steps=10, log_every_n_steps=100,
-              save_summaries_secs=100000)
-  base.update(kwargs)
-  return training.TrainConfig(**base)
+  del repo
+  return helpers.train_config(tmp_path, **{
+      "max_number_of_steps": 30, "save_checkpoint_steps": 10,
+      "save_summaries_secs": 100000, **kwargs})
 
 
 def digests(directory):

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import helpers
+
 from mentornet.models import optimizers
 from mentornet.models import students
 from mentornet import training
@@ -30,13 +32,9 @@ def run_schedule(config, num_examples):
   return optimizers.make_schedule(config.schedule, config, num_examples)
 
 def config(repo, tmp_path, **kwargs):
-  base = dict(train_log_dir=str(tmp_path / "run"), data_dir=str(repo / DEMO),
-              studentnet="inception", batch_size=16, max_number_of_steps=6,
-              log_every_n_steps=2, save_summaries_secs=0)
-  base.update(kwargs)
-  if base.get("use_mentornet"):
-    base.setdefault("trained_mentornet_dir", str(repo / PD))
-  return training.TrainConfig(**base)
+  del repo
+  return helpers.train_config(tmp_path, **{"max_number_of_steps": 6,
+                                           "log_every_n_steps": 2, **kwargs})
 
 
 def ckpt_value(prefix, key):

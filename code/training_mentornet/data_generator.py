@@ -6,7 +6,7 @@ Predefined curriculum (rows of the original grid labelled with v*):
 
 Data-driven, from a per-example loss dump (`id epoch noisy clean loss`):
   python code/training_mentornet/data_generator.py --vstar_fn=data_driven \
-      --input_csv_filename=dump.csv --outdir=mentornet_data/dd
+      --input_csv_filename=runs/nl_0.2.txt --outdir=mentornet_data/dd
 """
 
 

@@ -99,7 +99,7 @@ def read_split(builder, split, max_examples=0):
 
 
 def encode_pngs(images):
-  """PNG-encodes uint8 images `[N, 32, 32, 3]` in parallel, keeping order."""
+  """PNG-encodes uint8 images `[N, H, W, 3]` in parallel, keeping order."""
   ds = tf.data.Dataset.from_tensor_slices(images).map(
       tf.io.encode_png, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   return list(ds.batch(5000).as_numpy_iterator())

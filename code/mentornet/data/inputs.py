@@ -17,7 +17,7 @@ from mentornet.data import shards
 
 
 def _decoded(files, dataset_name):
-  """Dataset of {image uint8 [32,32,3], label, clean_label, id} in file order.
+  """Dataset of {image uint8 [H, W, 3], label, clean_label, id} in file order.
 
   Records without an id get their position in the file list as id.
   """

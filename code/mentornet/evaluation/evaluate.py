@@ -4,10 +4,11 @@
 does not hold yet, oldest first, then waits for new ones: each on the whole
 split (accuracy, mean loss), with `eval/accuracy` and `eval/loss` summaries in
 `eval_dir` and a `step,accuracy,loss` row in the CSV (never two rows for one
-step), drawn as curves in a PNG beside it (`plot.py`). It stops after the checkpoint of the final step; after `timeout_secs`
-without a new checkpoint; with an error when no trainer has held the run's
-directory for `trainer_wait_secs` before the final step; after the latest
-checkpoint with `eval_once`, or after every checkpoint on disk with
+step), drawn as curves in a PNG beside it (`plot.py`). It stops after the
+checkpoint of the final step; after `timeout_secs` without a new checkpoint;
+with an error when no trainer has held the run's directory for
+`trainer_wait_secs` before the final step; after the latest checkpoint with
+`eval_once`, or after every checkpoint on disk with
 `eval_all`. A checkpoint deleted by the trainer's rotation before it was read
 is skipped; any other failure (unreadable data, a checkpoint of another
 network) stops the job with one line.

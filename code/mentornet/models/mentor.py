@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mentornet.config import NUM_EPOCHS  # rows of the epoch embedding
+
 # Original TF1 variable name -> attribute of `MentorNet` holding it.
 TF1_VARIABLE_NAMES = {
     "label_embedding": "mentornet/label_embedding",
@@ -33,7 +35,6 @@ TF1_VARIABLE_NAMES = {
     "fc2_bias": "mentornet/Variable_3",
 }
 
-NUM_EPOCHS = 100  # rows of the epoch embedding; epochs are clipped to 99.
 NUM_LABELS = 2  # rows of the label embedding.
 
 

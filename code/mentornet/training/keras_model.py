@@ -18,8 +18,8 @@ The loss must give one value per example (any Keras loss with
 so sparse or one-hot labels, label smoothing and custom losses all work. The
 progress bar and the `TensorBoard` callback show `loss` (the mean loss, every
 example counted), `weighted_loss` (`sum(v * loss) / B`, what is minimised
-besides regularisation), `data_util` (fraction of examples with weight above
-0.001), `mean_weight`, and for a MentorNet the batch-loss `percentile_loss`
+besides regularisation), `data_util` (fraction of examples the curriculum
+used), `mean_weight`, and for a MentorNet the batch-loss `percentile_loss`
 and its `moving_average`, plus the compiled metrics. The curriculum's moving
 average is a Keras weight of the model: `save_weights`, `ModelCheckpoint` and
 `BackupAndRestore` keep it with the optimizer's step count, so an interrupted

@@ -30,8 +30,6 @@ from mentornet.training import safety
 from mentornet.training import step as step_lib
 from mentornet.training import validate as validate_lib
 
-CHECKPOINT_NAME = run_dir.CHECKPOINT_NAME
-CONFIG_FILE = run_dir.CONFIG_FILE
 MAX_CHECKPOINTS = 10
 CONTROL_METRICS = ("stop_requests", "save_requests")
 # Metrics summed over replicas; every other one is the same on each.
@@ -130,8 +128,8 @@ def closing_line(config, steps_done, metrics):
   return (f"done: {steps_done} steps to step {config.max_number_of_steps}, "
           f"final loss {float(metrics['orig_loss']):.4f} (weighted "
           f"{float(metrics['weighted_loss']):.4f}); checkpoints, summaries "
-          f"and {CONFIG_FILE} are in {config.train_log_dir}; look at them "
-          f"with: tensorboard --logdir {config.train_log_dir}")
+          f"and {run_dir.CONFIG_FILE} are in {config.train_log_dir}; look at "
+          f"them with: tensorboard --logdir {config.train_log_dir}")
 
 
 def _setup_directory(config, role, record):
@@ -150,18 +148,18 @@ def _setup_directory(config, role, record):
       return None
     lock = run_dir.DirectoryLock(config.train_log_dir).acquire()
   except OSError as e:
-    raise safety.TrainingError(f"cannot use --train_log_dir={config.train_log_dir}: "
-                        f"{e}") from None
+    raise safety.TrainingError(
+        f"cannot use --train_log_dir={config.train_log_dir}: {e}") from None
   try:
     for path in run_dir.remove_orphaned_saves(config.train_log_dir,
-                                              CHECKPOINT_NAME):
+                                              run_dir.CHECKPOINT_NAME):
       logging.warning("removed %s, left by a save that was interrupted", path)
     run_dir.save_config(config.train_log_dir, record)
   except OSError as e:
     lock.release()
-    raise safety.TrainingError(f"could not write {CONFIG_FILE} in "
-                        f"{config.train_log_dir} ({e}); nothing was changed "
-                        "and the run stays resumable") from None
+    raise safety.TrainingError(
+        f"could not write {run_dir.CONFIG_FILE} in {config.train_log_dir} "
+        f"({e}); nothing was changed and the run stays resumable") from None
   except BaseException:
     lock.release()
     raise
@@ -219,13 +217,13 @@ def _train(config, strategy, role, checked, record, signals):
   all_finite = safety.finite_check(list(model.variables) +
                             list(optimizer.variables) +
                             list(curriculum.variables))
-  latest = checkpoints.resume(role.train_log_dir, CHECKPOINT_NAME, parts,
-                              all_finite, may_write=role.is_chief)
+  latest = checkpoints.resume(role.train_log_dir, run_dir.CHECKPOINT_NAME,
+                              parts, all_finite, may_write=role.is_chief)
   if latest:
     logging.info("resumed from %s", latest)
   manager = tf.train.CheckpointManager(
       checkpoint, role.write_dir, max_to_keep=MAX_CHECKPOINTS,
-      checkpoint_name=CHECKPOINT_NAME)
+      checkpoint_name=run_dir.CHECKPOINT_NAME)
   saver = safety.Saver(manager, all_finite, latest)
   step = int(optimizer.iterations.value.numpy())
   if step >= config.max_number_of_steps:
@@ -285,10 +283,10 @@ def _train(config, strategy, role, checked, record, signals):
     if float(metrics["stop_requests"]) > 0:
       path = saver.save(step)
       sig = signals.received or signal.SIGTERM
+      by = signal.Signals(sig).name if signals.received else "another worker"
       raise safety.Interrupted(
-          f"stopped by {signal.Signals(sig).name if signals.received else 'another worker'}"
-          f" at step {step} of {config.max_number_of_steps}; saved "
-          f"{path}; run the same command again to continue",
+          f"stopped by {by} at step {step} of {config.max_number_of_steps};"
+          f" saved {path}; run the same command again to continue",
           128 + int(sig))
     every_n = (config.save_checkpoint_steps
                and step % config.save_checkpoint_steps == 0)
