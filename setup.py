@@ -2,8 +2,8 @@
 
 import setuptools
 
-SCRIPTS = ("cifar_train_baseline", "cifar_train_mentornet", "cifar_eval",
-           "prepare_noisy_cifar")
+SCRIPTS = ("cifar_train_baseline", "cifar_train_mentornet",
+           "cifar_train_mentormix", "cifar_eval", "prepare_noisy_cifar")
 # code/training_mentornet/<name>.py, installed as mentornet_<name>.
 MENTORNET_SCRIPTS = ("data_generator", "train", "visualizer", "evaluate")
 

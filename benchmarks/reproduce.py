@@ -2,10 +2,11 @@
 
   python benchmarks/reproduce.py [--tfds_data_dir=../shared/tensorflow_datasets]
 
-Noise 0.4 and 0.8 x baseline, self-paced, focal loss, MentorNet PD and
-MentorNet DD, each run with the original per-method flags of the experiment
-grid (commands/grid.sh) through the real training script, on a schedule
-scaled to a 2-core CPU:
+Noise 0.4 and 0.8 x baseline, self-paced, focal loss, MentorNet PD,
+MentorNet DD and MentorMix, each run with the original per-method flags of
+the experiment grid (commands/grid.sh; MentorMix: its own grid's CIFAR-10
+row, commands/mentormix.tsv) through the real training script, on a
+schedule scaled to a 2-core CPU:
   * the first 1,000 CIFAR-10 training images with uniform label noise (seed
     0), the full 10,000-image test split for evaluation;
   * CifarNet, batch 128, 2,000 steps (256 epochs; the original runs 307),
@@ -24,8 +25,11 @@ scaled to a 2-core CPU:
   * a summary every 50 steps: the noise diagnostics (the correctly labelled
     examples' share of the summed weight, the mean weights of correctly
     labelled and of mislabelled examples) over the examples of those steps;
-  * baseline and DD again with more training seeds (--repeat_seeds), for
-    the mean and spread of DD's margin.
+  * baseline, DD and MentorMix again with more training seeds
+    (--repeat_seeds), for the mean and spread of their margins;
+  * MentorMix on the same network, schedule and preprocessing as the other
+    methods (CifarNet, x0.1 at 65%), not its own ResNet-32 and x0.9 every 3
+    epochs: the row compares the methods' steps, not their networks.
 Writes benchmarks/results/reproduce_cpu.{md,json,png}; the picture is drawn
 from the JSON (`--plot_only` redraws it). Finished runs are kept in
 --work_dir (one folder per protocol) and skipped when the same protocol is
@@ -57,7 +61,8 @@ flags.DEFINE_string("work_dir", "benchmarks/work/reproduce",
                     "Data and runs (git-ignored).")
 flags.DEFINE_list("noises", ["0.4", "0.8"], "Noise fractions.")
 flags.DEFINE_list("methods", ["baseline", "self_paced", "focal_loss",
-                              "mentornet_pd", "mentornet_dd"], "Methods.")
+                              "mentornet_pd", "mentornet_dd", "mentormix"],
+                  "Methods.")
 flags.DEFINE_integer("train_examples", 1000, "Training images used.")
 flags.DEFINE_integer("steps", 2000, "Training steps per run.")
 flags.DEFINE_float("num_epochs_per_decay", 185.8,
@@ -72,7 +77,7 @@ flags.DEFINE_integer("seed", 0, "Training seed (initialisation, data order, "
                      "drop-out draws); the noisy labels are always seed 0's.")
 flags.DEFINE_list("repeat_seeds", ["1", "2"],
                   "Training seeds of the repeated runs (empty: none).")
-flags.DEFINE_list("repeat_methods", ["baseline", "mentornet_dd"],
+flags.DEFINE_list("repeat_methods", ["baseline", "mentornet_dd", "mentormix"],
                   "Methods run again with each of --repeat_seeds.")
 flags.DEFINE_bool("plot_only", False,
                   "Only redraw the picture from the results JSON.")
@@ -89,6 +94,9 @@ PAPER = {  # CIFAR-10 CifarNet, the paper's Table (original README)
             "mentornet_pd": 0.312, "mentornet_dd": 0.461},
 }
 PAPER_DD_MARGIN = {"0.4": 0.043, "0.8": 0.171}
+# MentorMix's README (ResNet-32, CIFAR-10, 200,000 steps); no CifarNet figure.
+MENTORMIX_PAPER = {"0.4": 0.944, "0.8": 0.820}
+MENTORMIX_TABLE = "commands/mentormix.tsv"
 
 
 METHODS_TABLE = "commands/methods.tsv"
@@ -107,9 +115,33 @@ def method_flags(method, noise, studentnet="inception"):
   raise ValueError(f"no row for method {method} in {METHODS_TABLE}")
 
 
+def mentormix_flags(noise):
+  """MentorMix's CIFAR-10 flags at `noise` from its grid's table, on this
+  protocol's schedule (x0.1 once, as every other method here)."""
+  with open(MENTORMIX_TABLE) as f:
+    for line in f:
+      if line.startswith("#") or not line.strip():
+        continue
+      dataset, level, alpha, percentile, second = line.split()
+      if dataset == "cifar10" and level == noise:
+        return ["--trained_mentornet_dir=mentornet_models/models/"
+                "mentornet_pd1_g_1/mentornet_pd",
+                f"--loss_p_percentile={percentile}", "--burn_in_epoch=10",
+                f"--mixup_alpha={alpha}",
+                "--second_reweight" if second == "yes"
+                else "--nosecond_reweight",
+                "--learning_rate_decay_factor=0.1"]
+  raise ValueError(f"no cifar10 row for noise {noise} in {MENTORMIX_TABLE}")
+
+
+SCRIPTS = {"baseline": "code/cifar_train_baseline.py",
+           "mentormix": "code/cifar_train_mentormix.py"}
+
+
 def train_command(method, noise, data_root, log_dir, seed):
-  script = ("code/cifar_train_baseline.py" if method == "baseline"
-            else "code/cifar_train_mentornet.py")
+  script = SCRIPTS.get(method, "code/cifar_train_mentornet.py")
+  extra = (mentormix_flags(noise) if method == "mentormix"
+           else method_flags(method, noise))
   return ["python", script, "--dataset_name=cifar10", "--studentnet=inception",
           f"--data_dir={data_root}/cifar10/{noise}",
           f"--train_log_dir={log_dir}", f"--batch_size={BATCH_SIZE}",
@@ -119,7 +151,7 @@ def train_command(method, noise, data_root, log_dir, seed):
           "--save_interval_secs=100000", "--log_every_n_steps=500",
           "--save_summaries_secs=100000",
           f"--save_summaries_steps={FLAGS.save_summaries_steps}",
-          f"--seed={seed}"] + method_flags(method, noise)
+          f"--seed={seed}"] + extra
 
 
 def prepare_data(data_root):
@@ -235,12 +267,24 @@ def protocol_text():
       "on the full 10,000-image test split; the noise diagnostics summarised "
       f"every {FLAGS.save_summaries_steps} steps; per-method flags as in the "
       "grid (`commands/methods.tsv`). MentorNet DD is the shipped curriculum "
-      "learned on CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`).")
+      "learned on CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`)."
+      " MentorMix takes its own grid's CIFAR-10 row at each noise "
+      "(`commands/mentormix.tsv`: mixup alpha, percentile, second reweight; "
+      "MentorNet PD, burn-in 10) on this same network and schedule, and is "
+      "scored, as its original evaluation did, on the moving average of its "
+      "weights (decay 0.9999 with TF 1's num_updates ramp, min(0.9999, "
+      "(1 + step) / (10 + step)): about the last few hundred steps here).")
 
 
 def _noise_cells(r):
   final = r.get("diagnostics", {}).get("final", {})
   return " | ".join(f"{final[k]:.3f}" if k in final else "" for k in NOISE_TAGS)
+
+
+def paper_cell(r):
+  if r["method"] == "mentormix":  # no CifarNet figure: its own network's
+    return f"({MENTORMIX_PAPER[r['noise']]:.3f} ResNet-32)"
+  return f"{PAPER[r['noise']][r['method']]:.3f}"
 
 
 def _row(r):
@@ -249,12 +293,12 @@ def _row(r):
           f"{r['best_accuracy']:.4f} ({r['best_step']}) | "
           f"{100 * (r['final_accuracy'] - r['best_accuracy']):+.1f} points | "
           f"{_noise_cells(r)} | "
-          f"{PAPER[r['noise']][r['method']]:.3f} | "
+          f"{paper_cell(r)} | "
           f"{r['train_seconds'] / 60:.1f} min |")
 
 
-def margin_lines(by):
-  """DD minus baseline (final accuracy) per seed, their mean and spread."""
+def margin_lines(by, method):
+  """`method` minus baseline (final accuracy) per seed, mean and spread."""
   seeds = sorted({seed for (_, _, seed) in by})
   lines = ["| noise | " + " | ".join(f"seed {s}" for s in seeds)
            + " | mean | spread (min to max; sd) | paper's margin | met |",
@@ -262,10 +306,10 @@ def margin_lines(by):
   for noise in FLAGS.noises:
     margins = {}
     for seed in seeds:
-      dd = by.get((noise, "mentornet_dd", seed))
+      run = by.get((noise, method, seed))
       base = by.get((noise, "baseline", seed))
-      if dd and base:
-        margins[seed] = dd["final_accuracy"] - base["final_accuracy"]
+      if run and base:
+        margins[seed] = run["final_accuracy"] - base["final_accuracy"]
     if not margins:
       continue
     values = list(margins.values())
@@ -273,14 +317,20 @@ def margin_lines(by):
     spread = (f"{100 * min(values):+.1f} to {100 * max(values):+.1f}"
               + (f"; sd {100 * statistics.stdev(values):.1f}"
                  if len(values) > 1 else ""))
-    paper = PAPER_DD_MARGIN[noise]
-    met = ("yes" if mean >= paper else
-           f"no, short by {100 * (paper - mean):.1f} points")
+    if method == "mentornet_dd":
+      paper = PAPER_DD_MARGIN[noise]
+      paper_text = f"{100 * paper:+.1f} points"
+      met = ("yes" if mean >= paper else
+             f"no, short by {100 * (paper - mean):.1f} points")
+    else:  # MentorMix reported no CifarNet baseline
+      paper_text, met = "none reported", ""
     lines.append(f"| {noise} | " + " | ".join(
         f"{100 * margins[s]:+.1f}" if s in margins else "" for s in seeds)
-        + f" | {100 * mean:+.1f} points | {spread} | {100 * paper:+.1f} "
-        f"points | {met} |")
+        + f" | {100 * mean:+.1f} points | {spread} | {paper_text} | {met} |")
   return lines
+
+
+MARGIN_TITLES = {"mentornet_dd": "MentorNet DD", "mentormix": "MentorMix"}
 
 
 def write_results(results, wall_seconds):
@@ -324,8 +374,10 @@ def write_results(results, wall_seconds):
       for method in FLAGS.methods:
         if (noise, method, seed) in by:
           lines.append(_row(by[(noise, method, seed)]))
-  lines += ["", "## MentorNet DD against the baseline (final accuracy, "
-            "points)", ""] + margin_lines(by)
+  for method, title in MARGIN_TITLES.items():
+    if any(key[1] == method for key in by):
+      lines += ["", f"## {title} against the baseline (final accuracy, "
+                "points)", ""] + margin_lines(by, method)
   steps = sorted({int(k) for r in results for k in r["accuracy_by_step"]})
   lines += ["", "## Test accuracy at each checkpoint", "",
             "| noise | method | seed | " + " | ".join(map(str, steps)) + " |",
@@ -349,13 +401,14 @@ def write_results(results, wall_seconds):
   print("\n".join(lines))
 
 
-SHARE_METHODS = ("baseline", "mentornet_pd", "mentornet_dd")
+SHARE_METHODS = ("baseline", "mentornet_pd", "mentornet_dd", "mentormix")
 
 
 def plot(summary, path):
   """Draws the results JSON: test accuracy per checkpoint of every method
   (top) and the clean weight share over training of baseline, PD and DD
-  (bottom), one column per noise, training seed FLAGS.seed."""
+  (bottom; MentorMix: its first, "individual" weights, which pick the
+  mixup partners), one column per noise, training seed FLAGS.seed."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top

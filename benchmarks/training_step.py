@@ -1,15 +1,20 @@
-"""StudentNet training speed: MentorNet vs baseline step, our loop vs Keras fit.
+"""StudentNet training speed: MentorNet and MentorMix vs baseline step, our
+loop vs Keras fit.
 
   python benchmarks/training_step.py
 
 CifarNet ("inception") at batch 128 on the demo data, in one process on one
-machine. Rounds alternate the three contenders (our baseline step, our
-MentorNet step with the shipped PD curriculum, and Keras `model.fit` on the
-same model and pipeline) and the median time of each is kept. Writes
+machine. Rounds alternate the contenders (our baseline step, our MentorNet
+step with the shipped PD curriculum, our MentorMix step with the same
+curriculum, with and without the second weighting, and Keras `model.fit` on
+the same model and pipeline) and the median time of each is kept. Writes
 benchmarks/results/training_step.{md,json}.
 Targets: MentorNet step / baseline step <= 1.03; our images/s / fit's >= 1.0.
+MentorMix runs the network forward twice and backward once (through the
+mixed batch only), so it is expected near 1.3-1.5x the baseline step.
 """
 
+import dataclasses
 import os
 import platform
 import statistics
@@ -35,15 +40,28 @@ PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 BATCH = 128
 
 
-def our_step(use_mentornet, dataset):
-  """A callable timing `steps` steps of our loop; compiled and warmed up."""
+def our_step(use_mentornet, dataset, mentormix=None):
+  """A callable timing `steps` steps of our loop; compiled and warmed up.
+
+  `mentormix`: None (MentorNet or baseline step), or `second_reweight` of a
+  MentorMix step (alpha 8, no example drop-out, weights averaged as its
+  script does).
+  """
   config = training.TrainConfig(
       train_log_dir="", data_dir=FLAGS.data_dir, studentnet="inception",
       use_mentornet=use_mentornet, trained_mentornet_dir=PD,
       loss_p_percentile=0.75, example_dropout_rates="0.5,17,0.05,83")
+  extra = {}
+  if mentormix is not None:
+    config = dataclasses.replace(
+        config, use_mentormix=True, second_reweight=mentormix,
+        mixup_alpha=8.0, example_dropout_rates="0.0,100", ema_decay=0.9999)
   model, _, optimizer, curriculum = training.build_training(config, 5000)
+  if mentormix is not None:
+    extra = {"mixed_curriculum": build.make_mixed_curriculum(config),
+             "weight_average": build.make_weight_average(config, model)}
   step = training.build_step(config, tf.distribute.get_strategy(), model,
-                              optimizer, curriculum, BATCH)
+                              optimizer, curriculum, BATCH, **extra)
   iterator = iter(dataset)
 
   def timed(n):
@@ -97,6 +115,8 @@ def main(argv):
                                  BATCH)
   contenders = {"baseline": our_step(False, dataset),
                 "mentornet": our_step(True, dataset),
+                "mentormix": our_step(True, dataset, mentormix=False),
+                "mentormix_2nd": our_step(True, dataset, mentormix=True),
                 "keras_fit": keras_fit(dataset)}
   times = {name: [] for name in contenders}
   for _ in range(FLAGS.rounds):
@@ -111,6 +131,12 @@ def main(argv):
       "mentornet_over_baseline": round(step["mentornet"] / step["baseline"],
                                        3),
       "ours_over_keras_fit": round(step["keras_fit"] / step["baseline"], 3),
+      "mentormix_over_mentornet": round(step["mentormix"] / step["mentornet"],
+                                        3),
+      "mentormix_over_baseline": round(step["mentormix"] / step["baseline"],
+                                       3),
+      "mentormix_2nd_over_mentormix": round(
+          step["mentormix_2nd"] / step["mentormix"], 3),
       "curriculum_alone_ms": round(curriculum_alone() * 1000, 2),
   }
   ips = result["images_per_second"]
@@ -125,7 +151,20 @@ def main(argv):
       f"| MentorNet step / baseline step | {result['mentornet_over_baseline']}"
       " | <= 1.03 |",
       f"| our images/s / Keras fit images/s | {result['ours_over_keras_fit']} |"
-      " >= 1.0 |", "",
+      " >= 1.0 |",
+      f"| MentorMix step / MentorNet step | "
+      f"{result['mentormix_over_mentornet']} | (cost, no target) |",
+      f"| MentorMix step / baseline step | "
+      f"{result['mentormix_over_baseline']} | (cost, no target) |",
+      f"| MentorMix with second weighting / without | "
+      f"{result['mentormix_2nd_over_mentormix']} | (cost, no target) |", "",
+      "MentorMix's step runs the network forward twice (the noisy batch for "
+      "the curriculum's weights, then the mixed batch) and backward once, "
+      "through the mixed batch only; it mixes images and one-hot labels "
+      "(partners drawn per example, a Beta draw each) and updates the moving "
+      "average of every trainable weight (decay 0.9999) that evaluation "
+      "scores. Its curriculum here has no example drop-out (its script's "
+      "default), so all 128 weights are computed and used.", "",
       "Both inception steps minimise what the original inception scripts did:"
       " the (weighted) mean cross-entropy, without the declared fc L2 decay, "
       "so the ratio is the cost of the curriculum; with these drop-out rates "

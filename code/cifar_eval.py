@@ -65,7 +65,8 @@ def main(argv):
   from mentornet.evaluation import evaluate
   from mentornet.evaluation import loss_dump
   try:
-    config = flags_lib.config_from_flags(config_lib.EvalConfig)
+    config = flags_lib.config_from_flags(config_lib.EvalConfig,
+                                         keep_defaults=("ema_decay",))
     if config.mode == "dump":
       loss_dump.run(config)
       return

@@ -15,6 +15,7 @@ DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")
 SCRIPTS = {
     "code/cifar_train_baseline.py": "cifar_train_baseline",
     "code/cifar_train_mentornet.py": "cifar_train_mentornet",
+    "code/cifar_train_mentormix.py": "cifar_train_mentormix",
     "code/cifar_eval.py": "cifar_eval",
     "code/prepare_noisy_cifar.py": "prepare_noisy_cifar",
     "code/training_mentornet/data_generator.py": "mentornet_data_generator",
@@ -34,8 +35,10 @@ def own_flags(repo, path):
   if "cifar_train_" in path:
     shared = (repo / "code/mentornet_cli/train_flags.py").read_text()
     names += DEFINE.findall(shared.split("def define_mentornet_flags")[0])
-    if "mentornet" in path:  # made from the config's own fields
+    if "mentornet" in path or "mentormix" in path:  # from the config fields
       names += list(config.CURRICULUM_FIELDS)
+    if "mentormix" in path:
+      names += list(config.MENTORMIX_FIELDS)
   assert names, path
   return names
 

@@ -12,6 +12,7 @@ import tensorflow as tf
 from mentornet import curriculum
 from mentornet.models import mentor
 from mentornet import training
+from mentornet.training import fit_inputs
 from mentornet.training import keras_model
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
@@ -388,16 +389,16 @@ def test_steps_per_epoch_of_what_fit_receives():
       raise IndexError(index)
 
   x = np.zeros((100, 3))
-  assert keras_model.steps_per_epoch(x) == 4  # Keras' batch size 32
-  assert keras_model.steps_per_epoch(x, 10, validation_split=0.25) == 8
-  assert keras_model.steps_per_epoch({"a": x, "b": x}, 50) == 2
-  assert keras_model.steps_per_epoch(x, 10, steps=3) == 3
-  assert keras_model.steps_per_epoch(
+  assert fit_inputs.steps_per_epoch(x) == 4  # Keras' batch size 32
+  assert fit_inputs.steps_per_epoch(x, 10, validation_split=0.25) == 8
+  assert fit_inputs.steps_per_epoch({"a": x, "b": x}, 50) == 2
+  assert fit_inputs.steps_per_epoch(x, 10, steps=3) == 3
+  assert fit_inputs.steps_per_epoch(
       tf.data.Dataset.range(10).batch(3)) == 4
-  assert keras_model.steps_per_epoch(Batches()) == 7
-  assert keras_model.steps_per_epoch(
+  assert fit_inputs.steps_per_epoch(Batches()) == 7
+  assert fit_inputs.steps_per_epoch(
       tf.data.Dataset.range(10).repeat()) is None
-  assert keras_model.steps_per_epoch(iter([1, 2])) is None
+  assert fit_inputs.steps_per_epoch(iter([1, 2])) is None
 
 
 @pytest.mark.slow

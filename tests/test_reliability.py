@@ -261,9 +261,10 @@ def test_orphaned_temporary_saves_are_removed(repo, tmp_path):
 def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
   real_build_step = training.build_step
 
-  def poisoned(config_, strategy, model, optimizer, curriculum, batch):
+  def poisoned(config_, strategy, model, optimizer, curriculum, batch,
+               *extra):
     step = real_build_step(config_, strategy, model, optimizer, curriculum,
-                           batch)
+                           batch, *extra)
 
     def wrapped(data, requests=None):
       metrics = step(data, requests)

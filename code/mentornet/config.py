@@ -23,7 +23,11 @@ REGULARIZATIONS = (REGULARIZATION_ADDED, REGULARIZATION_SCALED_BY_WEIGHTS,
 SCHEDULE_PIECEWISE = "piecewise"  # resnet101, MentorNet script
 SCHEDULE_EXPONENTIAL = "exponential"  # staircase decay every N epochs
 SCHEDULE_CONSTANT = "constant"  # --learning_rate throughout
-SCHEDULES = (SCHEDULE_PIECEWISE, SCHEDULE_EXPONENTIAL, SCHEDULE_CONSTANT)
+# MentorMix's: every `num_epochs_per_decay * N / batch_size` steps, a float
+# (its script computed it without integer division).
+SCHEDULE_EXPONENTIAL_UNROUNDED = "exponential_unrounded"
+SCHEDULES = (SCHEDULE_PIECEWISE, SCHEDULE_EXPONENTIAL, SCHEDULE_CONSTANT,
+             SCHEDULE_EXPONENTIAL_UNROUNDED)
 
 
 def setting(default, help_text, **kwargs):
@@ -42,9 +46,19 @@ def _fail(message):
   raise ValueError(message)
 
 
+CURRICULUM_MENTORNET = "mentornet"  # a frozen MentorNet (the original's)
+CURRICULUM_THRESHOLD = "loss_threshold"  # MentorMix's simplest, no MentorNet
+CURRICULA = (CURRICULUM_MENTORNET, CURRICULUM_THRESHOLD)
+
+
 @dataclasses.dataclass(kw_only=True)
 class CurriculumConfig:
-  """The six settings of a MentorNet curriculum (the original's flags)."""
+  """The settings of a curriculum (the original's flags, and the choice of
+  MentorMix's loss-thresholding curriculum)."""
+  curriculum: str = setting(
+      CURRICULUM_MENTORNET, "mentornet (weights from --trained_mentornet_dir)"
+      " or loss_threshold (MentorMix's simplest curriculum: weight 0 at or "
+      "above the batch's --loss_p_percentile loss, 1 below; no MentorNet).")
   trained_mentornet_dir: str = setting(
       "", "Directory (or prefix) of the trained MentorNet.")
   loss_p_percentile: float = setting(
@@ -70,6 +84,9 @@ class CurriculumConfig:
             "is outside [0, 1]")
     if not 0 <= int(self.burn_in_epoch) <= NUM_EPOCHS:
       _fail(f"--burn_in_epoch={self.burn_in_epoch} is outside [0, 100]")
+    if self.curriculum not in CURRICULA:
+      _fail(f"--curriculum={self.curriculum} is unknown; choose one of "
+            f"{', '.join(CURRICULA)}")
 
 
 CURRICULUM_FIELDS = tuple(f.name for f in dataclasses.fields(CurriculumConfig))
@@ -81,7 +98,28 @@ def curriculum_settings(config):
 
 
 @dataclasses.dataclass(kw_only=True)
-class TrainConfig(CurriculumConfig):
+class MentorMixConfig:
+  """MentorMix's own settings (its script's flags)."""
+  mixup_alpha: float = setting(
+      8.0, "Alpha of the Beta distribution the mixup factor is drawn from (0:"
+      " no mixup).")
+  second_reweight: bool = setting(
+      True, "Weight the mixed examples again with the curriculum (its own "
+      "moving average, 'mixed').")
+
+
+MENTORMIX_FIELDS = tuple(f.name for f in dataclasses.fields(MentorMixConfig))
+# The MentorMix script's defaults where they differ from the MentorNet
+# scripts' (mentormix `cifar_train_mentormix.py`).
+MENTORMIX_DEFAULTS = {
+    "dataset_name": "cifar100", "studentnet": "resnet32",
+    "learning_rate_decay_factor": 0.9, "num_epochs_per_decay": 3.0,
+    "max_number_of_steps": 100000, "example_dropout_rates": "0.0,100",
+    "ema_decay": 0.9999}
+
+
+@dataclasses.dataclass(kw_only=True)
+class TrainConfig(CurriculumConfig, MentorMixConfig):
   """A StudentNet training run; the training scripts' flags map onto it.
 
   `use_mentornet` False is the baseline (every weight 1; the curriculum
@@ -109,6 +147,8 @@ class TrainConfig(CurriculumConfig):
   log_every_n_steps: int = 100
   jit_compile: bool = False
   use_mentornet: bool = False
+  use_mentormix: bool = False  # MentorMix's step (needs use_mentornet)
+  ema_decay: float = 0.0  # averaged weights for evaluation (0: none)
   regularization: str | None = None
   schedule: str | None = None
 
@@ -156,8 +196,18 @@ class TrainConfig(CurriculumConfig):
             f"{', '.join(SCHEDULES)}")
     if self.use_mentornet:
       self.check_curriculum()
-      if not self.trained_mentornet_dir:
-        _fail("--trained_mentornet_dir is required")
+      if (self.curriculum == CURRICULUM_MENTORNET and
+          not self.trained_mentornet_dir):
+        _fail("--trained_mentornet_dir is required (or "
+              "--curriculum=loss_threshold)")
+    if self.use_mentormix and not self.use_mentornet:
+      _fail("MentorMix weighs with a curriculum: use_mentormix needs "
+            "use_mentornet")
+    if not (math.isfinite(self.mixup_alpha) and self.mixup_alpha >= 0):
+      _fail(f"--mixup_alpha={self.mixup_alpha} must be a number >= 0 (0: no "
+            "mixup)")
+    if not 0.0 <= self.ema_decay < 1.0:
+      _fail(f"ema_decay {self.ema_decay} must lie in [0, 1) (0: none)")
 
 
 # Flags that may change between runs in one train_log_dir. A MentorNet run's
@@ -170,8 +220,10 @@ RUNTIME_FIELDS = ("save_summaries_secs", "save_summaries_steps",
 LOCATION_FIELDS = ("train_log_dir",)
 # Compared as paths: the same directory may be spelled several ways.
 PATH_FIELDS = ("data_dir", "trained_mentornet_dir")
-# Derived from the StudentNet's entry; runs of older versions lack them.
-RULE_FIELDS = ("regularization", "schedule")
+# Fields that runs of older versions lack: a missing one matches its default
+# (the rules match whatever they are: older versions applied the entry's).
+NEW_FIELDS = ("regularization", "schedule", "curriculum", "use_mentormix",
+              "ema_decay") + MENTORMIX_FIELDS
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -198,6 +250,7 @@ class EvalConfig:
   dump_epoch: int = -1  # -1: the checkpoint's progress epoch
   num_residual_units: int = 9
   resnet_widths: tuple = (160, 320, 640)
+  ema_decay: float = 0.0  # from the run's record: score averaged weights
 
   def with_split(self):
     """The config with `split_name` resolved (test, or train for a dump)."""

@@ -67,6 +67,13 @@ def load_tensorflow():
   return tf
 
 
+def _own_or_serious(record):
+  """Keeps our own log lines and any error; drops the libraries' chatter
+  (TensorFlow's saver timings, tensorflow-datasets' progress)."""
+  return (record.levelno >= logging.ERROR or
+          "site-packages" not in (record.pathname or ""))
+
+
 class _Lines(logging.Formatter):
   """`HH:MM:SS message`: the scripts' own progress lines, without absl's
   level, thread and source prefix (kept with --verbose)."""
@@ -124,6 +131,7 @@ def run(main, doc, modules):
                        for arg in sys.argv[1:] if arg.startswith("-"))
   if not VERBOSE:
     absl_logging.get_absl_handler().setFormatter(_Lines())
+    absl_logging.get_absl_handler().addFilter(_own_or_serious)
 
   def main_with_tensorflow(argv):
     load_tensorflow()  # after the flags were parsed: --help needs none

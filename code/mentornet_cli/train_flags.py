@@ -61,23 +61,44 @@ def define_mentornet_flags():
   flags.DEFINE_alias("loss_p_precentile", "loss_p_percentile")
 
 
+def define_mentormix_flags():
+  """Flags of cifar_train_mentormix.py: the curriculum's and MentorMix's,
+  with the original MentorMix script's defaults where they differ."""
+  define_mentornet_flags()
+  flags_lib.define_from_config(config_lib.MentorMixConfig)
+  for name, value in config_lib.MENTORMIX_DEFAULTS.items():
+    if name in FLAGS:
+      FLAGS.set_default(name, value)
+
+
 def config_from_flags(script):
   """A `config.TrainConfig` from the flags (see `flags_lib`), with the
-  StudentNet's rules for `script` ("baseline" or "mentornet")."""
+  StudentNet's rules for `script` ("baseline", "mentornet" or
+  "mentormix")."""
   from mentornet.models import students  # pylint: disable=g-import-not-at-top
   if FLAGS.ps_tasks or FLAGS.task:
     logging.warning("--ps_tasks/--task are TF1 settings and are ignored; TF2 "
                     "uses --distribution_strategy")
-  use_mentornet = script == students.MENTORNET
+  use_mentornet = script in (students.MENTORNET, students.MENTORMIX)
   if use_mentornet and any(a.startswith("--loss_p_precentile")
                            for a in sys.argv):
     logging.warning("--loss_p_precentile is the original's misspelling of "
                     "--loss_p_percentile; it is honoured")
   rules = students.rules_for(FLAGS.studentnet, script)
-  return flags_lib.config_from_flags(
-      config_lib.TrainConfig, use_mentornet=use_mentornet,
-      regularization=rules.regularization, schedule=rules.schedule,
-      keep_defaults=() if use_mentornet else config_lib.CURRICULUM_FIELDS)
+  values = dict(use_mentornet=use_mentornet, schedule=rules.schedule,
+                regularization=rules.regularization)
+  keep = () if use_mentornet else config_lib.CURRICULUM_FIELDS
+  if script == students.MENTORMIX:
+    values.update(use_mentormix=True,
+                  ema_decay=config_lib.MENTORMIX_DEFAULTS["ema_decay"])
+    if FLAGS.second_reweight:
+      # The original's decay term here was tf.losses.get_regularization_loss
+      # (), empty for its ResNet: no weight decay with the second weighting.
+      values["regularization"] = config_lib.REGULARIZATION_NONE
+  else:
+    keep += config_lib.MENTORMIX_FIELDS + ("use_mentormix", "ema_decay")
+  return flags_lib.config_from_flags(config_lib.TrainConfig,
+                                     keep_defaults=keep, **values)
 
 
 def train_main(script, name):

@@ -1,9 +1,10 @@
-"""Per-step example weights: the curriculum, the minimised loss, and v*.
+"""Per-step example weights: the curriculum and the minimised loss.
 
   arithmetic.py  the original's percentile, progress epoch and drop-out
-  layers.py      UniformCurriculum and MentorNetCurriculum (Keras layers)
+  layers.py      UniformCurriculum, MentorNetCurriculum, ThresholdCurriculum
+                 (Keras layers)
+  mentormix.py   MentorMix's draws (partners, factors) and mixup
   objective.py   weighted_objective; the noise diagnostics
-  vstar.py       the predefined curricula v* (NumPy)
 
 The names below are the ones the rest of the library uses.
 """
@@ -28,3 +29,11 @@ from mentornet.curriculum.objective import noise_masks
 from mentornet.curriculum.objective import noise_sums
 from mentornet.curriculum.objective import Objective
 from mentornet.curriculum.objective import weighted_objective
+
+__all__ = [
+    "dropout_key", "dropout_mask", "epoch_boundaries", "keep_fraction",
+    "kept_count", "nearest_percentile", "parse_dropout_rate_list",
+    "percentile_fraction", "progress_epoch", "training_epoch",
+    "CurriculumOutput", "DATA_UTIL_THRESHOLD", "MentorNetCurriculum",
+    "UniformCurriculum", "NOISE_SUMS", "noise_diagnostics", "noise_masks",
+    "noise_sums", "Objective", "weighted_objective"]

@@ -52,6 +52,47 @@ class UniformCurriculum(_Curriculum):
                                       "sum_v": tf.reduce_sum(weights)})
 
 
+def _all_replicas(loss):
+  """All replicas' losses, so that a percentile matches one-device training."""
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None or ctx.num_replicas_in_sync == 1:
+    return loss
+  return ctx.all_gather(loss, axis=0)
+
+
+class ThresholdCurriculum(_Curriculum):
+  """MentorMix's simplest curriculum, its `loss_thresholding_function`: weight
+  0 for an example whose loss is at or above the batch's p-percentile, 1
+  below; no MentorNet, no moving average, no drop-out.
+
+  The percentile is the original's `percentile(loss, int(p * 100))`
+  (nearest, as TF 1.8's and TFP's), over all replicas' losses.
+  """
+
+  STATS = ("data_util", "sum_v", "percentile_loss")
+
+  def __init__(self, settings=None, name="threshold_curriculum", **kwargs):
+    """`settings`: a `config.CurriculumConfig` (its `loss_p_percentile`
+    is used; default 0.75)."""
+    super().__init__(name=name, **kwargs)
+    settings = settings or config_lib.CurriculumConfig()
+    settings.check_curriculum()
+    percent = int(settings.loss_p_percentile * 100)  # the original's int q
+    self._fraction = 1.0 - percent / 100.0  # index round((B-1)(1-q/100))
+    self.built = True
+
+  def call(self, loss, global_step):
+    del global_step
+    loss = tf.stop_gradient(tf.cast(loss, tf.float32))
+    percentile_loss = arithmetic.nearest_percentile(
+        _all_replicas(loss), np.float64(self._fraction))
+    v = tf.cast(loss < percentile_loss, tf.float32)
+    return CurriculumOutput(v, {
+        "data_util": tf.reduce_mean(tf.cast(v > DATA_UTIL_THRESHOLD,
+                                            tf.float32)),
+        "sum_v": tf.reduce_sum(v), "percentile_loss": percentile_loss})
+
+
 class MentorNetCurriculum(_Curriculum):
   """Example weights from a frozen MentorNet, as in the original training.
 
@@ -136,13 +177,6 @@ class MentorNetCurriculum(_Curriculum):
     self._epoch_boundaries = arithmetic.epoch_boundaries(
         self.max_number_of_steps)
 
-  def _global_losses(self, loss):
-    """All replicas' losses, so the percentile matches one-device training."""
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-      return loss
-    return ctx.all_gather(loss, axis=0)
-
   def _replica_id(self):
     ctx = tf.distribute.get_replica_context()
     return 0 if ctx is None else ctx.replica_id_in_sync_group
@@ -170,7 +204,7 @@ class MentorNetCurriculum(_Curriculum):
     dropout_rate = tf.gather(self.example_dropout_rates, cur_epoch)
 
     percentile_loss = arithmetic.nearest_percentile(
-        self._global_losses(loss),
+        _all_replicas(loss),
         tf.gather(self._percentile_fraction, cur_epoch))
     moving_average = (tf.convert_to_tensor(self.moving_average) * self.decay
                       + (1.0 - self.decay) * percentile_loss)

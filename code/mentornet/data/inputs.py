@@ -35,19 +35,22 @@ def _decoded(files, dataset_name):
   return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def augment(image, pad, seed):
+def augment(image, pad, seed, preprocessing="standardize"):
   """Training preprocessing of one uint8 image, stateless random ops.
 
   The StudentNet's own padding (`students.StudentNet.pad`: resnet101
   crops or pads to size + 4; inception zero-pads size / 4 = 8 pixels on each
   side, the original's `padding = image_size / 4` under Python 2's integer
   division), then a random crop back to the image's size, a random
-  left-right flip and per-image standardisation.
+  left-right flip, and the StudentNet's `preprocessing`: per-image
+  standardisation (MentorNet's), or MentorMix's colour distortion and
+  scaling to [-1, 1] (`mentormix_color`).
 
   Args:
     image: uint8 [H, W, 3].
     pad: `(float image, size) -> padded image`.
-    seed: int64 [2], the stateless seed of crop and flip.
+    seed: int64 [2], the stateless seed of crop, flip (and colour).
+    preprocessing: a name of `PREPROCESSING`.
   """
   size = image.shape[0]
   image = pad(tf.cast(image, tf.float32), size)
@@ -55,12 +58,47 @@ def augment(image, pad, seed):
   image = tf.image.stateless_random_crop(image, [size, size, 3],
                                          seed=seeds[0])
   image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
-  return tf.image.per_image_standardization(image)
+  colour_seed = tf.random.experimental.stateless_fold_in(seed, 2)
+  return PREPROCESSING[preprocessing][0](image, colour_seed)
 
 
 def standardize(image):
   """Evaluation preprocessing: per-image standardisation only."""
   return tf.image.per_image_standardization(tf.cast(image, tf.float32))
+
+
+def mentormix_color(image, seed):
+  """MentorMix's training colour: to [0, 1], brightness, saturation, hue and
+  contrast in one of its two orders (chosen at random), clipped, then to
+  [-1, 1] (`distort_color` of its `cifar_data_provider.py`)."""
+  seeds = tf.random.experimental.stateless_split(seed, 5)
+  image = image / 255.0
+  brightness = lambda x: tf.image.stateless_random_brightness(
+      x, 32.0 / 255.0, seeds[0])
+  saturation = lambda x: tf.image.stateless_random_saturation(
+      x, 0.5, 1.5, seeds[1])
+  hue = lambda x: tf.image.stateless_random_hue(x, 0.2, seeds[2])
+  contrast = lambda x: tf.image.stateless_random_contrast(
+      x, 0.5, 1.5, seeds[3])
+  order = tf.random.stateless_uniform([], seeds[4], maxval=2, dtype=tf.int32)
+  image = tf.cond(tf.equal(order, 0),
+                  lambda: contrast(hue(saturation(brightness(image)))),
+                  lambda: hue(saturation(contrast(brightness(image)))))
+  return 2.0 * (tf.clip_by_value(image, 0.0, 1.0) - 0.5)
+
+
+def mentormix_scale(image):
+  """MentorMix's evaluation preprocessing: `(x - 127.5) / 127.5`."""
+  return (tf.cast(image, tf.float32) - 127.5) / 127.5
+
+
+# name -> (training tail `(float image, seed) -> image`, evaluation
+# `uint8 image -> float image`); the names of `students.StudentNet`.
+PREPROCESSING = {
+    "standardize": (lambda image, seed: tf.image.per_image_standardization(
+        image), standardize),
+    "mentormix": (mentormix_color, mentormix_scale),
+}
 
 
 def load_examples(files, dataset_name):
@@ -98,7 +136,8 @@ def pass_order(num_examples, seed, pass_index, offset=None):
 
 
 def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
-                  split_name="train", files=None, examples=None, start=0):
+                  split_name="train", files=None, examples=None, start=0,
+                  preprocessing="standardize"):
   """Endless, shuffled, augmented training batches, from any position.
 
   The stream is pass after pass over the data: pass p visits every example
@@ -120,6 +159,8 @@ def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
     files: the record files, if already listed and checked.
     examples: `load_examples(files)`, if already loaded.
     start: position in the stream of the first example.
+    preprocessing: the StudentNet's preprocessing, a name of
+      `PREPROCESSING`.
 
   Returns:
     A `tf.data.Dataset` of dicts {image float32 [B, H, W, 3], label,
@@ -136,7 +177,8 @@ def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
                        offset=position % num_examples)
     example = {k: v[index] for k, v in arrays.items()}
     example["image"] = augment(example["image"], pad,
-                               tf.stack([tf.cast(seed, tf.int64), position]))
+                               tf.stack([tf.cast(seed, tf.int64), position]),
+                               preprocessing)
     return example
   ds = tf.data.Dataset.range(int(start), 2**62)
   ds = ds.map(example_at, num_parallel_calls=tf.data.AUTOTUNE)
@@ -144,7 +186,7 @@ def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
 
 
 def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
-                 files=None, select=None):
+                 files=None, select=None, preprocessing="standardize"):
   """One ordered pass over a split, standardised, the last batch kept.
 
   Args:
@@ -159,7 +201,7 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
   files = files or shards.record_files(data_dir, dataset_name, split_name)
   def preprocess(example):
     example = dict(example)
-    example["image"] = standardize(example["image"])
+    example["image"] = PREPROCESSING[preprocessing][1](example["image"])
     return example
   ds = _decoded(files, dataset_name)
   if select is not None:

@@ -31,6 +31,7 @@ from mentornet.evaluation import plot
 from mentornet.models import students
 from mentornet.training import checkpoints
 from mentornet.training import run_dir
+from mentornet.training import weight_average
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
                        "resnet_widths")
@@ -59,6 +60,8 @@ def adopt_training_config(config):
     logging.warning("using the training run's %s", changes)
   if not config.max_number_of_steps:
     changes["max_number_of_steps"] = saved["max_number_of_steps"]
+  # A run that averaged its weights is scored with the averages (MentorMix).
+  changes["ema_decay"] = saved.get("ema_decay", 0.0)
   return dataclasses.replace(config, **changes), True
 
 
@@ -76,10 +79,17 @@ class Evaluator:
   """Restores StudentNet checkpoints and evaluates them on a split."""
 
   def __init__(self, config, files=None, select=None):
+    config = config.with_split()
     self.model = students.build_for(config)
-    self.dataset = inputs.eval_dataset(config.data_dir, config.dataset_name,
-                                       config.batch_size, config.split_name,
-                                       files=files, select=select)
+    # The averaged weights are scored when the run kept them (MentorMix's
+    # evaluation restored its moving averages).
+    self.average = (weight_average.WeightAverage(
+        self.model.trainable_variables, config.ema_decay)
+                    if config.ema_decay else None)
+    self.dataset = inputs.eval_dataset(
+        config.data_dir, config.dataset_name, config.batch_size,
+        config.split_name, files=files, select=select,
+        preprocessing=students.get(config.studentnet).preprocessing)
 
   @tf.function
   def _batch_metrics(self, images, labels):
@@ -99,6 +109,12 @@ class Evaluator:
       status = tf.train.Checkpoint(model=self.model).restore(path)
       status.expect_partial()
       status.assert_existing_objects_matched()
+      if self.average is not None:
+        status = tf.train.Checkpoint(weight_average=self.average).restore(
+            path)
+        status.expect_partial()
+        status.assert_existing_objects_matched()
+        self.average.copy_to(self.model.trainable_variables)
     except tf.errors.NotFoundError:
       raise
     except (AssertionError, ValueError, tf.errors.OpError) as e:

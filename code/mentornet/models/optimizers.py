@@ -78,7 +78,8 @@ def make_schedule(kind, config, num_examples):
   """The learning-rate schedule `kind` (one of `config.SCHEDULES`) of a run.
 
   Args:
-    kind: "piecewise", "exponential" or "constant".
+    kind: "piecewise", "exponential", "exponential_unrounded" or
+      "constant".
     config: the run's TrainConfig (learning rate, decay factor, epochs per
       decay, batch size).
     num_examples: the training records, for the steps of an epoch.
@@ -91,5 +92,11 @@ def make_schedule(kind, config, num_examples):
                              config.batch_size, config.num_epochs_per_decay)
   if kind == config_lib.SCHEDULE_CONSTANT:
     return config.learning_rate
+  if kind == config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED:
+    # MentorMix: `num_epochs_per_decay * N / batch_size`, a float.
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate,
+        config.num_epochs_per_decay * num_examples / config.batch_size,
+        config.learning_rate_decay_factor, staircase=True)
   raise ValueError(f"schedule '{kind}' is unknown; choose one of "
                    f"{', '.join(config_lib.SCHEDULES)}")

@@ -10,12 +10,14 @@ from mentornet.curriculum import layers
 from mentornet.models import mentor
 from mentornet.models import optimizers
 from mentornet.models import students
+from mentornet.training import weight_average
 
 
 def with_rules(config):
   """The config with its StudentNet's rules filled in where None: those of
   the MentorNet script for a MentorNet run, else the baseline script's."""
-  script = students.MENTORNET if config.use_mentornet else students.BASELINE
+  script = (students.MENTORMIX if config.use_mentormix else
+            students.MENTORNET if config.use_mentornet else students.BASELINE)
   rules = students.rules_for(config.studentnet, script)
   return dataclasses.replace(
       config, regularization=config.regularization or rules.regularization,
@@ -34,26 +36,49 @@ def make_strategy(name):
   return tf.distribute.get_strategy()
 
 
-def make_curriculum(config, checked=None):
-  """The run's curriculum layer: uniform for the baseline, else the frozen
-  MentorNet with the config's six settings.
+def make_curriculum(config, checked=None, seed_offset=0):
+  """The run's curriculum layer: uniform for the baseline, else MentorMix's
+  loss threshold or the frozen MentorNet with the config's settings.
 
   Args:
     config: a TrainConfig (or any config with the curriculum settings,
       `use_mentornet`, `max_number_of_steps` and `seed`).
     checked: `validate.validate(config)`, whose parsed drop-out rates and
       MentorNet prefix are used when given.
+    seed_offset: added to the drop-out seed (a second curriculum of one run
+      draws its own masks).
   """
   if not config.use_mentornet:
     return layers.UniformCurriculum()
+  if config.curriculum == config_lib.CURRICULUM_THRESHOLD:
+    return layers.ThresholdCurriculum(config_lib.CurriculumConfig(
+        loss_p_percentile=config.loss_p_percentile))
   settings = config_lib.curriculum_settings(config)
   prefix = settings.pop("trained_mentornet_dir")
+  settings.pop("curriculum")
   if checked:
     settings["example_dropout_rates"] = checked.dropout_rates
     prefix = checked.mentornet_checkpoint
   return layers.MentorNetCurriculum(
       mentor.load_mentornet(prefix), config.max_number_of_steps,
-      seed=config.seed, **settings)
+      seed=config.seed + seed_offset, **settings)
+
+
+def make_mixed_curriculum(config, checked=None):
+  """MentorMix's second weighting of the mixed examples: a curriculum of its
+  own (moving average "mixed", its own drop-out draws) with
+  `second_reweight`, else uniform (the mean mixed loss)."""
+  if config.second_reweight:
+    return make_curriculum(config, checked, seed_offset=1)
+  return layers.UniformCurriculum(name="mixed_uniform_curriculum")
+
+
+def make_weight_average(config, model):
+  """The averaged weights evaluation scores, or None (`ema_decay` 0)."""
+  if not config.ema_decay:
+    return None
+  return weight_average.WeightAverage(model.trainable_variables,
+                                      config.ema_decay)
 
 
 def build_model(config):

@@ -29,7 +29,6 @@ repeat each epoch). Build the model inside `strategy.scope()` to train under a
 XLA.
 """
 
-import math
 import os
 
 import keras
@@ -39,6 +38,7 @@ from mentornet import config as config_lib
 from mentornet.curriculum import layers
 from mentornet.curriculum import objective as objective_lib
 from mentornet.models import mentor
+from mentornet.training import fit_inputs
 from mentornet.training import step as step_lib
 
 # Epoch means over the examples (the first three) or the steps (the
@@ -48,87 +48,6 @@ CURRICULUM_METRICS = ("weighted_loss", "mean_weight", "data_util",
 # Reported when the labels come with their clean labels (see `train_step`).
 NOISE_METRICS = ("weight_share_clean", "mean_weight_clean",
                  "mean_weight_noisy")
-LABEL, CLEAN_LABEL = "label", "clean_label"
-
-
-def _per_example_loss_fn(loss):
-  """The compiled loss as `(y_true, y_pred, sample_weight) -> [B]`.
-
-  Raises:
-    ValueError: no loss, several, or a Keras loss that reduces the batch.
-  """
-  if loss is None:
-    raise ValueError("MentorNetModel.compile needs a loss that gives one "
-                     "value per example, e.g. keras.losses.SparseCategorical"
-                     "Crossentropy(from_logits=True, reduction=None)")
-  if isinstance(loss, (list, tuple, dict)):
-    raise ValueError("MentorNetModel trains a model with one output and one "
-                     f"loss; got {type(loss).__name__} of losses")
-  loss = keras.losses.get(loss)
-  if isinstance(loss, keras.losses.Loss):
-    if loss.reduction not in (None, "none"):
-      raise ValueError(
-          f"loss {loss.name} has reduction='{loss.reduction}'; MentorNet "
-          "weighs each example, so create it with reduction=None")
-    return loss
-  if not callable(loss):
-    raise ValueError(f"loss {loss!r} is not callable")
-
-  def call(y_true, y_pred, sample_weight=None):
-    values = loss(y_true, y_pred)
-    if sample_weight is not None:
-      values = values * tf.cast(tf.reshape(sample_weight, tf.shape(values)),
-                                values.dtype)
-    return values
-  return call
-
-
-def _check_per_example(values, name):
-  """The loss output must be `[B]`: one value per example."""
-  if values.shape.rank != 1:
-    raise ValueError(
-        f"loss {name} returned shape {values.shape.as_list()}; MentorNet "
-        "needs one value per example (shape [batch]): use a Keras loss with "
-        "reduction=None, or a function that reduces everything but the "
-        "batch axis")
-  return values
-
-
-def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
-  """Training steps in one epoch of `fit(x, ...)`, or None if unknown.
-
-  Args:
-    x: what `fit` receives: a `tf.data.Dataset`, a `keras.utils.PyDataset`,
-      an array, or a list, tuple or dict of arrays.
-    batch_size: `fit`'s batch size for arrays (Keras' default 32).
-    steps: `fit`'s `steps_per_epoch`, if given.
-    validation_split: `fit`'s fraction of arrays held out.
-  """
-  if steps:
-    return int(steps)
-  if isinstance(x, tf.data.Dataset):
-    cardinality = int(x.cardinality())
-    return cardinality if cardinality > 0 else None
-  if isinstance(x, keras.utils.PyDataset):
-    return x.num_batches
-  first = x
-  while isinstance(first, (list, tuple, dict)) and first:
-    first = (next(iter(first.values())) if isinstance(first, dict)
-             else first[0])
-  if not hasattr(first, "shape") or not first.shape:
-    return None
-  num_train = math.ceil(int(first.shape[0]) * (1.0 - validation_split))
-  return math.ceil(num_train / (batch_size or 32))
-
-
-def _split_clean_labels(y):
-  """(labels, clean labels or None) of what `fit` gives as `y`."""
-  if isinstance(y, dict) and CLEAN_LABEL in y:
-    if set(y) != {LABEL, CLEAN_LABEL}:
-      raise ValueError(f"labels given as a dict must have exactly the keys "
-                       f"'{LABEL}' and '{CLEAN_LABEL}', got {sorted(y)}")
-    return y[LABEL], y[CLEAN_LABEL]
-  return y, None
 
 
 @keras.saving.register_keras_serializable(package="mentornet")
@@ -240,7 +159,7 @@ class MentorNetModel(keras.Model):
 
   def compile(self, optimizer="rmsprop", loss=None, **kwargs):
     """`keras.Model.compile`; `loss` must give one value per example."""
-    self._per_example_loss = _per_example_loss_fn(loss)
+    self._per_example_loss = fit_inputs.per_example_loss_fn(loss)
     super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
   def compile_from_config(self, config):
@@ -255,36 +174,43 @@ class MentorNetModel(keras.Model):
     Unless `max_number_of_steps` was given, the progress epoch is defined
     by `epochs x steps per epoch` of this call.
     """
-    if getattr(self.curriculum, "max_number_of_steps", 0) is None:
-      steps = steps_per_epoch(x, batch_size, kwargs.get("steps_per_epoch"),
+    unset = [c for c in self.curricula()
+             if getattr(c, "max_number_of_steps", 0) is None]
+    if unset:
+      steps = fit_inputs.steps_per_epoch(x, batch_size, kwargs.get("steps_per_epoch"),
                               kwargs.get("validation_split", 0.0))
       if steps is None:
         raise ValueError(
             "cannot tell how many steps this fit takes (the dataset's length "
             "is unknown); give MentorNetModel max_number_of_steps, or fit "
             "steps_per_epoch")
-      self.curriculum.set_max_number_of_steps(epochs * steps)
+      for curriculum in unset:
+        curriculum.set_max_number_of_steps(epochs * steps)
     if isinstance(x, tf.data.Dataset):
       kwargs.setdefault("shuffle", False)  # a dataset shuffles itself
     return super().fit(x, y, batch_size=batch_size, epochs=epochs, **kwargs)
 
+  def curricula(self):
+    """The curriculum layers this model trains with."""
+    return [self.curriculum]
+
   def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                    training=True):
     """Keras' compiled loss; labels with clean labels give it "label"."""
-    return super().compute_loss(x, _split_clean_labels(y)[0], y_pred,
+    return super().compute_loss(x, fit_inputs.split_clean_labels(y)[0], y_pred,
                                 sample_weight, training)
 
   def compute_metrics(self, x, y, y_pred, sample_weight=None):
     """Keras' compiled metrics; labels with clean labels give them
     "label"."""
-    return super().compute_metrics(x, _split_clean_labels(y)[0], y_pred,
+    return super().compute_metrics(x, fit_inputs.split_clean_labels(y)[0], y_pred,
                                    sample_weight)
 
   def _example_losses(self, y, y_pred, sample_weight):
     if self._per_example_loss is None:
       raise ValueError("compile the MentorNetModel with a loss before fit")
     values = self._per_example_loss(y, y_pred, sample_weight=sample_weight)
-    return _check_per_example(values, getattr(self._per_example_loss, "name",
+    return fit_inputs.check_per_example(values, getattr(self._per_example_loss, "name",
                                               "function"))
 
   def train_step(self, data):
@@ -295,15 +221,20 @@ class MentorNetModel(keras.Model):
     the compiled metrics see "label", and the noise metrics are reported.
     """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    y, clean = _split_clean_labels(y)
+    y, clean = fit_inputs.split_clean_labels(y)
     result = step_lib.train_step(
         self, self.optimizer, self.curriculum, x, y, clean,
         regularization=self.regularization,
         loss_fn=lambda labels, predictions: self._example_losses(
             labels, predictions, sample_weight))
+    return self._report(result, x, y, clean, sample_weight)
+
+  def _report(self, result, x, y, clean, sample_weight):
+    """The step's logs: the curriculum's and noise trackers updated from a
+    step's `StepResult`, then the compiled metrics on its predictions."""
     self._update_trackers(result)
     if clean is not None:
-      self._update_noise_trackers(result.weights, y, clean)
+      self._update_noise_trackers(result.curriculum_weights, y, clean)
     results = self.compute_metrics(x, y, result.predictions,
                                    sample_weight=sample_weight)
     if clean is None:
@@ -325,7 +256,7 @@ class MentorNetModel(keras.Model):
     self._trackers["data_util"].update_state(
         result.metrics["data_util"], sample_weight=tf.shape(loss)[0])
     for name in CURRICULUM_METRICS[3:]:
-      if name in self._trackers:
+      if name in self._trackers and name in result.metrics:
         self._trackers[name].update_state(result.metrics[name])
 
   def _update_noise_trackers(self, weights, y, clean):
@@ -343,7 +274,7 @@ class MentorNetModel(keras.Model):
   def test_step(self, data):
     """Mean loss (every example counted) and the compiled metrics."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    y, _ = _split_clean_labels(y)
+    y, _ = fit_inputs.split_clean_labels(y)
     y_pred = self(x, training=False)
     self._metric_named("loss").update_state(
         tf.cast(self._example_losses(y, y_pred, sample_weight), tf.float32))

@@ -37,15 +37,17 @@ SUM_METRICS = step_lib.SUM_METRICS + CONTROL_METRICS
 TrainingError, Interrupted = safety.TrainingError, safety.Interrupted
 
 
-def build_step(config, strategy, model, optimizer, curriculum, global_batch):
+def build_step(config, strategy, model, optimizer, curriculum, global_batch,
+               mixed_curriculum=None, weight_average=None):
   """The compiled training step over one distributed batch.
 
-  Each replica runs `step.train_step`. The returned tf.function maps a
-  distributed batch, and optionally a float32 `[2]` vector of this worker's
-  requests (stop, save), to a dict of scalar metrics. The requests are
-  summed over all replicas of all workers and returned as `stop_requests`
-  and `save_requests`, so every worker takes the same decision at the same
-  step.
+  Each replica runs `step.train_step` (or, for a MentorMix run,
+  `step.mentormix_step` with `mixed_curriculum`); then the weight average,
+  if any, is updated. The returned tf.function maps a distributed batch, and
+  optionally a float32 `[2]` vector of this worker's requests (stop, save),
+  to a dict of scalar metrics. The requests are summed over all replicas of
+  all workers and returned as `stop_requests` and `save_requests`, so every
+  worker takes the same decision at the same step.
   """
   config = build.with_rules(config)
 
@@ -54,10 +56,18 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     if clean_labels is None:  # a batch without clean labels: none known
       clean_labels = tf.fill(tf.shape(batch["label"]),
                              tf.constant(-1, tf.int64))
-    result = step_lib.train_step(
-        model, optimizer, curriculum, batch["image"], batch["label"],
-        clean_labels, regularization=config.regularization,
-        global_batch=global_batch)
+    if config.use_mentormix:
+      result = step_lib.mentormix_step(
+          model, optimizer, curriculum, mixed_curriculum, batch["image"],
+          tf.one_hot(batch["label"], model.output_shape[-1]), clean_labels,
+          regularization=config.regularization,
+          mixup_alpha=config.mixup_alpha, seed=config.seed,
+          global_batch=global_batch)
+    else:
+      result = step_lib.train_step(
+          model, optimizer, curriculum, batch["image"], batch["label"],
+          clean_labels, regularization=config.regularization,
+          global_batch=global_batch)
     return dict(result.metrics, stop_requests=requests[0],
                 save_requests=requests[1])
 
@@ -69,6 +79,8 @@ def build_step(config, strategy, model, optimizer, curriculum, global_batch):
     if requests is None:
       requests = tf.zeros([2], tf.float32)
     per_replica = strategy.run(replica_step, args=(batch, requests))
+    if weight_average is not None:
+      weight_average.update(optimizer.iterations - 1)
     metrics = {}
     for key, value in per_replica.items():
       op = (tf.distribute.ReduceOp.SUM if key in SUM_METRICS
@@ -90,6 +102,14 @@ SUMMARY_NAMES = {
 NOT_SUMMARISED = CONTROL_METRICS + objective_lib.NOISE_SUMS
 
 
+def _summary_name(key):
+  """The TensorBoard tag of a metric (MentorMix's first weighting's
+  statistics as `mentormix/individual_*`)."""
+  if key.startswith("first_"):
+    return f"mentormix/individual_{key[len('first_'):]}"
+  return SUMMARY_NAMES.get(key, f"mentornet/{key}")
+
+
 def _write_summaries(writer, metrics, learning_rate, step, noise=None):
   """One summary: the step's metrics, and the noise diagnostics of the
   examples trained on since the previous summary (`noise`: summed
@@ -97,7 +117,7 @@ def _write_summaries(writer, metrics, learning_rate, step, noise=None):
   with writer.as_default(step=step):
     for key, value in metrics.items():
       if key not in NOT_SUMMARISED:
-        tf.summary.scalar(SUMMARY_NAMES.get(key, f"mentornet/{key}"), value)
+        tf.summary.scalar(_summary_name(key), value)
     tf.summary.scalar("train/learning_rate", learning_rate)
     if noise is not None:
       for key, value in objective_lib.noise_diagnostics(noise).items():
@@ -208,15 +228,23 @@ def _train(config, strategy, role, checked, record, signals):
   with strategy.scope():
     model, schedule, optimizer, curriculum = build.build_training(
         config, num_examples, checked)
+    mixed = (build.make_mixed_curriculum(config, checked)
+             if config.use_mentormix else None)
+    average = build.make_weight_average(config, model)
   # Everything a resumed run needs to continue exactly as the uninterrupted
   # one: the generators of Keras' dropout layers too.
   parts = {"model": model, "optimizer": optimizer, "curriculum": curriculum,
            "seed_generators": checkpoints.rng_states(model)}
+  if mixed is not None:
+    parts["mixed_curriculum"] = mixed
+  if average is not None:
+    parts["weight_average"] = average
   checkpoint = tf.train.Checkpoint(
       **parts, run_config=tf.Variable(json.dumps(record, sort_keys=True)))
-  all_finite = safety.finite_check(list(model.variables) +
-                            list(optimizer.variables) +
-                            list(curriculum.variables))
+  all_finite = safety.finite_check(
+      list(model.variables) + list(optimizer.variables) +
+      [v for part in (curriculum, mixed, average) if part is not None
+       for v in part.variables])
   latest = checkpoints.resume(role.train_log_dir, run_dir.CHECKPOINT_NAME,
                               parts, all_finite, may_write=role.is_chief)
   if latest:
@@ -232,10 +260,11 @@ def _train(config, strategy, role, checked, record, signals):
   examples = inputs.load_examples(checked.files, config.dataset_name)
   with_noise = inputs.has_clean_labels(examples)
   # The stream continues at the example where `step` left off.
+  student = students.get(config.studentnet)
   dataset = inputs.train_dataset(
-      config.data_dir, config.dataset_name,
-      students.get(config.studentnet).pad, config.batch_size,
-      seed=config.seed, examples=examples, start=step * config.batch_size)
+      config.data_dir, config.dataset_name, student.pad, config.batch_size,
+      seed=config.seed, examples=examples, start=step * config.batch_size,
+      preprocessing=student.preprocessing)
   if config.distribution_strategy == "multi_worker_mirrored":
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
@@ -243,7 +272,7 @@ def _train(config, strategy, role, checked, record, signals):
     dataset = dataset.with_options(options)
   iterator = iter(strategy.experimental_distribute_dataset(dataset))
   train_step = build_step(config, strategy, model, optimizer, curriculum,
-                          config.batch_size)
+                          config.batch_size, mixed, average)
   writer = role.summary_writer()
   summary_due = safety.Every(config.save_summaries_secs)
   save_due = safety.Every(config.save_interval_secs)

@@ -1,21 +1,30 @@
-"""The training step: the one definition both drivers run.
+"""The training steps: the one definition each that both drivers run.
 
-`train_step` is one replica's step: the forward pass, per-example losses,
-the curriculum's weights, the minimised loss (`curriculum.weighted_objective`)
-and one optimizer update. The scripts' loop (`training.loop`, compiled and
-distributed with its stop and save requests) and `model.fit`
-(`training.keras_model.MentorNetModel.train_step`) both call it, so they
-weight, regularise, update and report alike.
+`train_step` is one replica's MentorNet step: the forward pass, per-example
+losses, the curriculum's weights, the minimised loss
+(`curriculum.weighted_objective`) and one optimizer update. `mentormix_step`
+is MentorMix's: weights from a first pass, mixup guided by them, a second
+pass on the mixed batch, optionally weighted again. The scripts' loop
+(`training.loop`, compiled and distributed with its stop and save requests)
+and `model.fit` (`training.keras_model`) both call them, so they weight,
+regularise, update and report alike.
 """
 
 import collections
 
 import tensorflow as tf
 
+from mentornet.curriculum import layers
+from mentornet.curriculum import mentormix
 from mentornet.curriculum import objective as objective_lib
 
+# `weights` weigh the minimised losses; `curriculum_weights` are the
+# curriculum's weights of the batch's own examples (the same for
+# `train_step`; MentorMix's first weighting), which the noise diagnostics
+# describe.
 StepResult = collections.namedtuple(
-    "StepResult", ["metrics", "losses", "weights", "predictions"])
+    "StepResult", ["metrics", "losses", "weights", "predictions",
+                   "curriculum_weights"])
 
 # Metrics that are this replica's share of a sum over the global batch
 # (summed over replicas); every other metric is the same on every replica.
@@ -67,7 +76,8 @@ def train_step(model, optimizer, curriculum, images, labels,
   if clean_labels is not None:
     metrics.update(objective_lib.noise_sums(
         objective.weights, class_ids(labels), clean_labels))
-  return StepResult(metrics, losses, objective.weights, predictions)
+  return StepResult(metrics, losses, objective.weights, predictions,
+                    objective.weights)
 
 
 def class_ids(labels):
@@ -75,3 +85,85 @@ def class_ids(labels):
   if labels.shape.rank == 1 or labels.shape[-1] == 1:
     return tf.reshape(labels, [-1])
   return tf.argmax(labels, axis=-1)
+
+
+def softmax_cross_entropy(labels, logits):
+  """Per-example cross-entropy against one-hot or mixed (soft) labels."""
+  return tf.nn.softmax_cross_entropy_with_logits(labels, logits)
+
+
+def batch_norm_statistics(model):
+  """The moving means and variances of a model's batch-norm layers."""
+  return [v for v in model.non_trainable_variables
+          if v.path.rsplit("/", 1)[-1] in ("moving_mean", "moving_variance")]
+
+
+def mentormix_step(model, optimizer, curriculum, mixed_curriculum, images,
+                   labels, clean_labels=None, *, regularization,
+                   mixup_alpha, seed, loss_fn=softmax_cross_entropy,
+                   global_batch=None):
+  """One replica's MentorMix step, as the original `cifar_train_mentormix.py`.
+
+  1. A first pass in training mode gives per-example losses; the batch-norm
+     moving averages are left as they were (the original graph never ran the
+     first pass's update ops). `curriculum` weighs them ("individual").
+  2. Mixup guided by those weights (`curriculum.mentormix`), with draws
+     keyed by (seed, step, replica); no mixing when `mixup_alpha` <= 0.
+  3. A second pass on the mixed batch, with gradient: the mixed losses are
+     weighted again by `mixed_curriculum` (the original's second reweight,
+     moving average "mixed"), or by a uniform one (their mean).
+
+  Args:
+    model, optimizer: as `train_step`.
+    curriculum: the first weighting.
+    mixed_curriculum: the second weighting (`UniformCurriculum` without the
+      second reweight).
+    images: this replica's images.
+    labels: float [b, K] one-hot labels.
+    clean_labels: int [b] clean labels or None (noise diagnostics of the
+      first weighting).
+    regularization: how `model.losses` enter the loss.
+    mixup_alpha: the Beta distribution's parameter.
+    seed: the run's seed.
+    loss_fn: `(soft labels, logits) -> [b]`.
+    global_batch: the examples of this step over all replicas, if known.
+
+  Returns:
+    `StepResult`: the metrics of the minimised objective and the first
+    weighting's `first_*` statistics, and the second pass's losses, weights
+    and predictions.
+  """
+  global_step = optimizer.iterations
+  statistics = batch_norm_statistics(model)
+  saved = [tf.identity(v) for v in statistics]
+  first_losses = tf.stop_gradient(loss_fn(labels, model(images,
+                                                        training=True)))
+  for variable, value in zip(statistics, saved):
+    variable.assign(value)
+  first = curriculum(first_losses, global_step)
+  mixed_images, mixed_labels = images, labels
+  if mixup_alpha > 0:
+    batch_draws = mentormix.draws(first.weights, mixup_alpha,
+                                  mentormix.step_seed(seed, global_step))
+    mixed_images, mixed_labels = mentormix.mix(images, labels, first.weights,
+                                               batch_draws)
+  with tf.GradientTape() as tape:
+    predictions = model(mixed_images, training=True)
+    losses = loss_fn(mixed_labels, predictions)
+    objective = objective_lib.weighted_objective(
+        losses, mixed_curriculum, global_step, model.losses, regularization,
+        global_batch)
+    scaled = optimizer.scale_loss(objective.total)
+  variables = model.trainable_variables
+  optimizer.apply(tape.gradient(scaled, variables), variables)
+  metrics = dict(objective.metrics)
+  metrics.update({f"first_{k}": v for k, v in first.stats.items()
+                  if k != "sum_v"})  # (means; sum_v is a replica's share)
+  if isinstance(mixed_curriculum, layers.UniformCurriculum):
+    # As the original: its data utilisation is that of the weights used.
+    metrics["data_util"] = first.stats["data_util"]
+  if clean_labels is not None:
+    metrics.update(objective_lib.noise_sums(first.weights,
+                                            class_ids(labels), clean_labels))
+  return StepResult(metrics, losses, objective.weights, predictions,
+                    first.weights)

@@ -8,6 +8,7 @@ allowed.
 """
 
 import collections
+import dataclasses
 import json
 import os
 
@@ -47,14 +48,14 @@ def validate(config):
         f"--distribution_strategy={config.distribution_strategy} is unknown;"
         f" choose one of {', '.join(STRATEGIES)}")
   config.check()
+  rates = prefix = None
   if config.use_mentornet:
     try:
       rates = arithmetic.parse_dropout_rate_list(config.example_dropout_rates)
     except ValueError as e:
       raise ValueError(f"--{e}") from None
-    prefix = mentor.resolve_checkpoint(config.trained_mentornet_dir)
-  else:
-    rates = prefix = None
+    if config.curriculum == config_lib.CURRICULUM_MENTORNET:
+      prefix = mentor.resolve_checkpoint(config.trained_mentornet_dir)
   files = shards.record_files(config.data_dir, config.dataset_name, "train")
   return Checked(files, rates, prefix)
 
@@ -98,6 +99,12 @@ def _saved_record(train_log_dir):
   return None, None
 
 
+def _default(name):
+  """The TrainConfig default of field `name`."""
+  return next(f.default for f in dataclasses.fields(config_lib.TrainConfig)
+              if f.name == name)
+
+
 def check_log_dir(config, fingerprint):
   """Refuses a train_log_dir that holds a run with another configuration or
   other training data.
@@ -120,8 +127,10 @@ def check_log_dir(config, fingerprint):
     if (key in runtime or key in config_lib.LOCATION_FIELDS or
         saved.get(key) == ours[key]):
       continue
-    if key in config_lib.RULE_FIELDS and key not in saved:
-      continue  # a run of an older version: its rules were these
+    if key in config_lib.NEW_FIELDS and key not in saved and (
+        key in ("regularization", "schedule") or
+        ours[key] == _default(key)):
+      continue  # a run of an older version ran as this one does
     if (key in config_lib.PATH_FIELDS and saved.get(key) and ours[key] and
         _same_path(saved[key], ours[key])):
       continue

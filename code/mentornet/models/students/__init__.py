@@ -20,7 +20,11 @@ from mentornet import config as config_lib
 from mentornet import registry
 from mentornet.data import datasets
 
-BASELINE, MENTORNET = "baseline", "mentornet"  # the training scripts
+# The training scripts.
+BASELINE, MENTORNET, MENTORMIX = "baseline", "mentornet", "mentormix"
+# Image preprocessing (`data.inputs.PREPROCESSING`): MentorNet's
+# per-image standardisation, or MentorMix's colour distortion and [-1, 1].
+STANDARDIZE, MENTORMIX_COLOR = "standardize", "mentormix"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,18 +50,25 @@ class StudentNet:
       logits; `config` is the run's TrainConfig or EvalConfig (for
       architecture flags such as `num_residual_units`).
     make_optimizer: `schedule -> keras optimizer`.
-    rules: {script: `Rules`} for the scripts `BASELINE` and `MENTORNET`.
+    rules: {script: `Rules`} for the scripts that train it (`BASELINE`,
+      `MENTORNET`, `MENTORMIX`).
     pad: `(float image [H, W, 3], size) -> padded image`, before the random
       crop back to size x size.
+    preprocessing: `STANDARDIZE` or `MENTORMIX_COLOR` (training and
+      evaluation alike).
   """
   name: str
   build: Callable[[int, int, Any], Any]
   make_optimizer: Callable[[Any], Any]
   rules: dict
   pad: Callable[[Any, int], Any] = lambda image, size: image
+  preprocessing: str = STANDARDIZE
 
 
 def _check(studentnet):
+  if studentnet.preprocessing not in (STANDARDIZE, MENTORMIX_COLOR):
+    raise ValueError(f"studentnet {studentnet.name}: unknown preprocessing "
+                     f"'{studentnet.preprocessing}'")
   for script, rules in studentnet.rules.items():
     if (rules.regularization not in config_lib.REGULARIZATIONS or
         rules.schedule not in config_lib.SCHEDULES):
@@ -101,6 +112,13 @@ def _wide_resnet(num_classes, size, config):
                             tuple(config.resnet_widths), image_size=size)
 
 
+def _resnet32(num_classes, size, config):
+  del config  # MentorMix's network has no size flags
+  from mentornet.models.students import resnet
+  return resnet.wide_resnet(num_classes, 5, (128, 256, 512), image_size=size,
+                            init_width=64, name="resnet32")
+
+
 def _cifarnet(num_classes, size, config):
   del config
   from mentornet.models.students import cifarnet
@@ -139,10 +157,22 @@ register(StudentNet(
                             config_lib.SCHEDULE_PIECEWISE)},
     pad=_crop_or_pad_by_4))
 # inception: both scripts declared an fc L2 but never added it.
+_NO_DECAY_EXPONENTIAL = Rules(config_lib.REGULARIZATION_NONE,
+                              config_lib.SCHEDULE_EXPONENTIAL)
 register(StudentNet(
     name="inception", build=_cifarnet, make_optimizer=_plain_sgd,
-    rules={BASELINE: Rules(config_lib.REGULARIZATION_NONE,
-                           config_lib.SCHEDULE_EXPONENTIAL),
-           MENTORNET: Rules(config_lib.REGULARIZATION_NONE,
-                            config_lib.SCHEDULE_EXPONENTIAL)},
+    rules={BASELINE: _NO_DECAY_EXPONENTIAL, MENTORNET: _NO_DECAY_EXPONENTIAL,
+           MENTORMIX: _NO_DECAY_EXPONENTIAL},
     pad=_zero_pad_quarter))
+# resnet32: MentorMix's network. Its script added the weight decay and
+# decayed the learning rate every `epochs x N / B` steps, unrounded; the
+# MentorNet scripts treat it as resnet101.
+register(StudentNet(
+    name="resnet32", build=_resnet32, make_optimizer=_tf1_momentum,
+    rules={BASELINE: Rules(config_lib.REGULARIZATION_ADDED,
+                           config_lib.SCHEDULE_EXPONENTIAL),
+           MENTORNET: Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
+                            config_lib.SCHEDULE_PIECEWISE),
+           MENTORMIX: Rules(config_lib.REGULARIZATION_ADDED,
+                            config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED)},
+    pad=_crop_or_pad_by_4, preprocessing=MENTORMIX_COLOR))

@@ -1,5 +1,5 @@
-"""The "resnet101" StudentNet: a pre-activation wide ResNet, as the
-original `resnet_model.py`.
+"""The "resnet101" and "resnet32" StudentNets: pre-activation wide ResNets,
+as the original MentorNet's and MentorMix's `resnet_model.py`.
 
 Initial 3x3 conv to 16 channels, three stages of `num_residual_units` basic
 units of widths `widths` and strides (1, 2, 2), then BN, leaky ReLU, global
@@ -81,14 +81,20 @@ def _residual_unit(x, in_filters, out_filters, stride, first_of_network, name):
 
 
 def wide_resnet(num_classes, num_residual_units=9, widths=(160, 320, 640),
-                image_size=32):
-  """Builds the wide ResNet; returns a Keras model from images to logits."""
+                image_size=32, init_width=16, name="resnet101"):
+  """Builds the wide ResNet; returns a Keras model from images to logits.
+
+  `resnet101` is MentorNet's (an initial conv to 16 channels, 9 units per
+  stage of widths 160, 320, 640); `resnet32` is MentorMix's (`resnet_model.py`
+  of mentormix: an initial conv to 64 channels, 5 units per stage of widths
+  128, 256, 512). Both have the same units, shortcuts and head.
+  """
   if num_residual_units < 1 or len(widths) != 3 or min(widths) < 16:
-    raise ValueError("resnet101 needs num_residual_units >= 1 and three stage "
+    raise ValueError(f"{name} needs num_residual_units >= 1 and three stage "
                      f"widths >= 16, got {num_residual_units} and {widths}")
   images = keras.Input((image_size, image_size, 3), name="images")
-  x = _conv(images, 16, 1, "init_conv")
-  in_filters = 16
+  x = _conv(images, init_width, 1, "init_conv")
+  in_filters = init_width
   for stage, (width, stride) in enumerate(zip(widths, STRIDES), 1):
     for unit in range(num_residual_units):
       x = _residual_unit(x, in_filters, width, stride if unit == 0 else 1,
@@ -101,4 +107,4 @@ def wide_resnet(num_classes, num_residual_units=9, widths=(160, 320, 640),
       kernel_initializer=keras.initializers.VarianceScaling(
           1.0, mode="fan_in", distribution="uniform"),
       kernel_regularizer=_decay())(x)
-  return keras.Model(images, logits, name="resnet101")
+  return keras.Model(images, logits, name=name)

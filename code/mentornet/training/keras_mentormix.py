@@ -1,0 +1,95 @@
+"""MentorMix for any Keras classifier: `model.fit` with curriculum-led mixup.
+
+`MentorMixModel` is `MentorNetModel` whose `fit` runs MentorMix's step
+(`training.step.mentormix_step`, the same one `cifar_train_mentormix.py`
+runs): weights from a first pass, mixup guided by them, a second pass on the
+mixed batch, optionally weighted again:
+
+    model = keras_mentormix.MentorMixModel(
+        student, "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd",
+        mixup_alpha=8.0, second_reweight=False, loss_p_percentile=0.6,
+        burn_in_epoch=10, example_dropout_rates="0.0,100")
+    model.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(
+        from_logits=True, reduction=None), metrics=["accuracy"])
+    model.fit(train_dataset, epochs=10)
+
+Mixed labels are soft, so the loss must take one-hot (or soft) labels, one
+value per example; sparse labels given to `fit` are made one-hot. The
+metrics are `MentorNetModel`'s; the noise metrics describe the first
+weighting. The original's averaged weights for evaluation are the scripts'
+(`ema_decay`); with Keras, use the optimizer's `use_ema`.
+"""
+
+import keras
+import tensorflow as tf
+
+from mentornet.curriculum import layers
+from mentornet.training import fit_inputs
+from mentornet.training import keras_model
+from mentornet.training import step as step_lib
+
+
+@keras.saving.register_keras_serializable(package="mentornet")
+class MentorMixModel(keras_model.MentorNetModel):
+  """Trains a Keras model with MentorMix.
+
+  Attributes:
+    mixed_curriculum: the second weighting (its own moving average, "mixed")
+      with `second_reweight`, else uniform.
+    mixup_alpha: the Beta distribution's parameter (0: no mixup).
+  """
+
+  def __init__(self, student, mentornet=None, *, mixup_alpha=8.0,
+               second_reweight=True, **kwargs):
+    """Wraps `student` as `MentorNetModel` does; a MentorNet is required.
+
+    Args:
+      student: a Keras model from inputs to logits or probabilities.
+      mentornet: a `mentor.MentorNet` or a checkpoint path.
+      mixup_alpha: alpha of the Beta distribution of the mixing factor.
+      second_reweight: weigh the mixed examples again.
+      **kwargs: `MentorNetModel`'s (curriculum settings, `seed`,
+        `max_number_of_steps`, `regularization`, `name`, ...).
+    """
+    super().__init__(student, mentornet, **kwargs)
+    if not isinstance(self.curriculum, layers.MentorNetCurriculum):
+      raise ValueError("MentorMixModel weighs with a MentorNet: give it one "
+                       "(a checkpoint path or a MentorNet)")
+    if not mixup_alpha >= 0:
+      raise ValueError(f"mixup_alpha {mixup_alpha} must be a number >= 0")
+    self.mixup_alpha = float(mixup_alpha)
+    self.second_reweight = bool(second_reweight)
+    args = dict(self._curriculum_args)
+    seed = args.pop("seed")
+    self.mixed_curriculum = (
+        layers.MentorNetCurriculum(
+            self.curriculum.mentornet, self.curriculum.max_number_of_steps,
+            seed=seed + 1, name="mentor_inputs_mixed", **args)
+        if self.second_reweight else
+        layers.UniformCurriculum(name="mixed_uniform_curriculum"))
+
+  def get_config(self):
+    return {**super().get_config(), "mixup_alpha": self.mixup_alpha,
+            "second_reweight": self.second_reweight}
+
+  def curricula(self):
+    return [self.curriculum, self.mixed_curriculum]
+
+  def train_step(self, data):
+    """One step of `training.step.mentormix_step`, the script's step."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    y, clean = fit_inputs.split_clean_labels(y)
+    result = step_lib.mentormix_step(
+        self, self.optimizer, self.curriculum, self.mixed_curriculum, x,
+        self._one_hot(y), clean, regularization=self.regularization,
+        mixup_alpha=self.mixup_alpha, seed=self._curriculum_args["seed"],
+        loss_fn=lambda labels, predictions: self._example_losses(
+            labels, predictions, sample_weight))
+    return self._report(result, x, y, clean, sample_weight)
+
+  def _one_hot(self, labels):
+    """One-hot float labels from sparse ([b] or [b, 1]) or one-hot ones."""
+    classes = self.student.output_shape[-1]
+    if labels.shape.rank == 1 or labels.shape[-1] == 1:
+      return tf.one_hot(tf.cast(tf.reshape(labels, [-1]), tf.int64), classes)
+    return tf.cast(labels, tf.float32)
