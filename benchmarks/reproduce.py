@@ -115,9 +115,10 @@ def method_flags(method, noise, studentnet="inception"):
   raise ValueError(f"no row for method {method} in {METHODS_TABLE}")
 
 
-def mentormix_flags(noise):
+def mentormix_flags(noise, second_reweight=None):
   """MentorMix's CIFAR-10 flags at `noise` from its grid's table, on this
-  protocol's schedule (x0.1 once, as every other method here)."""
+  protocol's schedule (x0.1 once, as every other method here);
+  `second_reweight` True or False overrides the table's choice."""
   with open(MENTORMIX_TABLE) as f:
     for line in f:
       if line.startswith("#") or not line.strip():
@@ -128,20 +129,28 @@ def mentormix_flags(noise):
                 "mentornet_pd1_g_1/mentornet_pd",
                 f"--loss_p_percentile={percentile}", "--burn_in_epoch=10",
                 f"--mixup_alpha={alpha}",
-                "--second_reweight" if second == "yes"
+                "--second_reweight" if (second == "yes" if second_reweight
+                                        is None else second_reweight)
                 else "--nosecond_reweight",
                 "--learning_rate_decay_factor=0.1"]
   raise ValueError(f"no cifar10 row for noise {noise} in {MENTORMIX_TABLE}")
 
 
-SCRIPTS = {"baseline": "code/cifar_train_baseline.py",
-           "mentormix": "code/cifar_train_mentormix.py"}
+# MentorMix and its variants: the table's choice, or second reweighting
+# forced off or on (for ablations: --methods=mentormix_no2nd).
+MENTORMIX_METHODS = {"mentormix": None, "mentormix_no2nd": False,
+                     "mentormix_2nd": True}
 
 
 def train_command(method, noise, data_root, log_dir, seed):
-  script = SCRIPTS.get(method, "code/cifar_train_mentornet.py")
-  extra = (mentormix_flags(noise) if method == "mentormix"
-           else method_flags(method, noise))
+  if method == "baseline":
+    script, extra = "code/cifar_train_baseline.py", []
+  elif method in MENTORMIX_METHODS:
+    script = "code/cifar_train_mentormix.py"
+    extra = mentormix_flags(noise, MENTORMIX_METHODS[method])
+  else:
+    script = "code/cifar_train_mentornet.py"
+    extra = method_flags(method, noise)
   return ["python", script, "--dataset_name=cifar10", "--studentnet=inception",
           f"--data_dir={data_root}/cifar10/{noise}",
           f"--train_log_dir={log_dir}", f"--batch_size={BATCH_SIZE}",
@@ -282,7 +291,7 @@ def _noise_cells(r):
 
 
 def paper_cell(r):
-  if r["method"] == "mentormix":  # no CifarNet figure: its own network's
+  if r["method"] in MENTORMIX_METHODS:  # no CifarNet figure: its network's
     return f"({MENTORMIX_PAPER[r['noise']]:.3f} ResNet-32)"
   return f"{PAPER[r['noise']][r['method']]:.3f}"
 

@@ -31,7 +31,7 @@ def repo():
 
 def _demo_examples(n):
   """The first n demo records as (uint8 image, clean label) pairs."""
-  from mentornet import records  # pylint: disable=g-import-not-at-top
+  from mentornet.data import records  # pylint: disable=g-import-not-at-top
   files = sorted(str(p) for p in DEMO_TRAIN.glob("cifar10_train-*"))
   out = []
   for serialized in tf.data.TFRecordDataset(files).take(n):

@@ -19,7 +19,9 @@ from absl import flags
 flags.FLAGS(['reproduce'] + json.loads(sys.argv[1]))
 task = json.loads(sys.stdin.read())
 if task['do'] == 'flags':
-  print(json.dumps({f"{n} {m}": reproduce.method_flags(m, n)
+  print(json.dumps({f"{n} {m}": reproduce.mentormix_flags(n)
+                    if m in reproduce.MENTORMIX_METHODS
+                    else reproduce.method_flags(m, n)
                     for n in ('0.4', '0.8') for m in flags.FLAGS.methods}))
 else:
   reproduce.write_results(task['results'], 125.0)
@@ -46,6 +48,18 @@ def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
     noise, method = log_dir.split("cifar10_")[1].split("_", 1)
     tail = argv[argv.index("--num_epochs_per_decay=200") + 1:]
     assert ours.pop(f"{noise} {method}") == tail, (noise, method)
+  # MentorMix: its own grid's CIFAR-10 row, on the protocol's schedule.
+  printed = subprocess.run(
+      ["bash", "commands/training_mentormix_command.sh", "--print"], cwd=repo,
+      capture_output=True, text=True, check=True).stdout.splitlines()
+  for noise in ("0.4", "0.8"):
+    flags = ours.pop(f"{noise} mentormix")
+    grid = next(line.split() for line in printed
+                if "cifar_train_mentormix" in line and
+                f"--data_dir=data/cifar10/{noise} " in line)
+    assert flags[-1] == "--learning_rate_decay_factor=0.1"
+    assert set(flags[:-1]) <= set(grid), (noise, flags, grid)
+    assert any(f.startswith("--mixup_alpha=") for f in flags)
   assert not ours  # every protocol run has its line in the grid
 
 
@@ -68,11 +82,13 @@ def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
              run("baseline", "0.4", 0.40, 0.41, seed=1),
              run("mentornet_dd", "0.4", 0.43, 0.43, seed=1),
              run("baseline", "0.4", 0.40, 0.41, seed=2),
-             run("mentornet_dd", "0.4", 0.44, 0.44, seed=2)]
+             run("mentornet_dd", "0.4", 0.44, 0.44, seed=2),
+             run("mentormix", "0.4", 0.45, 0.46, share=0.7)]
   notes = tmp_path / "notes.md"
   notes.write_text("## Why\n\nHand-written analysis.\n")
   run_helper(repo, [f"--results_dir={tmp_path}", f"--notes_file={notes}",
-                    "--noises=0.4", "--methods=baseline,mentornet_dd",
+                    "--noises=0.4",
+                    "--methods=baseline,mentornet_dd,mentormix",
                     "--repeat_seeds=1,2"],
              {"do": "write", "results": results})
   text = (tmp_path / "reproduce_cpu.md").read_text()
@@ -84,11 +100,16 @@ def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
   # DD - baseline: +5.0, +3.0, +4.0: mean +4.0 < +4.3, sd 1.0
   assert ("| 0.4 | +5.0 | +3.0 | +4.0 | +4.0 points | +3.0 to +5.0; sd 1.0 | "
           "+4.3 points | no, short by 0.3 points |") in text
+  # MentorMix: its own network's figure beside ours, its margin unmatched.
+  assert ("| 0.4 | mentormix | 0 | 0.4500 | 0.4600 (1500) | -1.0 points | "
+          "0.700 | 0.900 | 0.400 | (0.944 ResNet-32) |") in text
+  mix = text.split("## MentorMix against the baseline")[1]
+  assert "| 0.4 | +3.0 |  |  | +3.0 points | +3.0 to +3.0 | none reported" in mix
   assert "| 0.4 | baseline | 0 | 0.400 | 0.450 | 0.420 |" in text
   assert "Hand-written analysis." in text
   assert text.index("Hand-written") < text.index("python x baseline")
   assert "![test accuracy and clean weight share](reproduce_cpu.png)" in text
   summary = json.loads((tmp_path / "reproduce_cpu.json").read_text())
-  assert summary["runs"] == results and summary["run_seconds"] == 1980
+  assert summary["runs"] == results and summary["run_seconds"] == 2310
   picture = (tmp_path / "reproduce_cpu.png").read_bytes()
   assert picture.startswith(b"\x89PNG") and len(picture) > 10000
