@@ -432,12 +432,14 @@ def plot(summary, path):
       r = runs.get((noise, method))
       if r is None:
         continue
+      color = f"C{FLAGS.methods.index(method) % 10}"  # one per method
       curve = sorted((int(k), v) for k, v in r["accuracy_by_step"].items())
-      top.plot(*zip(*curve), marker="o", markersize=3, label=method)
+      top.plot(*zip(*curve), marker="o", markersize=3, label=method,
+               color=color)
       series = r.get("diagnostics", {})
       if method in SHARE_METHODS and series.get("steps"):
         bottom.plot(series["steps"], series["series"]["weight_share_clean"],
-                    label=method)
+                    label=method, color=color)
     top.set_title(f"noise {noise}: test accuracy per checkpoint")
     top.set_xlabel("step")
     top.set_ylabel("test accuracy")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: trains CifarNet ("inception") with the shipped MentorNet PD curriculum on
 # the embedded demo data (5,000 CIFAR-10 training images, 40% label noise), evaluates it
-# on the 1,000 demo test images and prints the accuracy (0.4450). About 4 min 40 s on an
-# idle 2-core machine (8.4 min of CPU time); see README's quick start.
+# on the 1,000 demo test images and prints the accuracy (0.4440). About 3 min 10 s to
+# 3 min 30 s on an idle 2-core machine (about 6 min of CPU time); see README's quick start.
 # Usage: bash commands/quickstart.sh [run directory]   (default: runs/quickstart)
 set -euo pipefail
 cd "$(dirname "$0")/.."
