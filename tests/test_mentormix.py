@@ -376,6 +376,27 @@ def test_script_trains_resumes_after_sigterm_and_is_evaluated(repo, tmp_path):
                          check=False)
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert f"from step {stopped} to 20" in rerun.stderr
+  # The same run uninterrupted ends with the same tensors: weights, both
+  # moving averages, averaged weights, optimizer (second weighting on, the
+  # script's default).
+  whole = subprocess.run(
+      [a if not a.startswith("--train_log_dir=") else
+       f"--train_log_dir={tmp_path / 'whole'}" for a in args], cwd=repo,
+      capture_output=True, text=True, check=False)
+  assert whole.returncode == 0, whole.stderr[-3000:]
+
+  def final_tensors(directory):
+    reader = tf.train.load_checkpoint(str(directory / "model.ckpt-20"))
+    return {name: reader.get_tensor(name)
+            for name in reader.get_variable_to_shape_map()
+            if not name.startswith(("save_counter", "run_config"))}
+  resumed, uninterrupted = final_tensors(log_dir), final_tensors(
+      tmp_path / "whole")
+  assert resumed.keys() == uninterrupted.keys()
+  assert any("weight_average" in name for name in resumed)
+  assert any("mixed_curriculum" in name for name in resumed)
+  for name, value in uninterrupted.items():
+    np.testing.assert_array_equal(resumed[name], value, err_msg=name)
   proc = subprocess.run(
       [sys.executable, "code/cifar_eval.py", f"--checkpoint_dir={log_dir}",
        f"--data_dir={helpers.VAL}", "--eval_all", "--batch_size=500",
