@@ -187,6 +187,13 @@ def dropout_key(seed, global_step):
   return _hash32(step + _hash32(tf.constant(int(seed), tf.int64)))
 
 
+def replica_id():
+  """This replica's id in its `tf.distribute` strategy (0 outside one): the
+  key of its own random draws."""
+  ctx = tf.distribute.get_replica_context()
+  return 0 if ctx is None else ctx.replica_id_in_sync_group
+
+
 def dropout_mask(batch_size, fraction, key, replica=0):
   """{0, 1} masks keeping exactly `kept_count(batch_size, fraction)` entries.
 

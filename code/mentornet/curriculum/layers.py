@@ -177,10 +177,6 @@ class MentorNetCurriculum(_Curriculum):
     self._epoch_boundaries = arithmetic.epoch_boundaries(
         self.max_number_of_steps)
 
-  def _replica_id(self):
-    ctx = tf.distribute.get_replica_context()
-    return 0 if ctx is None else ctx.replica_id_in_sync_group
-
   def call(self, loss, global_step):
     """Returns the example weights for a batch of per-example losses.
 
@@ -219,7 +215,8 @@ class MentorNetCurriculum(_Curriculum):
     v = tf.maximum(v, burn_in)
     v = v * arithmetic.dropout_mask(
         batch_size, tf.gather(self._keep_fraction, cur_epoch),
-        arithmetic.dropout_key(self.seed, global_step), self._replica_id())
+        arithmetic.dropout_key(self.seed, global_step),
+        arithmetic.replica_id())
     v = tf.stop_gradient(v)
     stats = {
         "data_util": tf.reduce_mean(

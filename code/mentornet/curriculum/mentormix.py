@@ -16,6 +16,8 @@ import collections
 
 import tensorflow as tf
 
+from mentornet.curriculum import arithmetic
+
 Draws = collections.namedtuple("Draws", ["partners", "factors"])
 
 
@@ -68,8 +70,6 @@ def mix(images, labels, weights, batch_draws):
 
 def step_seed(seed, global_step):
   """The stateless seed of one step's draws on this replica."""
-  ctx = tf.distribute.get_replica_context()
-  replica = 0 if ctx is None else ctx.replica_id_in_sync_group
   return tf.stack([tf.cast(seed, tf.int64),
                    tf.cast(global_step, tf.int64) * 256 +
-                   tf.cast(replica, tf.int64)])
+                   tf.cast(arithmetic.replica_id(), tf.int64)])

@@ -63,6 +63,22 @@ def train_step(model, optimizer, curriculum, images, labels,
     statistics), and this replica's per-example losses, weights and
     predictions.
   """
+  objective, losses, predictions = _weighted_update(
+      model, optimizer, curriculum, images, labels, loss_fn, regularization,
+      global_batch)
+  metrics = dict(objective.metrics)
+  if clean_labels is not None:
+    metrics.update(objective_lib.noise_sums(
+        objective.weights, class_ids(labels), clean_labels))
+  return StepResult(metrics, losses, objective.weights, predictions,
+                    objective.weights)
+
+
+def _weighted_update(model, optimizer, curriculum, images, labels, loss_fn,
+                     regularization, global_batch):
+  """Forward pass, weighted objective and one optimizer update: the part of
+  both steps that has a gradient. Returns (objective, losses,
+  predictions)."""
   with tf.GradientTape() as tape:
     predictions = model(images, training=True)
     losses = loss_fn(labels, predictions)
@@ -72,12 +88,7 @@ def train_step(model, optimizer, curriculum, images, labels,
     scaled = optimizer.scale_loss(objective.total)
   variables = model.trainable_variables
   optimizer.apply(tape.gradient(scaled, variables), variables)
-  metrics = dict(objective.metrics)
-  if clean_labels is not None:
-    metrics.update(objective_lib.noise_sums(
-        objective.weights, class_ids(labels), clean_labels))
-  return StepResult(metrics, losses, objective.weights, predictions,
-                    objective.weights)
+  return objective, losses, predictions
 
 
 def class_ids(labels):
@@ -147,15 +158,9 @@ def mentormix_step(model, optimizer, curriculum, mixed_curriculum, images,
                                   mentormix.step_seed(seed, global_step))
     mixed_images, mixed_labels = mentormix.mix(images, labels, first.weights,
                                                batch_draws)
-  with tf.GradientTape() as tape:
-    predictions = model(mixed_images, training=True)
-    losses = loss_fn(mixed_labels, predictions)
-    objective = objective_lib.weighted_objective(
-        losses, mixed_curriculum, global_step, model.losses, regularization,
-        global_batch)
-    scaled = optimizer.scale_loss(objective.total)
-  variables = model.trainable_variables
-  optimizer.apply(tape.gradient(scaled, variables), variables)
+  objective, losses, predictions = _weighted_update(
+      model, optimizer, mixed_curriculum, mixed_images, mixed_labels, loss_fn,
+      regularization, global_batch)
   metrics = dict(objective.metrics)
   metrics.update({f"first_{k}": v for k, v in first.stats.items()
                   if k != "sum_v"})  # (means; sum_v is a replica's share)
