@@ -58,8 +58,7 @@ def augment(image, pad, seed, preprocessing="standardize"):
   image = tf.image.stateless_random_crop(image, [size, size, 3],
                                          seed=seeds[0])
   image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
-  colour_seed = tf.random.experimental.stateless_fold_in(seed, 2)
-  return PREPROCESSING[preprocessing][0](image, colour_seed)
+  return PREPROCESSING[preprocessing][0](image, seed)
 
 
 def standardize(image):
@@ -70,8 +69,10 @@ def standardize(image):
 def mentormix_color(image, seed):
   """MentorMix's training colour: to [0, 1], brightness, saturation, hue and
   contrast in one of its two orders (chosen at random), clipped, then to
-  [-1, 1] (`distort_color` of its `cifar_data_provider.py`)."""
-  seeds = tf.random.experimental.stateless_split(seed, 5)
+  [-1, 1] (`distort_color` of its `cifar_data_provider.py`). `seed` is the
+  image's augmentation seed; the colour draws take their own from it."""
+  seeds = tf.random.experimental.stateless_split(
+      tf.random.experimental.stateless_fold_in(seed, 2), 5)
   image = image / 255.0
   brightness = lambda x: tf.image.stateless_random_brightness(
       x, 32.0 / 255.0, seeds[0])
@@ -92,7 +93,7 @@ def mentormix_scale(image):
   return (tf.cast(image, tf.float32) - 127.5) / 127.5
 
 
-# name -> (training tail `(float image, seed) -> image`, evaluation
+# name -> (training tail `(float image, augmentation seed) -> image`, evaluation
 # `uint8 image -> float image`); the names of `students.StudentNet`.
 PREPROCESSING = {
     "standardize": (lambda image, seed: tf.image.per_image_standardization(
