@@ -1,105 +1,196 @@
-"""CPU-scale reproduction of the paper's CifarNet table on real CIFAR-10.
+"""The paper's CifarNet table reproduced on real CIFAR-10, one protocol at a time.
 
-  python benchmarks/reproduce.py [--tfds_data_dir=../shared/tensorflow_datasets]
+  python benchmarks/reproduce.py [--protocol=cpu_1k|cpu_5k_long|paper] [--print]
 
-Noise 0.4 and 0.8 x baseline, self-paced, focal loss, MentorNet PD,
-MentorNet DD and MentorMix, each run with the original per-method flags of
-the experiment grid (commands/grid.sh; MentorMix: its own grid's CIFAR-10
-row, commands/mentormix.tsv) through the real training script, on a
-schedule scaled to a 2-core CPU:
-  * the first 1,000 CIFAR-10 training images with uniform label noise (seed
-    0), the full 10,000-image test split for evaluation;
-  * CifarNet, batch 128, 2,000 steps (256 epochs; the original runs 307),
-    learning rate 0.1 decayed x0.1 once at 65% of training, as the original
-    120,000-step schedule does (num_epochs_per_decay 185.8 here, 200 there;
-    the decay step is the original's Python 2 arithmetic, 1000 // 128 = 7
-    steps an epoch, so 7 x 185.8 = 1,300).
-    Few images for many epochs, so that the baseline memorises the noise as in
-    the paper's long runs. With the original's CifarNet training (8-pixel
-    padding, no weight decay) 2,000 images for 128 epochs were not enough: the
-    baseline's test accuracy at noise 0.4 was still rising at the end (0.4176,
-    training loss 1.83). Before that correction 20,000 images for 13 epochs,
-    8,000 for 32 and 4,000 for 64 had not been enough either;
-  * a checkpoint every 200 steps, each evaluated on the test split: the table
-    gives the final and the best test accuracy;
-  * a summary every 50 steps: the noise diagnostics (the correctly labelled
-    examples' share of the summed weight, the mean weights of correctly
-    labelled and of mislabelled examples) over the examples of those steps;
-  * baseline, DD and MentorMix again with more training seeds
-    (--repeat_seeds), for the mean and spread of their margins;
-  * MentorMix on the same network, schedule and preprocessing as the other
-    methods (CifarNet, x0.1 at 65%), not its own ResNet-32 and x0.9 every 3
-    epochs: the row compares the methods' steps, not their networks.
-Writes benchmarks/results/reproduce_cpu.{md,json,png}; the picture is drawn
-from the JSON (`--plot_only` redraws it). Finished runs are kept in
---work_dir (one folder per protocol) and skipped when the same protocol is
-rerun.
+Every run goes through the real training script with the experiment grid's
+per-method flags (`commands/methods.tsv`, which `commands/grid.sh` reads too;
+MentorMix: its own grid's CIFAR-10 row, `commands/mentormix.tsv`), with the
+evaluation job (`code/cifar_eval.py`) beside it as the original's commands ran
+one, scoring every checkpoint on the full 10,000-image test split. Protocols
+(`PROTOCOLS`; CifarNet, batch 128, learning rate 0.1 decayed x0.1 once, the
+decay step by the original's Python 2 arithmetic `(N // 128) * epochs`):
+
+  cpu_1k       the first 1,000 images, 2,000 steps (256 epochs), decay at
+               1,300 (65%); noise 0.4 and 0.8, five methods, MentorMix and DD
+               as the original commands ran it; seeds 1 and 2 again for the
+               baseline, PD, DD, DD as run and MentorMix. About 4 hours.
+  cpu_5k_long  the first 5,000 images for the paper's 307 epochs: 12,000
+               steps, decay at 39 x 200 = 7,800 (65%); noise 0.8; baseline, DD
+               as written and DD as run, then baseline and DD with seed 1.
+               About 32 minutes a run.
+  paper        the paper's cell itself: all 50,000 images, the original
+               command's flags (120,000 steps, --num_epochs_per_decay=200, so
+               the decay at 390 x 200 = 78,000), noise 0.8, baseline and DD as
+               the original command ran it (`mentornet_dd_as_run`). About 5.5
+               hours a run on 2 cores.
+
+Runs live in --work_dir (default ../mentornet_reproduce, beside the checkout
+and outside its tracked files): one folder per protocol and seed, one per
+run. Stop an invocation with SIGTERM (or Ctrl-C) at any time: the trainer
+saves a checkpoint of the step reached, the evaluation job's rows are whole,
+and the same command later resumes the run bit for bit (the number of resumes,
+wall and CPU time of each part are kept in the run's
+`reproduce_history.json`). A finished run (its `result.json`) is reused, not
+rerun. `--print` shows every protocol's commands (or --protocol's) and trains
+nothing.
+
+Each protocol writes its table (`PROTOCOLS[...].results_name`); runs of the
+same protocol already in that results file are kept, so that runs added later
+(more seeds, another method) join the table. Every invocation also redraws
+`reproduce_cpu_scale.{md,json,png}`: the noise-0.8 runs of all three
+protocols side by side, unfinished ones with the steps they reached
+(`--scale_only` does just that).
 """
 
+import dataclasses
+import datetime
 import json
 import os
-import platform
+import re
 import shlex
-import statistics
+import signal
+import socket
 import subprocess
 import sys
 import time
 
 from absl import app
 from absl import flags
-import tensorflow as tf
 
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 import hostinfo
-from mentornet import config as config_lib
-from mentornet.data import cifar_data
-from mentornet.evaluation import evaluate
-from mentornet.models import optimizers
+import reproduce_report as report
 
+flags.DEFINE_enum("protocol", "cpu_1k", ["cpu_1k", "cpu_5k_long", "paper"],
+                  "Which protocol to run (see the module's docstring).")
+flags.DEFINE_bool("print", False,
+                  "Print the protocol's commands (every protocol's, unless "
+                  "--protocol is given) and train nothing.")
 flags.DEFINE_string("tfds_data_dir", "../shared/tensorflow_datasets",
                     "Prepared tensorflow-datasets directory with CIFAR-10.")
-flags.DEFINE_string("work_dir", "benchmarks/work/reproduce",
-                    "Data and runs (git-ignored).")
-flags.DEFINE_list("noises", ["0.4", "0.8"], "Noise fractions.")
-flags.DEFINE_list("methods", ["baseline", "self_paced", "focal_loss",
-                              "mentornet_pd", "mentornet_dd", "mentormix"],
-                  "Methods.")
-flags.DEFINE_integer("train_examples", 1000, "Training images used.")
-flags.DEFINE_integer("steps", 2000, "Training steps per run.")
-flags.DEFINE_float("num_epochs_per_decay", 185.8,
-                   "Epochs between learning-rate decays (one decay at ~65%).")
-flags.DEFINE_integer("save_checkpoint_steps", 200, "Evaluation interval.")
-flags.DEFINE_integer("save_summaries_steps", 50,
+flags.DEFINE_string("work_dir", "../mentornet_reproduce",
+                    "Data and runs, kept across invocations (outside the "
+                    "source tree's tracked files).")
+flags.DEFINE_list("noises", None, "Noise fractions (default: the protocol's).")
+flags.DEFINE_list("methods", None, "Methods (default: the protocol's).")
+flags.DEFINE_integer("train_examples", None,
+                     "Training images used (default: the protocol's; 0: all).")
+flags.DEFINE_integer("steps", None, "Training steps per run.")
+flags.DEFINE_float("num_epochs_per_decay", None,
+                   "Epochs between learning-rate decays.")
+flags.DEFINE_integer("save_checkpoint_steps", None, "Evaluation interval.")
+flags.DEFINE_integer("save_summaries_steps", None,
                      "Interval of the noise diagnostics.")
-flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
-flags.DEFINE_string("results_name", "reproduce_cpu",
-                    "Results file name, without .md/.json.")
-flags.DEFINE_integer("seed", 0, "Training seed (initialisation, data order, "
-                     "drop-out draws); the noisy labels are always seed 0's.")
-flags.DEFINE_list("repeat_seeds", ["1", "2"],
-                  "Training seeds of the repeated runs (empty: none).")
-flags.DEFINE_list("repeat_methods", ["baseline", "mentornet_dd", "mentormix"],
+flags.DEFINE_integer("seed", 0, "Training seed of the main runs "
+                     "(initialisation, data order, drop-out draws); the noisy "
+                     "labels are always seed 0's.")
+flags.DEFINE_list("repeat_seeds", None,
+                  "Training seeds of the repeated runs (default: the "
+                  "protocol's; empty: none).")
+flags.DEFINE_list("repeat_methods", None,
                   "Methods run again with each of --repeat_seeds.")
+flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
+flags.DEFINE_string("results_name", None,
+                    "Results file name, without .md/.json (default: the "
+                    "protocol's).")
 flags.DEFINE_bool("plot_only", False,
-                  "Only redraw the picture from the results JSON.")
-flags.DEFINE_string("notes_file", "benchmarks/reproduce_notes.md",
+                  "Only redraw the protocol's picture from its results JSON.")
+flags.DEFINE_bool("scale_only", False,
+                  "Only rewrite reproduce_cpu_scale.{md,json,png} from the "
+                  "work folder and the results files.")
+flags.DEFINE_string("notes_file", None,
                     "Hand-written analysis appended to the results file "
-                    "(skipped when empty or absent).")
+                    "(default: the protocol's; skipped when absent).")
 FLAGS = flags.FLAGS
 
 BATCH_SIZE = 128
-PAPER = {  # CIFAR-10 CifarNet, the paper's Table (original README)
-    "0.4": {"baseline": 0.720, "self_paced": 0.733, "focal_loss": 0.695,
-            "mentornet_pd": 0.731, "mentornet_dd": 0.763},
-    "0.8": {"baseline": 0.290, "self_paced": 0.272, "focal_loss": 0.309,
-            "mentornet_pd": 0.312, "mentornet_dd": 0.461},
+CIFAR10_TRAIN = 50000
+# The flag the original inception commands gave besides the schedule.
+ORIGINAL_DECAY = ("--learning_rate_decay_factor=0.1",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+  """One protocol: data, schedule, which runs, and where its table goes."""
+  name: str
+  train_examples: int  # 0: the whole training split
+  steps: int
+  num_epochs_per_decay: float
+  save_checkpoint_steps: int
+  save_summaries_steps: int
+  noises: tuple
+  methods: tuple
+  repeat_seeds: tuple = ()
+  repeat_methods: tuple = ()
+  results_name: str = ""
+  notes_file: str = ""
+  log_every_n_steps: int = 500
+  extra_flags: tuple = ()
+
+  @property
+  def images(self):
+    return self.train_examples or CIFAR10_TRAIN
+
+  @property
+  def decay_step(self):
+    """The first decay's step, as the original computed it (Python 2)."""
+    cli.load_tensorflow()
+    from mentornet.models import optimizers  # pylint: disable=g-import-not-at-top
+    return optimizers.decay_steps(self.images, BATCH_SIZE,
+                                  self.num_epochs_per_decay)
+
+  @property
+  def epochs(self):
+    return self.steps * BATCH_SIZE / self.images
+
+
+PROTOCOLS = {
+    "cpu_1k": Protocol(
+        name="cpu_1k", train_examples=1000, steps=2000,
+        num_epochs_per_decay=185.8, save_checkpoint_steps=200,
+        save_summaries_steps=50, noises=("0.4", "0.8"),
+        methods=("baseline", "self_paced", "focal_loss", "mentornet_pd",
+                 "mentornet_dd", "mentornet_dd_as_run", "mentormix"),
+        repeat_seeds=("1", "2"),
+        repeat_methods=("baseline", "mentornet_pd", "mentornet_dd",
+                        "mentornet_dd_as_run", "mentormix"),
+        results_name="reproduce_cpu",
+        notes_file="benchmarks/reproduce_notes.md"),
+    "cpu_5k_long": Protocol(
+        name="cpu_5k_long", train_examples=5000, steps=12000,
+        num_epochs_per_decay=200, save_checkpoint_steps=500,
+        save_summaries_steps=100, noises=("0.8",),
+        methods=("baseline", "mentornet_dd", "mentornet_dd_as_run"),
+        repeat_seeds=("1",), repeat_methods=("baseline", "mentornet_dd"),
+        results_name="reproduce_cpu_5k_long", log_every_n_steps=1000,
+        extra_flags=ORIGINAL_DECAY),
+    "paper": Protocol(
+        name="paper", train_examples=0, steps=120000,
+        num_epochs_per_decay=200, save_checkpoint_steps=4000,
+        save_summaries_steps=500, noises=("0.8",),
+        methods=("baseline", "mentornet_dd_as_run"),
+        results_name="reproduce_cpu_paper", log_every_n_steps=2000,
+        extra_flags=ORIGINAL_DECAY),
 }
-PAPER_DD_MARGIN = {"0.4": 0.043, "0.8": 0.171}
-# MentorMix's README (ResNet-32, CIFAR-10, 200,000 steps); no CifarNet figure.
-MENTORMIX_PAPER = {"0.4": 0.944, "0.8": 0.820}
+SCALE_NAME = "reproduce_cpu_scale"
+
+METHODS_TABLE = "commands/methods.tsv"
 MENTORMIX_TABLE = "commands/mentormix.tsv"
 
 
-METHODS_TABLE = "commands/methods.tsv"
+def current_protocol():
+  """--protocol with whatever its flags override."""
+  base = PROTOCOLS[FLAGS.protocol]
+  changes = {}
+  for field in ("train_examples", "steps", "num_epochs_per_decay",
+                "save_checkpoint_steps", "save_summaries_steps",
+                "results_name", "notes_file"):
+    if getattr(FLAGS, field) is not None:
+      changes[field] = getattr(FLAGS, field)
+  for field in ("noises", "methods", "repeat_seeds", "repeat_methods"):
+    if getattr(FLAGS, field) is not None:
+      changes[field] = tuple(getattr(FLAGS, field))
+  return dataclasses.replace(base, **changes)
 
 
 def method_flags(method, noise, studentnet="inception"):
@@ -138,11 +229,11 @@ def mentormix_flags(noise, second_reweight=None):
 
 # MentorMix and its variants: the table's choice, or second reweighting
 # forced off or on (for ablations: --methods=mentormix_no2nd).
-MENTORMIX_METHODS = {"mentormix": None, "mentormix_no2nd": False,
-                     "mentormix_2nd": True}
+MENTORMIX_METHODS = report.MENTORMIX_METHODS
 
 
-def train_command(method, noise, data_root, log_dir, seed):
+def train_command(protocol, method, noise, data_root, log_dir, seed):
+  """The training command of one run (argv, "python" first)."""
   if method == "baseline":
     script, extra = "code/cifar_train_baseline.py", []
   elif method in MENTORMIX_METHODS:
@@ -151,36 +242,27 @@ def train_command(method, noise, data_root, log_dir, seed):
   else:
     script = "code/cifar_train_mentornet.py"
     extra = method_flags(method, noise)
-  return ["python", script, "--dataset_name=cifar10", "--studentnet=inception",
-          f"--data_dir={data_root}/cifar10/{noise}",
-          f"--train_log_dir={log_dir}", f"--batch_size={BATCH_SIZE}",
-          f"--max_number_of_steps={FLAGS.steps}",
-          f"--num_epochs_per_decay={FLAGS.num_epochs_per_decay}",
-          f"--save_checkpoint_steps={FLAGS.save_checkpoint_steps}",
-          "--save_interval_secs=100000", "--log_every_n_steps=500",
-          "--save_summaries_secs=100000",
-          f"--save_summaries_steps={FLAGS.save_summaries_steps}",
-          f"--seed={seed}"] + extra
+  return (["python", script, "--dataset_name=cifar10", "--studentnet=inception",
+           f"--data_dir={data_root}/cifar10/{noise}",
+           f"--train_log_dir={log_dir}", f"--batch_size={BATCH_SIZE}",
+           f"--max_number_of_steps={protocol.steps}",
+           f"--num_epochs_per_decay={protocol.num_epochs_per_decay:g}",
+           f"--save_checkpoint_steps={protocol.save_checkpoint_steps}",
+           "--save_interval_secs=100000",
+           f"--log_every_n_steps={protocol.log_every_n_steps}",
+           "--save_summaries_secs=100000",
+           f"--save_summaries_steps={protocol.save_summaries_steps}",
+           f"--seed={seed}"] + list(protocol.extra_flags) + extra)
 
 
-def prepare_data(data_root):
-  for noise in FLAGS.noises:
-    if os.path.isdir(os.path.join(data_root, "cifar10", noise)):
-      continue
-    cifar_data.prepare_noisy_cifar(config_lib.PrepareConfig(
-        dataset_name="cifar10", noise_fraction=float(noise), seed=0,
-        tfds_data_dir=FLAGS.tfds_data_dir, output_dir=data_root,
-        max_train_examples=FLAGS.train_examples))
-
-
-def evaluate_run(log_dir, data_root):
-  """Test accuracy of every retained checkpoint: {step: accuracy}."""
-  config, _ = evaluate.adopt_training_config(config_lib.EvalConfig(
-      checkpoint_dir=log_dir, data_dir=f"{data_root}/cifar10/val",
-      batch_size=500))
-  evaluator = evaluate.Evaluator(config)
-  return {evaluate.checkpoint_step(p): evaluator.evaluate(p)[0]
-          for p in evaluate.checkpoints_on_disk(log_dir)}
+def eval_command(log_dir, data_root):
+  """The evaluation job beside the trainer: every checkpoint, once, into the
+  run's eval.csv; it stops after the final step."""
+  return ["python", "code/cifar_eval.py", "--dataset_name=cifar10",
+          "--studentnet=inception", f"--checkpoint_dir={log_dir}",
+          f"--data_dir={data_root}/cifar10/val",
+          f"--output_csv_file={log_dir}/eval.csv", "--batch_size=500",
+          "--eval_interval_secs=20"]
 
 
 # Bumped whenever the training code changes what a run computes, so that runs
@@ -190,291 +272,263 @@ def evaluate_run(log_dir, data_root):
 CODE_VERSION = 3
 
 
-def protocol_name(seed):
-  return (f"v{CODE_VERSION}_{FLAGS.train_examples}img_{FLAGS.steps}steps_"
-          f"{FLAGS.num_epochs_per_decay:g}epd_{FLAGS.save_checkpoint_steps}ckpt"
+def protocol_name(protocol, seed):
+  """The folder of a protocol's runs with one training seed (the cpu_1k
+  spelling is the one its earlier runs were kept under)."""
+  images = f"{protocol.train_examples}img" if protocol.train_examples else (
+      "allimg")
+  return (f"v{CODE_VERSION}_{images}_{protocol.steps}steps_"
+          f"{protocol.num_epochs_per_decay:g}epd_"
+          f"{protocol.save_checkpoint_steps}ckpt"
           + (f"_seed{seed}" if seed else ""))
 
 
-NOISE_TAGS = ("weight_share_clean", "mean_weight_clean", "mean_weight_noisy")
+def data_root_of(protocol):
+  return os.path.join(FLAGS.work_dir, "data",
+                      f"{protocol.train_examples}img" if
+                      protocol.train_examples else "allimg")
 
 
-def read_scalars(log_dir, prefix):
-  """{tag: [(step, value)]} of a run's TensorBoard scalars under `prefix`."""
-  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
-  acc = event_accumulator.EventAccumulator(
-      log_dir, size_guidance={event_accumulator.TENSORS: 0})
-  acc.Reload()
-  return {tag: [(e.step, float(tf.make_ndarray(e.tensor_proto)))
-                for e in acc.Tensors(tag)]
-          for tag in acc.Tags()["tensors"] if tag.startswith(prefix)}
+def log_dir_of(protocol, method, noise, seed):
+  return os.path.join(FLAGS.work_dir, "runs", protocol_name(protocol, seed),
+                      f"{noise}_{method}")
 
 
-def noise_record(log_dir):
-  """The run's noise diagnostics: per summary, and over its last summary."""
-  tags = read_scalars(log_dir, "noise/")
-  series = {name: tags.get(f"noise/{name}", []) for name in NOISE_TAGS}
-  return {"steps": [step for step, _ in series["weight_share_clean"]],
-          "series": {k: [v for _, v in points] for k, points in series.items()},
-          "final": {k: points[-1][1] for k, points in series.items() if points}}
+def prepare_data(protocol, data_root):
+  from mentornet import config as config_lib  # pylint: disable=g-import-not-at-top
+  from mentornet.data import cifar_data  # pylint: disable=g-import-not-at-top
+  for noise in protocol.noises:
+    if os.path.isdir(os.path.join(data_root, "cifar10", noise)):
+      continue
+    cifar_data.prepare_noisy_cifar(config_lib.PrepareConfig(
+        dataset_name="cifar10", noise_fraction=float(noise), seed=0,
+        tfds_data_dir=FLAGS.tfds_data_dir, output_dir=data_root,
+        max_train_examples=protocol.train_examples))
 
 
-def run_one(method, noise, data_root, seed):
-  log_dir = os.path.join(FLAGS.work_dir, "runs", protocol_name(seed),
-                         f"{noise}_{method}")
+def _write_json(path, value):
+  """Atomically: a kill leaves the old file or the new one, never half."""
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(value, f, indent=1)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+def _read_json(path, default):
+  if not os.path.exists(path):
+    return default
+  with open(path) as f:
+    return json.load(f)
+
+
+class _Children:
+  """The trainer and its evaluation job; SIGTERM/SIGINT go on to both, and
+  the invocation stops once they have (the trainer saves first)."""
+
+  def __init__(self):
+    self.procs, self.signal = [], None
+
+  def __enter__(self):
+    self._previous = {s: signal.signal(s, self._forward)
+                      for s in (signal.SIGTERM, signal.SIGINT)}
+    return self
+
+  def __exit__(self, *exc):
+    for s, handler in self._previous.items():
+      signal.signal(s, handler)
+
+  def _forward(self, signum, frame):
+    del frame
+    self.signal = signum
+    for proc in self.procs:
+      if proc.returncode is None:
+        try:
+          proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+          pass
+
+  def start(self, argv, log_path):
+    log = open(log_path, "a")  # pylint: disable=consider-using-with
+    log.write(f"\n# {datetime.datetime.now().isoformat(timespec='seconds')}"
+              f" {shlex.join(argv)}\n")
+    log.flush()
+    proc = subprocess.Popen([sys.executable] + argv[1:], stdout=log,
+                            stderr=subprocess.STDOUT)
+    proc.log = log
+    self.procs.append(proc)
+    if self.signal:  # a stop asked for while starting
+      proc.send_signal(signal.SIGTERM)
+    return proc
+
+  @staticmethod
+  def wait(proc):
+    """(exit code, CPU seconds) of a child, its own rusage."""
+    while True:
+      try:
+        _, status, usage = os.wait4(proc.pid, 0)
+        break
+      except ChildProcessError:
+        return proc.returncode, 0.0
+      except InterruptedError:
+        continue
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.log.close()
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def _latest_step(log_dir):
+  steps = [int(m.group(1)) for name in (os.listdir(log_dir)
+                                        if os.path.isdir(log_dir) else [])
+           for m in [re.fullmatch(r"model\.ckpt-(\d+)\.index", name)] if m]
+  return max(steps, default=0)
+
+
+def run_one(protocol, method, noise, seed):
+  """Trains and evaluates one run, or resumes it, or returns its result."""
+  data_root = data_root_of(protocol)
+  log_dir = log_dir_of(protocol, method, noise, seed)
   done = os.path.join(log_dir, "result.json")
-  command = train_command(method, noise, data_root, log_dir, seed)
+  command = train_command(protocol, method, noise, data_root, log_dir, seed)
+  evaluation = eval_command(log_dir, data_root)
   if os.path.exists(done):
-    with open(done) as f:
-      result = json.load(f)
+    result = _read_json(done, None)
     if result["command"] != shlex.join(command):
       raise SystemExit(f"{done} was made by another command; remove "
                        f"{log_dir} or pass another --work_dir")
     return result
+  os.makedirs(log_dir, exist_ok=True)
+  history_path = os.path.join(log_dir, "reproduce_history.json")
+  history = _read_json(history_path, [])
+  for part in history:
+    if part.get("open"):  # an invocation killed before it could say
+      part["open"], part["lost"] = False, True
+  part = {"host": socket.gethostname(), "cpu": hostinfo.host(),
+          "started": datetime.datetime.now().isoformat(timespec="seconds"),
+          "start_step": _latest_step(log_dir), "open": True}
+  history.append(part)
+  _write_json(history_path, history)
   start = time.perf_counter()
-  cpu_start = os.times()
-  subprocess.run([sys.executable] + command[1:], check=True)
-  cpu = os.times()
-  train_seconds = time.perf_counter() - start
-  accuracy = evaluate_run(log_dir, data_root)
-  losses = read_scalars(log_dir, "train/loss")["train/loss"]
-  result = {"method": method, "noise": noise, "seed": seed,
-            "command": shlex.join(command),
-            "train_seconds": round(train_seconds),
-            "train_cpu_seconds": round(
-                cpu.children_user + cpu.children_system -
-                cpu_start.children_user - cpu_start.children_system),
-            "final_accuracy": accuracy[max(accuracy)],
-            "best_accuracy": max(accuracy.values()),
-            "best_step": max(accuracy, key=accuracy.get),
-            "accuracy_by_step": {str(k): v for k, v in sorted(accuracy.items())},
-            "final_train_loss": losses[-1][1],
-            "diagnostics": noise_record(log_dir),
-            "eval_seconds": round(time.perf_counter() - start - train_seconds)}
-  with open(done, "w") as f:
-    json.dump(result, f, indent=1)
-  print(f"{noise} {method} seed {seed}: final {result['final_accuracy']:.4f} best "
-        f"{result['best_accuracy']:.4f} ({train_seconds:.0f} s)", flush=True)
+  with _Children() as children:
+    trainer = children.start(command, os.path.join(log_dir, "train.log"))
+    evaluator = children.start(evaluation, os.path.join(log_dir, "eval.log"))
+    train_code, train_cpu = children.wait(trainer)
+    if train_code != 0 and evaluator.returncode is None:
+      evaluator.send_signal(signal.SIGTERM)
+    eval_code, eval_cpu = children.wait(evaluator)
+    stopped = children.signal
+  part.update(open=False, wall_seconds=round(time.perf_counter() - start),
+              train_cpu_seconds=round(train_cpu),
+              eval_cpu_seconds=round(eval_cpu),
+              end_step=_latest_step(log_dir), train_exit=train_code,
+              eval_exit=eval_code)
+  _write_json(history_path, history)
+  if stopped:
+    print(f"stopped {log_dir} at step {part['end_step']}; the same command "
+          "resumes it", flush=True)
+    raise SystemExit(128 + stopped)
+  if train_code != 0 or eval_code != 0:
+    raise SystemExit(f"{method} at noise {noise} (seed {seed}) failed: "
+                     f"trainer exit {train_code}, evaluation exit {eval_code};"
+                     f" see {log_dir}/train.log and eval.log")
+  result = report.run_record(log_dir)
+  result.update(method=method, noise=noise, seed=seed,
+                protocol=protocol.name, folder=protocol_name(protocol, seed),
+                command=shlex.join(command),
+                eval_command=shlex.join(evaluation))
+  _write_json(done, result)
+  print(f"{protocol.name} {noise} {method} seed {seed}: final "
+        f"{result['final_accuracy']:.4f} best {result['best_accuracy']:.4f} "
+        f"({result['train_seconds'] / 60:.0f} min, {result['resumes']} "
+        "resumes)", flush=True)
   return result
 
 
-def protocol_text():
-  epochs = FLAGS.steps * BATCH_SIZE / FLAGS.train_examples
-  decay_step = optimizers.decay_steps(FLAGS.train_examples, BATCH_SIZE,
-                                      FLAGS.num_epochs_per_decay)
-  seeds = ", ".join(FLAGS.repeat_seeds)
-  return (
-      f"Protocol: CifarNet on the first {FLAGS.train_examples:,} CIFAR-10 "
-      "training images with uniform label noise (seed 0); training seed "
-      f"{FLAGS.seed}" + (f" (and {seeds} for the repeated runs of "
-                         f"{', '.join(FLAGS.repeat_methods)})" if seeds
-                         else "") + f"; batch {BATCH_SIZE}, "
-      f"{FLAGS.steps:,} steps (about {epochs:.0f} epochs); learning rate 0.1, "
-      f"x0.1 every {decay_step:,} steps ({decay_step / FLAGS.steps:.0%} of "
-      "training; the original 120,000-step schedule decays at 65%); a "
-      f"checkpoint every {FLAGS.save_checkpoint_steps} steps, each evaluated "
-      "on the full 10,000-image test split; the noise diagnostics summarised "
-      f"every {FLAGS.save_summaries_steps} steps; per-method flags as in the "
-      "grid (`commands/methods.tsv`). MentorNet DD is the shipped curriculum "
-      "learned on CIFAR-10 with 20% noise (`commands/learn_mentornet_dd.sh`)."
-      " MentorMix takes its own grid's CIFAR-10 row at each noise "
-      "(`commands/mentormix.tsv`: mixup alpha, percentile, second reweight; "
-      "MentorNet PD, burn-in 10) on this same network and schedule, and is "
-      "scored, as its original evaluation did, on the moving average of its "
-      "weights (decay 0.9999 with TF 1's num_updates ramp, min(0.9999, "
-      "(1 + step) / (10 + step)): about the last few hundred steps here).")
+def planned_runs(protocol, main_seed):
+  """(method, noise, seed) of every run of the protocol, in running order."""
+  runs = [(m, n, main_seed) for n in protocol.noises for m in protocol.methods]
+  for seed in protocol.repeat_seeds:
+    if int(seed) != main_seed:
+      runs += [(m, n, int(seed)) for n in protocol.noises
+               for m in protocol.repeat_methods]
+  return runs
 
 
-def _noise_cells(r):
-  final = r.get("diagnostics", {}).get("final", {})
-  return " | ".join(f"{final[k]:.3f}" if k in final else "" for k in NOISE_TAGS)
+def print_commands(protocols):
+  for protocol in protocols:
+    print(f"# protocol {protocol.name}: {protocol.images:,} images, "
+          f"{protocol.steps:,} steps ({protocol.epochs:.0f} epochs), decay "
+          f"x0.1 at step {protocol.decay_step:,} "
+          f"({protocol.decay_step / protocol.steps:.0%}); data in "
+          f"{data_root_of(protocol)} (made on the first run)")
+    for method, noise, seed in planned_runs(protocol, FLAGS.seed):
+      log_dir = log_dir_of(protocol, method, noise, seed)
+      print(shlex.join(train_command(protocol, method, noise,
+                                     data_root_of(protocol), log_dir, seed)))
+      print(shlex.join(eval_command(log_dir, data_root_of(protocol))))
 
 
-def paper_cell(r):
-  if r["method"] in MENTORMIX_METHODS:  # no CifarNet figure: its network's
-    return f"({MENTORMIX_PAPER[r['noise']]:.3f} ResNet-32)"
-  return f"{PAPER[r['noise']][r['method']]:.3f}"
+def write_results(results, wall_seconds, protocol=None):
+  """The protocol's table (joined with its runs already in the results
+  file), then the scale table."""
+  protocol = protocol or current_protocol()
+  report.write_protocol_results(
+      protocol, results, wall_seconds, FLAGS.seed, FLAGS.results_dir,
+      sys.argv[1:], lambda seed: protocol_name(protocol, seed))
 
 
-def _row(r):
-  return (f"| {r['noise']} | {r['method']} | {r['seed']} | "
-          f"{r['final_accuracy']:.4f} | "
-          f"{r['best_accuracy']:.4f} ({r['best_step']}) | "
-          f"{100 * (r['final_accuracy'] - r['best_accuracy']):+.1f} points | "
-          f"{_noise_cells(r)} | "
-          f"{paper_cell(r)} | "
-          f"{r['train_seconds'] / 60:.1f} min |")
-
-
-def margin_lines(by, method):
-  """`method` minus baseline (final accuracy) per seed, mean and spread."""
-  seeds = sorted({seed for (_, _, seed) in by})
-  lines = ["| noise | " + " | ".join(f"seed {s}" for s in seeds)
-           + " | mean | spread (min to max; sd) | paper's margin | met |",
-           "|---|" + "---|" * len(seeds) + "---|---|---|---|"]
-  for noise in FLAGS.noises:
-    margins = {}
-    for seed in seeds:
-      run = by.get((noise, method, seed))
-      base = by.get((noise, "baseline", seed))
-      if run and base:
-        margins[seed] = run["final_accuracy"] - base["final_accuracy"]
-    if not margins:
-      continue
-    values = list(margins.values())
-    mean = statistics.fmean(values)
-    spread = (f"{100 * min(values):+.1f} to {100 * max(values):+.1f}"
-              + (f"; sd {100 * statistics.stdev(values):.1f}"
-                 if len(values) > 1 else ""))
-    if method == "mentornet_dd":
-      paper = PAPER_DD_MARGIN[noise]
-      paper_text = f"{100 * paper:+.1f} points"
-      met = ("yes" if mean >= paper else
-             f"no, short by {100 * (paper - mean):.1f} points")
-    else:  # MentorMix reported no CifarNet baseline
-      paper_text, met = "none reported", ""
-    lines.append(f"| {noise} | " + " | ".join(
-        f"{100 * margins[s]:+.1f}" if s in margins else "" for s in seeds)
-        + f" | {100 * mean:+.1f} points | {spread} | {paper_text} | {met} |")
-  return lines
-
-
-MARGIN_TITLES = {"mentornet_dd": "MentorNet DD", "mentormix": "MentorMix"}
-
-
-def write_results(results, wall_seconds):
-  os.makedirs(FLAGS.results_dir, exist_ok=True)
-  run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
-  summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-             "cpu": hostinfo.cpu_model(),
-             "invocation_seconds": round(wall_seconds),
-             "run_seconds": run_seconds,
-             "runs": results}
-  with open(os.path.join(FLAGS.results_dir, FLAGS.results_name + ".json"),
-            "w") as f:
-    json.dump(summary, f, indent=1)
-  by = {(r["noise"], r["method"], r["seed"]): r for r in results}
-  table_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results
-                      if r["seed"] == FLAGS.seed)
-  lines = ["# MentorNet reproduction at CPU scale: CifarNet on CIFAR-10", "",
-           f"Command: `{shlex.join(['python', 'benchmarks/reproduce.py'] + sys.argv[1:])}` "
-           f"({summary['cpu']}, {summary['machine']}; the main table's runs "
-           f"took {table_seconds / 60:.0f} min of training and evaluation, "
-           f"all {len(results)} runs {run_seconds / 60:.0f} min, one after the"
-           " other; finished runs found in the work folder are reused, not "
-           "rerun).",
-           "", protocol_text(), "",
-           f"![test accuracy and clean weight share]({FLAGS.results_name}.png)",
-           "",
-           "The noise columns are over the examples of the last "
-           f"{FLAGS.save_summaries_steps} steps: the correctly labelled "
-           "examples' share of the summed weight (for the baseline, whose "
-           "weights are all 1, the share of correct labels in those batches), "
-           "and the mean weight of correctly labelled and of mislabelled "
-           "examples.", "",
-           "| noise | method | seed | final test acc. | best test acc. (step)"
-           " | final - best | clean weight share | mean weight, clean | mean "
-           "weight, mislabelled | paper (final, 120k steps) | train time |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
-  seeds = [FLAGS.seed] + [int(s) for s in FLAGS.repeat_seeds
-                          if int(s) != FLAGS.seed]
-  for seed in seeds:
-    for noise in FLAGS.noises:
-      for method in FLAGS.methods:
-        if (noise, method, seed) in by:
-          lines.append(_row(by[(noise, method, seed)]))
-  for method, title in MARGIN_TITLES.items():
-    if any(key[1] == method for key in by):
-      lines += ["", f"## {title} against the baseline (final accuracy, "
-                "points)", ""] + margin_lines(by, method)
-  steps = sorted({int(k) for r in results for k in r["accuracy_by_step"]})
-  lines += ["", "## Test accuracy at each checkpoint", "",
-            "| noise | method | seed | " + " | ".join(map(str, steps)) + " |",
-            "|---|---|---|" + "---|" * len(steps)]
-  for r in results:
-    by_step = r["accuracy_by_step"]
-    lines.append(f"| {r['noise']} | {r['method']} | {r['seed']} | " +
-                 " | ".join(f"{by_step[str(k)]:.3f}" if str(k) in by_step
-                            else "" for k in steps) + " |")
-  if FLAGS.notes_file and os.path.exists(FLAGS.notes_file):
-    with open(FLAGS.notes_file) as f:
-      notes = f.read().strip()
-    if notes:
-      lines += ["", notes]
-  lines += ["", "## Exact commands", "", "```bash"]
-  lines += [r["command"] for r in results] + ["```"]
-  with open(os.path.join(FLAGS.results_dir, FLAGS.results_name + ".md"),
-            "w") as f:
-    f.write("\n".join(lines) + "\n")
-  plot(summary, os.path.join(FLAGS.results_dir, FLAGS.results_name + ".png"))
-  print("\n".join(lines))
-
-
-SHARE_METHODS = ("baseline", "mentornet_pd", "mentornet_dd", "mentormix")
-
-
-def plot(summary, path):
-  """Draws the results JSON: test accuracy per checkpoint of every method
-  (top) and the clean weight share over training of baseline, PD and DD
-  (bottom; MentorMix: its first, "individual" weights, which pick the
-  mixup partners), one column per noise, training seed FLAGS.seed."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  runs = {(r["noise"], r["method"]): r for r in summary["runs"]
-          if r["seed"] == FLAGS.seed}
-  noises = [n for n in FLAGS.noises if any(k[0] == n for k in runs)]
-  fig, axes = plt.subplots(2, len(noises), figsize=(5.5 * len(noises), 7.5),
-                           squeeze=False)
-  for column, noise in enumerate(noises):
-    top, bottom = axes[0][column], axes[1][column]
-    for method in FLAGS.methods:
-      r = runs.get((noise, method))
-      if r is None:
+def scale_table():
+  """reproduce_cpu_scale.*: the noise-0.8 runs of every protocol, the
+  unfinished ones with their steps reached. A run is read from the work
+  folder; one that is not there (another machine, a lost folder) from its
+  protocol's results file, or from the scale table's own earlier record."""
+  earlier = report.load_runs(FLAGS.results_dir, SCALE_NAME)
+  runs = []
+  for protocol in PROTOCOLS.values():
+    kept = report.load_runs(FLAGS.results_dir, protocol.results_name) + earlier
+    for method, noise, seed in planned_runs(protocol, FLAGS.seed):
+      if noise != "0.8" or method not in report.SCALE_METHODS:
         continue
-      color = f"C{FLAGS.methods.index(method) % 10}"  # one per method
-      curve = sorted((int(k), v) for k, v in r["accuracy_by_step"].items())
-      top.plot(*zip(*curve), marker="o", markersize=3, label=method,
-               color=color)
-      series = r.get("diagnostics", {})
-      if method in SHARE_METHODS and series.get("steps"):
-        bottom.plot(series["steps"], series["series"]["weight_share_clean"],
-                    label=method, color=color)
-    top.set_title(f"noise {noise}: test accuracy per checkpoint")
-    top.set_xlabel("step")
-    top.set_ylabel("test accuracy")
-    top.legend(fontsize=8)
-    bottom.set_title(f"noise {noise}: correctly labelled share of the weight")
-    bottom.set_xlabel("step")
-    bottom.set_ylabel("weight share of correct labels")
-    bottom.legend(fontsize=8)
-  fig.suptitle(f"CifarNet on {FLAGS.train_examples:,} noisy CIFAR-10 images, "
-               f"{FLAGS.steps:,} steps, training seed {FLAGS.seed}\n"
-               f"({summary['cpu']})", fontsize=10)
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
+      folder = protocol_name(protocol, seed)
+      log_dir = log_dir_of(protocol, method, noise, seed)
+      record = report.progress_record(
+          log_dir, protocol, method, noise, seed,
+          train_command(protocol, method, noise, data_root_of(protocol),
+                        log_dir, seed))
+      for old in kept:
+        if record and not record.get("unfinished"):
+          break
+        if ((old["noise"], old["method"], old["seed"]) == (noise, method, seed)
+            and report.folder_of(old) == folder and (
+                record is None or not old.get("unfinished") or
+                old["steps_reached"] > record["steps_reached"])):
+          record = old
+      if record:
+        record.update(folder=folder, protocol=protocol.name)
+        runs.append(record)
+  report.write_scale_results(PROTOCOLS, runs, FLAGS.results_dir, SCALE_NAME)
 
 
 def main(argv):
   del argv
+  chosen = current_protocol()
+  if FLAGS.print:
+    print_commands([chosen] if FLAGS["protocol"].present
+                   else list(PROTOCOLS.values()))
+    return
+  if FLAGS.scale_only:
+    scale_table()
+    return
   if FLAGS.plot_only:
-    with open(os.path.join(FLAGS.results_dir,
-                           FLAGS.results_name + ".json")) as f:
-      plot(json.load(f), os.path.join(FLAGS.results_dir,
-                                      FLAGS.results_name + ".png"))
+    report.replot(chosen, FLAGS.results_dir, FLAGS.seed)
     return
   start = time.perf_counter()
-  data_root = os.path.join(FLAGS.work_dir, "data",
-                           f"{FLAGS.train_examples}img")
-  prepare_data(data_root)
-  results = [run_one(m, n, data_root, FLAGS.seed) for n in FLAGS.noises
-             for m in FLAGS.methods]
-  for seed in FLAGS.repeat_seeds:
-    if int(seed) != FLAGS.seed:
-      results += [run_one(m, n, data_root, int(seed))
-                  for n in FLAGS.noises for m in FLAGS.repeat_methods]
-  write_results(results, time.perf_counter() - start)
+  prepare_data(chosen, data_root_of(chosen))
+  results = [run_one(chosen, m, n, s)
+             for m, n, s in planned_runs(chosen, FLAGS.seed)]
+  write_results(results, time.perf_counter() - start, chosen)
+  scale_table()
 
 
 if __name__ == "__main__":

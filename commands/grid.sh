@@ -9,7 +9,9 @@
 #   EVAL_DEVICE     GPU id of the evaluation jobs (default 1)
 #   LOG_ROOT        where runs go (default runs)
 #   DATASETS        default "cifar10 cifar100";  NOISES  default "0.2 0.4 0.8"
-#   METHODS         default "baseline self_paced focal_loss mentornet_pd mentornet_dd"
+#   METHODS         default "baseline self_paced focal_loss mentornet_pd mentornet_dd
+#                   mentornet_dd_as_run" (as_run: the percentile the original
+#                   commands really used, 0.7; see commands/methods.tsv)
 # Data come from commands/prepare_data.sh (data/<dataset>/<noise>, data/<dataset>/val).
 set -euo pipefail
 
@@ -66,7 +68,7 @@ grid_main() {
   fi
   for dataset in ${DATASETS:-cifar10 cifar100}; do
     for noise in ${NOISES:-0.2 0.4 0.8}; do
-      for method in ${METHODS:-baseline self_paced focal_loss mentornet_pd mentornet_dd}; do
+      for method in ${METHODS:-baseline self_paced focal_loss mentornet_pd mentornet_dd mentornet_dd_as_run}; do
         local log_dir="${log_root}/${studentnet}/${dataset}_${noise}_${method}"
         local common=(--dataset_name="${dataset}" --studentnet="${studentnet}"
                       --data_dir="data/${dataset}/${noise}" --train_log_dir="${log_dir}"

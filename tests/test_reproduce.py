@@ -22,7 +22,14 @@ if task['do'] == 'flags':
   print(json.dumps({f"{n} {m}": reproduce.mentormix_flags(n)
                     if m in reproduce.MENTORMIX_METHODS
                     else reproduce.method_flags(m, n)
-                    for n in ('0.4', '0.8') for m in flags.FLAGS.methods}))
+                    for n in ('0.4', '0.8')
+                    for m in reproduce.current_protocol().methods}))
+elif task['do'] == 'protocols':
+  print(json.dumps({k: [p.images, p.steps, p.decay_step, list(p.noises),
+                        list(p.methods), p.save_checkpoint_steps,
+                        reproduce.train_command(p, 'mentornet_dd_as_run',
+                                                '0.8', 'D', 'L', 0)]
+                    for k, p in reproduce.PROTOCOLS.items()}))
 else:
   reproduce.write_results(task['results'], 125.0)
 """
@@ -63,6 +70,55 @@ def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
   assert not ours  # every protocol run has its line in the grid
 
 
+def test_protocol_table_follows_the_python2_schedule(repo):
+  """Images, steps and the first decay step of each protocol; the decay step
+  is the original's Python 2 `int(N / B * epochs)`, N / B truncated first."""
+  protocols = json.loads(run_helper(repo, [], {"do": "protocols"}))
+  def python2_decay(images, epochs):
+    return int((images // 128) * epochs)
+  expected = {"cpu_1k": (1000, 2000, 185.8), "cpu_5k_long": (5000, 12000, 200),
+              "paper": (50000, 120000, 200)}
+  for name, (images, steps, epochs) in expected.items():
+    got = protocols.pop(name)
+    assert got[:3] == [images, steps, python2_decay(images, epochs)], name
+    assert got[1] // got[5] >= 10  # checkpoints evaluated along the way
+  assert not protocols
+  assert python2_decay(50000, 200) == 78000  # not 78,125: 65% of 120,000
+  assert python2_decay(5000, 200) == 7800  # 65% of 12,000
+  assert python2_decay(1000, 185.8) == 1300  # 65% of 2,000
+  paper = json.loads(run_helper(repo, ["--protocol=paper"],
+                                {"do": "protocols"}))["paper"]
+  assert paper[3] == ["0.8"] and paper[4] == ["baseline",
+                                              "mentornet_dd_as_run"]
+  command = paper[6]
+  # The original command's schedule flags, and DD as it really ran.
+  for flag in ("--max_number_of_steps=120000", "--num_epochs_per_decay=200",
+               "--learning_rate_decay_factor=0.1", "--batch_size=128",
+               "--loss_p_percentile=0.7", "--fixed_epoch_after_burn_in",
+               "--burn_in_epoch=18", "--example_dropout_rates=0.5,17,0.05,83",
+               "--seed=0", "--studentnet=inception"):
+    assert flag in command, flag
+  assert not any("precentile" in a for a in command)
+
+
+def test_print_shows_every_protocols_commands(repo, tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "benchmarks/reproduce.py", "--print",
+       f"--work_dir={tmp_path}"], cwd=repo, capture_output=True, text=True,
+      check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = proc.stdout.splitlines()
+  headers = [l for l in lines if l.startswith("# protocol ")]
+  assert [h.split()[2].rstrip(":") for h in headers] == [
+      "cpu_1k", "cpu_5k_long", "paper"]
+  assert "decay x0.1 at step 78,000 (65%)" in headers[2]
+  commands = [l for l in lines if not l.startswith("#")]
+  # cpu_1k: 7 methods x 2 noises + 5 x 2 x 2 seeds; 5k: 3 + 2; paper: 2.
+  assert len(commands) == 2 * (14 + 20 + 5 + 2)
+  assert sum("cifar_eval.py" in l for l in commands) == len(commands) // 2
+  assert not list(tmp_path.iterdir())  # nothing made, nothing trained
+
+
 @pytest.mark.slow
 def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
   def run(method, noise, final, best, seed=0, share=0.6):
@@ -87,6 +143,7 @@ def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
   notes = tmp_path / "notes.md"
   notes.write_text("## Why\n\nHand-written analysis.\n")
   run_helper(repo, [f"--results_dir={tmp_path}", f"--notes_file={notes}",
+                    "--repeat_methods=baseline,mentornet_dd,mentormix",
                     "--noises=0.4",
                     "--methods=baseline,mentornet_dd,mentormix",
                     "--repeat_seeds=1,2"],
