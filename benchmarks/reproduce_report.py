@@ -432,7 +432,7 @@ def write_scale_results(protocols, runs, results_dir, name):
   lines = [
       "# The 80%-noise claim at three scales: CifarNet on CIFAR-10 at noise "
       "0.8", "",
-      f"Made by `python benchmarks/reproduce.py --protocol=...` for each "
+      "Made by `python benchmarks/reproduce.py --protocol=...` for each "
       "protocol (see `benchmarks/reproduce.py`; redrawn with `--scale_only`)."
       " Hosts: " + "; ".join(sorted({h for r in runs for h in r.get("hosts", [])}
                                      or {hostinfo.host()})) + ".", "",

@@ -11,6 +11,7 @@ import dataclasses
 import math
 
 NUM_EPOCHS = 100  # the training-progress "epochs" 0..99 of the original.
+MAX_SEED = 2**31 - 1  # seeds are 32-bit: numpy's, Keras' and the draws' keys
 
 # How a model's regularisation losses (`model.losses`) enter the minimised
 # loss (see `curriculum.weighted_objective`).
@@ -182,6 +183,8 @@ class TrainConfig(CurriculumConfig, MentorMixConfig):
       if getattr(self, name) < 0:
         _fail(f"--{name}={getattr(self, name)} must be >= 0 (0: {unit} by "
               "time and at the end only)")
+    if not 0 <= self.seed <= MAX_SEED:
+      _fail(f"--seed={self.seed} must lie in [0, {MAX_SEED}]")
     widths = tuple(self.resnet_widths)
     if not (len(widths) == 3 and 16 <= widths[0] < widths[1] < widths[2]):
       _fail(f"--resnet_widths={','.join(map(str, widths))} must be three "

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from mentornet.data import datasets
 from mentornet.data import records
+from mentornet.data import schema
 
 
 def _hint(data_dir, dataset_name, split_name):
@@ -106,6 +107,24 @@ def _first_bad_record(path, dataset_name):
   return None, "unreadable"
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_RGB = b"\x02"  # IHDR colour type 2: RGB, the only kind records hold
+
+
+def _png_kind(png):
+  """The reason an encoded image is not an RGB PNG, or "" (eager)."""
+  data = bytes(png.numpy())
+  if not data.startswith(PNG_SIGNATURE):
+    return (f"image is not a PNG (it starts {data[:4]!r}); records hold "
+            "32x32 RGB PNGs")
+  if data[25:26] != PNG_RGB:
+    kinds = {b"\x00": "grayscale", b"\x03": "palette", b"\x04":
+             "grayscale with alpha", b"\x06": "RGBA"}
+    return (f"image is a {kinds.get(data[25:26], 'non-RGB')} PNG; records "
+            "hold 32x32 RGB PNGs")
+  return ""
+
+
 def _check_record(serialized, dataset_name):
   """The reason a record is bad, or "" (eager)."""
   info = datasets.get(dataset_name)
@@ -114,6 +133,13 @@ def _check_record(serialized, dataset_name):
   label = int(ex["label"])
   if not 0 <= label < info.num_classes:
     return f"label {label} is outside [0, {info.num_classes})"
+  clean = int(ex["clean_label"])  # -1: a record without one (the original's)
+  if clean != schema.MISSING and not 0 <= clean < info.num_classes:
+    return (f"clean_label {clean} is outside [0, {info.num_classes}) (and "
+            "is not -1, none)")
+  kind = _png_kind(ex["png"])
+  if kind:
+    return kind
   shape = tf.io.decode_png(ex["png"], channels=3).shape
   size = info.image_size
   if shape != (size, size, 3):
@@ -156,9 +182,17 @@ def _count_checked(path, dataset_name):
                               datasets.get(dataset_name).label_key)
     image = tf.io.decode_png(ex["png"], channels=3)
     size = info.image_size
-    ok = tf.logical_and(
-        tf.logical_and(ex["label"] >= 0, ex["label"] < info.num_classes),
-        tf.reduce_all(tf.equal(tf.shape(image), [size, size, 3])))
+    clean = ex["clean_label"]
+    labels_ok = tf.reduce_all([
+        ex["label"] >= 0, ex["label"] < info.num_classes,
+        tf.logical_or(tf.equal(clean, schema.MISSING), tf.logical_and(
+            clean >= 0, clean < info.num_classes))])
+    rgb_png = tf.logical_and(
+        tf.equal(tf.strings.substr(ex["png"], 0, 8), PNG_SIGNATURE),
+        tf.equal(tf.strings.substr(ex["png"], 25, 1), PNG_RGB))
+    ok = tf.reduce_all([
+        labels_ok, rgb_png,
+        tf.reduce_all(tf.equal(tf.shape(image), [size, size, 3]))])
     return tf.cast(ok, tf.int64)
 
   ds = tf.data.TFRecordDataset(path).map(

@@ -22,15 +22,17 @@ import re
 import time
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from mentornet.data import datasets
 from mentornet.data import inputs
 from mentornet.data import shards
-from mentornet.evaluation import plot
+from mentornet.evaluation import output
 from mentornet.models import students
 from mentornet.training import checkpoints
 from mentornet.training import run_dir
+from mentornet.training.validate import saved_record
 from mentornet.training import weight_average
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
@@ -38,26 +40,36 @@ ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
 
 
 def adopt_training_config(config):
-  """Takes architecture and final step from `train_config.json`, if present.
+  """Takes architecture and final step from the run's record, if present.
 
   The checkpoints can only be read by the network they were written by, so
-  the run's own settings win over flags (with a warning when they differ).
+  the run's own settings win over flags (with a warning naming the flags it
+  uses when they differ). The record is `train_config.json`, or the copy in
+  the newest checkpoint when the file is gone or was edited by hand.
 
   Returns:
     (the config, whether the run's record was found).
+
+  Raises:
+    ValueError: one line for a record that cannot be read as a run's.
   """
-  saved = run_dir.read_json(os.path.join(config.checkpoint_dir,
-                                         run_dir.CONFIG_FILE))
+  saved, source = saved_record(config.checkpoint_dir,
+                                              binding=False)
   if saved is None:
     return config, False
   changes = {}
   for field in ARCHITECTURE_FIELDS:
+    if field not in saved:
+      raise ValueError(f"{source} has no field {field}; it is not a "
+                       "StudentNet run's record")
     value = saved[field]
     value = tuple(value) if field == "resnet_widths" else value
     if value != getattr(config, field):
       changes[field] = value
   if changes:
-    logging.warning("using the training run's %s", changes)
+    logging.warning("using the training run's %s (from %s)", " ".join(
+        f"--{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+        for k, v in changes.items()), source)
   if not config.max_number_of_steps:
     changes["max_number_of_steps"] = saved["max_number_of_steps"]
   # A run that averaged its weights is scored with the averages (MentorMix).
@@ -67,6 +79,11 @@ def adopt_training_config(config):
 
 class EvalError(RuntimeError):
   """The evaluation job cannot go on; the message says why."""
+
+
+class Unreadable(Exception):
+  """A checkpoint that cannot be scored (truncated, damaged, NaN or Inf);
+  the job passes it over, as the trainer does."""
 
 
 def checkpoint_step(path):
@@ -104,6 +121,7 @@ class Evaluator:
     Raises:
       tf.errors.NotFoundError: the checkpoint is gone.
       EvalError: it is not a checkpoint of this StudentNet.
+      Unreadable: its files are truncated or damaged, or it holds NaN or Inf.
     """
     try:
       status = tf.train.Checkpoint(model=self.model).restore(path)
@@ -117,12 +135,16 @@ class Evaluator:
         self.average.copy_to(self.model.trainable_variables)
     except tf.errors.NotFoundError:
       raise
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-      first = str(getattr(e, "message", e)).strip().splitlines()
+    except (AssertionError, ValueError) as e:
       raise EvalError(
           f"checkpoint {path} is not a StudentNet checkpoint of this "
-          f"configuration ({first[0][:200] if first else type(e).__name__})"
-      ) from None
+          f"configuration ({checkpoints.first_line(e)})") from None
+    except Exception as e:  # pylint: disable=broad-except
+      # A truncated or damaged file: IndexError, DataLossError, ...
+      raise Unreadable(f"{type(e).__name__}: {checkpoints.first_line(e)}"
+                       ) from None
+    if not all(np.all(np.isfinite(v.numpy())) for v in self.model.variables):
+      raise Unreadable("it holds NaN or Inf values")
 
   @tf.function
   def example_losses(self, images, labels):
@@ -138,55 +160,6 @@ class Evaluator:
       correct, total_loss = correct + float(c), total_loss + float(l)
       count += int(tf.shape(batch["label"])[0])
     return correct / count, total_loss / count
-
-
-def _append_csv(path, step, accuracy, loss):
-  """Appends one whole row (and the header to a new file), synced."""
-  new = not os.path.exists(path) or os.path.getsize(path) == 0
-  with open(path, "a") as f:
-    if new:
-      f.write("step,accuracy,loss\n")
-    f.write(f"{step},{accuracy:.6f},{loss:.6f}\n")
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def repair_csv(path):
-  """Drops a last row cut short (a kill mid-write), so that the next row is
-  never glued to it.
-
-  Returns:
-    The fragment dropped, or "" when the file ends with a whole row.
-  """
-  if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
-    return ""
-  with open(path, "rb+") as f:
-    data = f.read()
-    if data.endswith(b"\n"):
-      return ""
-    keep = data.rfind(b"\n") + 1
-    f.truncate(keep)
-    f.flush()
-    os.fsync(f.fileno())
-  return data[keep:].decode(errors="replace")
-
-
-def csv_steps(path):
-  """The steps already in an evaluation CSV (empty if there is none)."""
-  if not path or not os.path.exists(path):
-    return set()
-  steps = set()
-  with open(path) as f:
-    for number, line in enumerate(f, 1):
-      field = line.split(",", 1)[0].strip()
-      if number == 1 and field == "step" or not field:
-        continue
-      try:
-        steps.add(int(field))
-      except ValueError:
-        raise EvalError(f"{path}:{number}: '{line.strip()}' is not a row "
-                        "'step,accuracy,loss'") from None
-  return steps
 
 
 def checkpoints_on_disk(checkpoint_dir):
@@ -215,6 +188,8 @@ def _pending(config, adopted, done):
     latest_checkpoint(config.checkpoint_dir)  # says what is missing
   start = last_new = last_alive = time.monotonic()
   while True:
+    if not adopted:  # before any checkpoint is read: the run's network
+      config, adopted = adopt_training_config(config)
     new = [p for p in checkpoints_on_disk(config.checkpoint_dir)
            if checkpoint_step(p) not in done]
     for path in new:
@@ -250,14 +225,13 @@ def _pending(config, adopted, done):
           f"{reached} of {final}: the run stopped before its end")
     time.sleep(max(0.1, min(config.eval_interval_secs,
                             config.trainer_wait_secs)))
-    if not adopted:
-      config, adopted = adopt_training_config(config)
 
 
 def validate(config):
   """One-line errors for bad flags or inputs, before any work."""
   if not config.checkpoint_dir:
     raise ValueError("--checkpoint_dir is required")
+  checkpoints.check_plain_path("checkpoint_dir", config.checkpoint_dir)
   if config.mode not in ("eval", "dump"):
     raise ValueError(f"--mode={config.mode} is unknown; choose eval or dump")
   if config.mode == "dump":
@@ -290,38 +264,70 @@ def validate(config):
 def run(config):
   """Evaluates checkpoints as `__doc__` says; returns {step: (accuracy, loss)}.
 
-  The network and the final step are read from the run's
-  `train_config.json` when it appears, so the job may start before the
-  trainer.
+  The network and the final step are read from the run's record when it
+  appears, so the job may start before the trainer. One job at a time
+  appends to an output CSV (a lock beside it). A checkpoint that cannot be
+  scored (truncated, damaged, NaN) is passed over with one line.
 
   Raises:
     ValueError / FileNotFoundError: a bad flag or input (before any work).
     EvalError: a checkpoint of another network, unreadable data, a run whose
-      trainer stopped before the final step, nothing to evaluate, or results
-      that cannot be written.
+      trainer stopped before the final step, nothing to evaluate, another job
+      writing the same CSV, or results that cannot be written.
   """
   config, adopted = adopt_training_config(config.with_split())
   validate(config)
+  lock = None
+  if config.output_csv_file:
+    try:
+      lock = run_dir.csv_lock(config.output_csv_file).acquire(attempts=1)
+    except run_dir.DirectoryInUse as e:
+      raise EvalError(f"{e}: one evaluation job per --output_csv_file"
+                      ) from None
+    except OSError as e:
+      raise EvalError(f"cannot use --output_csv_file="
+                      f"{config.output_csv_file}: {e}") from None
+  try:
+    return _evaluate_all(config, adopted)
+  finally:
+    if lock:
+      lock.release()
+
+
+def _evaluate_all(config, adopted):
+  """The body of `run`, holding the CSV's lock."""
   eval_dir = config.eval_dir or os.path.join(config.checkpoint_dir, "eval")
   writer = evaluator = None
-  dropped = repair_csv(config.output_csv_file)
+  dropped = output.repair_csv(config.output_csv_file)
   if dropped:
     logging.warning("dropped the last row of %s, cut short: %r",
                     config.output_csv_file, dropped)
-  done = csv_steps(config.output_csv_file)
-  results = {}
-  for path, config in _pending(config, adopted, done):
+  try:
+    done = output.csv_steps(config.output_csv_file)
+  except output.BadRow as e:
+    raise EvalError(str(e)) from None
+  seen = set(done)  # evaluated or passed over: never read again
+  results, passed = {}, {}
+  for path, config in _pending(config, adopted, seen):
     step = checkpoint_step(path)
+    seen.add(step)
     if evaluator is None:
       evaluator = Evaluator(config)
     try:
       accuracy, loss = evaluator.evaluate(path)
     except tf.errors.NotFoundError as e:
       if tf.io.gfile.exists(path + ".index"):
-        raise EvalError(f"checkpoint {path} is unreadable: "
-                        f"{e.message.splitlines()[0]}") from None
+        passed[path] = checkpoints.first_line(e)
+        logging.warning("passed over checkpoint %s: unreadable (%s)", path,
+                        passed[path])
+        continue
       logging.warning("skipped checkpoint %s: deleted before it was read",
                       path)
+      continue
+    except Unreadable as e:
+      passed[path] = str(e)
+      logging.warning("passed over checkpoint %s: %s; it is not scored",
+                      path, e)
       continue
     except tf.errors.OpError as e:
       raise EvalError(f"evaluating {path} on {config.data_dir} failed: "
@@ -335,22 +341,12 @@ def run(config):
       continue
     done.add(step)
     try:
-      if writer is None:  # only once a checkpoint proved to be ours
-        writer = tf.summary.create_file_writer(eval_dir)
-      with writer.as_default(step=step):
-        tf.summary.scalar("eval/accuracy", accuracy)
-        tf.summary.scalar("eval/loss", loss)
-      writer.flush()
-      if config.output_csv_file:
-        _append_csv(config.output_csv_file, step, accuracy, loss)
-        plot.draw_csv(config.output_csv_file)
-    except (OSError, tf.errors.OpError) as e:
-      raise EvalError(f"could not write the result of step {step} to "
-                      f"{eval_dir} or {config.output_csv_file or 'no CSV'}: "
-                      f"{_first_line(e)}") from None
+      writer = output.write_result(config, eval_dir, writer, step, accuracy,
+                                   loss)
+    except output.WriteError as e:
+      raise EvalError(str(e)) from None
+  if not results and passed:
+    newest = max(passed, key=checkpoint_step)
+    raise EvalError(f"nothing was evaluated: passed over {len(passed)} "
+                    f"checkpoint(s), the newest {newest} ({passed[newest]})")
   return results
-
-
-def _first_line(error):
-  text = str(getattr(error, "message", "") or error).strip()
-  return (text.splitlines() or [type(error).__name__])[0][:200]

@@ -190,7 +190,7 @@ def read_mentornet_variables(path):
   return values
 
 
-def load_mentornet(path):
+def load_mentornet(path, values=None):
   """Loads a MentorNet from a checkpoint prefix or directory.
 
   Reads this project's checkpoints and the original TF1 name-based ones;
@@ -199,6 +199,8 @@ def load_mentornet(path):
 
   Args:
     path: checkpoint prefix, or a directory (its latest checkpoint is used).
+    values: its values as `checked_values(path)` read them (read here when
+      None).
 
   Returns:
     A `MentorNet` holding the checkpoint's values.
@@ -208,19 +210,33 @@ def load_mentornet(path):
     ValueError: a variable is missing, has an inconsistent shape, or holds
       NaN or Inf.
   """
-  values = read_mentornet_variables(path)
+  values = checked_values(path) if values is None else values
   net = MentorNet(label_embedding_size=values["label_embedding"].shape[-1],
                   epoch_embedding_size=values["epoch_embedding"].shape[-1],
                   num_fc_nodes=values["fc1_bias"].shape[-1])
   for attr, variable in net.variable_map().items():
-    value = np.asarray(values[attr], np.float32)
+    value = values[attr]
     if tuple(value.shape) != tuple(variable.shape):
       raise ValueError(
           f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in {path} has shape "
           f"{list(value.shape)}, expected {variable.shape.as_list()}")
+    variable.assign(value)
+  return net
+
+
+def checked_values(path):
+  """The MentorNet's values at `path` as float32 arrays, read whole and
+  checked finite, without creating any TensorFlow state (so it may run
+  before a distribution strategy is set up).
+
+  Raises:
+    FileNotFoundError / ValueError: as `load_mentornet`.
+  """
+  values = {k: np.asarray(v, np.float32)
+            for k, v in read_mentornet_variables(path).items()}
+  for attr, value in values.items():
     if not np.all(np.isfinite(value)):
       raise ValueError(f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in "
                        f"{path} holds NaN or Inf; the MentorNet cannot be "
                        "used (relearn it)")
-    variable.assign(value)
-  return net
+  return values

@@ -56,11 +56,12 @@ def make_curriculum(config, checked=None, seed_offset=0):
   settings = config_lib.curriculum_settings(config)
   prefix = settings.pop("trained_mentornet_dir")
   settings.pop("curriculum")
+  values = None
   if checked:
     settings["example_dropout_rates"] = checked.dropout_rates
-    prefix = checked.mentornet_checkpoint
+    prefix, values = checked.mentornet_checkpoint, checked.mentornet_values
   return layers.MentorNetCurriculum(
-      mentor.load_mentornet(prefix), config.max_number_of_steps,
+      mentor.load_mentornet(prefix, values), config.max_number_of_steps,
       seed=config.seed + seed_offset, **settings)
 
 

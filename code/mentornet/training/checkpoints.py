@@ -78,7 +78,23 @@ def has_part(prefix, part):
       prefix))
 
 
-def _first_line(error):
+GLOB_CHARACTERS = "[]*?"
+
+
+def check_plain_path(flag, path):
+  """Raises ValueError for a directory path TensorFlow cannot restore from:
+  its checkpoint reader finds a checkpoint's files by glob, so `[`, `]`,
+  `*` or `?` in the path make every restore fail."""
+  bad = sorted({c for c in str(path) if c in GLOB_CHARACTERS})
+  if bad:
+    raise ValueError(
+        f"--{flag}={path} holds {' '.join(bad)}, which TensorFlow's checkpoint"
+        " reader takes as a glob pattern: a run there could never be resumed"
+        " or evaluated; choose a path without [ ] * ?")
+
+
+def first_line(error):
+  """The first line of an error's message (at most 200 characters)."""
   text = str(getattr(error, "message", "") or error).strip()
   return (text.splitlines() or [type(error).__name__])[0][:200]
 
@@ -115,7 +131,7 @@ def restore_newest(directory, name, parts, all_finite):
     except Exception as e:  # pylint: disable=broad-except
       # A truncated or corrupted file shows as DataLossError, IndexError,
       # ValueError, OutOfRangeError, ...: any failure means "unreadable".
-      skipped.append((entry.prefix, _first_line(e)))
+      skipped.append((entry.prefix, first_line(e)))
       continue
     if not all_finite():
       skipped.append((entry.prefix, "it holds NaN or Inf values"))
@@ -150,13 +166,18 @@ def quarantine(directory, prefixes):
 
 def rewrite_state(directory, name, latest):
   """Rewrites the `checkpoint` state file from the complete checkpoints on
-  disk up to `latest` (atomically, as TensorFlow writes it)."""
+  disk up to `latest` (atomically, as TensorFlow writes it), with their save
+  times, so that the `CheckpointManager` made next rotates them as it would
+  have in the uninterrupted run (without times it keeps them forever)."""
   step = int(latest.rsplit("-", 1)[1])
   prefixes = [p for p in complete_prefixes(directory, name)
               if int(p.rsplit("-", 1)[1]) <= step]
+  times = [os.path.getmtime(p + ".index") for p in prefixes]
   tf.compat.v1.train.update_checkpoint_state(
       directory, os.path.basename(latest),
-      all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes])
+      all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes],
+      all_model_checkpoint_timestamps=times,
+      last_preserved_timestamp=min(times, default=0.0) - 1.0)
 
 
 def rng_states(model):

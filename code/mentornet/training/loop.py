@@ -12,6 +12,8 @@ travel with the step's all-reduce, and the directory's safety.
 
 import json
 import math
+import os
+import shlex
 import signal
 import time
 
@@ -149,7 +151,7 @@ def closing_line(config, steps_done, metrics):
           f"final loss {float(metrics['orig_loss']):.4f} (weighted "
           f"{float(metrics['weighted_loss']):.4f}); checkpoints, summaries "
           f"and {run_dir.CONFIG_FILE} are in {config.train_log_dir}; look at "
-          f"them with: tensorboard --logdir {config.train_log_dir}")
+          f"them with: tensorboard --logdir {shlex.quote(config.train_log_dir)}")
 
 
 def _setup_directory(config, role, record):
@@ -215,10 +217,27 @@ def run(config):
   try:
     with safety.StopSignals() as signals:
       return _train(config, strategy, role, checked, record, signals)
+  except BaseException:
+    if lock:
+      _forget_unsaved_run(config.train_log_dir)
+    raise
   finally:
     role.cleanup()
     if lock:
       lock.release()
+
+
+def _forget_unsaved_run(train_log_dir):
+  """Removes the record of a run that stopped before its first checkpoint:
+  it binds nothing, and a corrected command starts afresh."""
+  if checkpoints.on_disk(train_log_dir, run_dir.CHECKPOINT_NAME):
+    return
+  path = os.path.join(train_log_dir, run_dir.CONFIG_FILE)
+  try:
+    os.remove(path)
+    logging.info("removed %s: the run saved no checkpoint", path)
+  except OSError:
+    pass
 
 
 def _train(config, strategy, role, checked, record, signals):

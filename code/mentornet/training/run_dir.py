@@ -19,7 +19,10 @@ import shutil
 import tempfile
 import time
 
+from absl import logging
 import tensorflow as tf
+
+from mentornet.training import checkpoints
 
 CONFIG_FILE = "train_config.json"
 CHECKPOINT_NAME = "model.ckpt"  # a StudentNet run's checkpoint files
@@ -79,16 +82,95 @@ def save_config(directory, value, name=CONFIG_FILE):
   return True
 
 
-class DirectoryLock:
-  """An exclusive advisory lock on `<directory>/.trainer.lock`.
+def _check_record(record, source, field_types):
+  """Raises ValueError in one line for a run record that is not a JSON object
+  of the run's fields with values of their types."""
+  if not isinstance(record, dict):
+    raise ValueError(f"{source} holds a {type(record).__name__}, not a run's "
+                     "configuration (a JSON object); remove it to start the "
+                     "run's configuration afresh")
+  for key, kinds in field_types.items():
+    if key in record and record[key] is not None and not (
+        isinstance(record[key], kinds) and
+        not (isinstance(record[key], bool) and bool not in kinds)):
+      raise ValueError(
+          f"{source}: field {key} is {record[key]!r}, not of type "
+          f"{' or '.join(k.__name__ for k in kinds)}; remove the file to "
+          "start the run's configuration afresh")
+
+
+def saved_record(directory, field_types, binding_fields, binding=True):
+  """(the run's record, where it was read), or (None, None).
+
+  The record is `train_config.json`, checked against the newest checkpoint's
+  own copy: where they differ in a `binding_fields` value (a hand edit), the
+  checkpoint's wins, with a warning. With `train_config.json` gone, the
+  newest checkpoint's copy is the record. A directory with no checkpoint has
+  no run to bind to: a record left by a run that never saved one is ignored.
+
+  Args:
+    directory: a StudentNet run's directory.
+    field_types: {field: (type, ...)} that a record's values must have.
+    binding_fields: a function of a record giving the fields a resume may not
+      change (the others are runtime settings).
+    binding: False to read the record of a run that saved no checkpoint yet
+      as well (an evaluation job started beside its trainer).
+
+  Raises:
+    ValueError: one line for a record that is not valid JSON, not an object,
+      or holds a field of the wrong type.
+  """
+  found = [f for f in checkpoints.on_disk(directory, CHECKPOINT_NAME)]
+  path = os.path.join(directory, CONFIG_FILE)
+  saved = read_json(path)
+  if saved is not None:
+    _check_record(saved, path, field_types)
+  if not found:
+    if not binding:
+      return (saved, path) if saved is not None else (None, None)
+    if saved is not None:
+      logging.warning("%s records a run that saved no checkpoint; it binds "
+                      "nothing and is replaced", path)
+    return None, None
+  for entry in found:
+    if not entry.complete:
+      continue
+    try:
+      text = checkpoints.stored_config(entry.prefix)
+      stored = json.loads(text) if text is not None else None
+    except Exception:  # pylint: disable=broad-except
+      continue  # unreadable: the restore passes over it and says why
+    if stored is None:  # a checkpoint of a version that kept no record
+      if saved is None:
+        logging.warning("%s holds checkpoints of an older version but no %s; "
+                        "adopting this run's flags", directory, CONFIG_FILE)
+      break
+    _check_record(stored, entry.prefix, field_types)
+    if saved is None:
+      return stored, f"{entry.prefix} (its {CONFIG_FILE} is gone)"
+    edited = [f"{k}: {saved.get(k)!r} in the file, {stored.get(k)!r} in the "
+              "checkpoint" for k in binding_fields(stored)
+              if saved.get(k) != stored.get(k)]
+    if edited:
+      logging.warning("%s differs from the record in %s (%s); the "
+                      "checkpoint's record is the run's", path, entry.prefix,
+                      "; ".join(edited))
+      return stored, entry.prefix
+    break
+  return saved, path
+
+
+class FileLock:
+  """An exclusive advisory lock on the file `path`.
 
   The file records the holder's host and pid for the error message. The lock
   itself is the `flock`, which the kernel drops when the process exits in any
   way, kill -9 included.
   """
 
-  def __init__(self, directory):
-    self.path = os.path.join(directory, LOCK_FILE)
+  def __init__(self, path, holder="trainer", guards=None):
+    self.path = path
+    self._holder, self._guards = holder, guards or os.path.dirname(path)
     self._fd = None
 
   def acquire(self, attempts=10, pause=0.2):
@@ -110,9 +192,9 @@ class DirectoryLock:
           holder = os.read(fd, 200).decode(errors="replace").strip()
           os.close(fd)
           raise DirectoryInUse(
-              f"{os.path.dirname(self.path) or '.'} is in use by another "
-              f"trainer ({holder or 'unknown process'}); wait for it to "
-              "finish or stop it first") from None
+              f"{self._guards or '.'} is in use by another "
+              f"{self._holder} ({holder or 'unknown process'}); wait for it "
+              "to finish or stop it first") from None
         time.sleep(pause)
     os.ftruncate(fd, 0)
     os.write(fd, f"host {os.uname().nodename} pid {os.getpid()}\n".encode())
@@ -124,6 +206,21 @@ class DirectoryLock:
       fcntl.flock(self._fd, fcntl.LOCK_UN)
       os.close(self._fd)
       self._fd = None
+
+
+class DirectoryLock(FileLock):
+  """The trainer's lock on `<directory>/.trainer.lock` (see `FileLock`)."""
+
+  def __init__(self, directory):
+    super().__init__(os.path.join(directory, LOCK_FILE), "trainer", directory)
+
+
+def csv_lock(csv_path):
+  """The lock of the one evaluation job that appends to `csv_path`
+  (`.<name>.lock` beside it)."""
+  directory, name = os.path.split(csv_path)
+  return FileLock(os.path.join(directory, f".{name}.lock"), "evaluation job",
+                  csv_path)
 
 
 def trainer_is_running(directory):

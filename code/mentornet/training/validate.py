@@ -9,7 +9,6 @@ allowed.
 
 import collections
 import dataclasses
-import json
 import os
 
 from absl import logging
@@ -26,7 +25,8 @@ from mentornet.training import run_dir
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
 
 Checked = collections.namedtuple(
-    "Checked", ["files", "dropout_rates", "mentornet_checkpoint"])
+    "Checked", ["files", "dropout_rates", "mentornet_checkpoint",
+                "mentornet_values"])
 
 
 def validate(config):
@@ -35,12 +35,14 @@ def validate(config):
   allowed. Each value is parsed here, once.
 
   Returns:
-    `Checked(files, dropout_rates, mentornet_checkpoint)`: the training
-    record files, and for a MentorNet run the 100 per-epoch drop-out rates
-    and the MentorNet's checkpoint prefix (else None, None).
+    `Checked(files, dropout_rates, mentornet_checkpoint, mentornet_values)`:
+    the training record files, and for a MentorNet run the 100 per-epoch
+    drop-out rates, the MentorNet's checkpoint prefix and its values, read
+    whole and checked finite (else None).
   """
   if not config.train_log_dir:
     raise ValueError("--train_log_dir is required")
+  checkpoints.check_plain_path("train_log_dir", config.train_log_dir)
   datasets.get(config.dataset_name)
   students.get(config.studentnet)
   if config.distribution_strategy not in STRATEGIES:
@@ -48,7 +50,7 @@ def validate(config):
         f"--distribution_strategy={config.distribution_strategy} is unknown;"
         f" choose one of {', '.join(STRATEGIES)}")
   config.check()
-  rates = prefix = None
+  rates = prefix = values = None
   if config.use_mentornet:
     try:
       rates = arithmetic.parse_dropout_rate_list(config.example_dropout_rates)
@@ -56,8 +58,29 @@ def validate(config):
       raise ValueError(f"--{e}") from None
     if config.curriculum == config_lib.CURRICULUM_MENTORNET:
       prefix = mentor.resolve_checkpoint(config.trained_mentornet_dir)
+      values = _read_mentornet(config.trained_mentornet_dir, prefix)
   files = shards.record_files(config.data_dir, config.dataset_name, "train")
-  return Checked(files, rates, prefix)
+  return Checked(files, rates, prefix, values)
+
+
+def _read_mentornet(flag_value, prefix):
+  """The MentorNet's values at `prefix`, read whole and finite, or one line
+  naming the flag and what is wrong (a truncated or corrupt file, NaN, a
+  checkpoint that holds no MentorNet)."""
+  try:
+    return mentor.checked_values(prefix)
+  except (ValueError, FileNotFoundError) as e:
+    raise ValueError(f"--trained_mentornet_dir={flag_value}: "
+                     f"{checkpoints.first_line(e)}") from None
+  except Exception as e:  # pylint: disable=broad-except
+    # A truncated or damaged file shows as IndexError, DataLossError, ...
+    raise ValueError(
+        f"--trained_mentornet_dir={flag_value}: {prefix} is unreadable "
+        f"({type(e).__name__}: {checkpoints.first_line(e)}); give an intact MentorNet "
+        "checkpoint") from None
+
+
+
 
 
 def _same_path(a, b):
@@ -71,32 +94,34 @@ def run_record(config, fingerprint):
   return {**config.to_json_dict(), "data": fingerprint}
 
 
-def _saved_record(train_log_dir):
-  """(the run's saved record, where it was read) or (None, None).
+def _field_types():
+  """{field: accepted JSON types} of a TrainConfig record, from the fields'
+  declared types (None is accepted for any)."""
+  kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,),
+           tuple: (list,)}
+  out = {"data": (dict,)}
+  for field in dataclasses.fields(config_lib.TrainConfig):
+    declared = [t for t in getattr(field.type, "__args__", (field.type,))
+                if t is not type(None)]
+    out[field.name] = kinds.get(declared[0], (object,))
+  return out
 
-  From `train_config.json`; when that is gone, from the newest checkpoint
-  that holds one, so that a deleted file cannot let other flags adopt the
-  run.
-  """
-  path = os.path.join(train_log_dir, run_dir.CONFIG_FILE)
-  saved = run_dir.read_json(path)
-  if saved is not None:
-    return saved, path
-  for found in checkpoints.on_disk(train_log_dir, run_dir.CHECKPOINT_NAME):
-    if not found.complete:
-      continue
-    try:
-      text = checkpoints.stored_config(found.prefix)
-    except Exception:  # pylint: disable=broad-except
-      continue  # unreadable: the restore will pass over it and say why
-    if text is not None:
-      return json.loads(text), (f"{found.prefix} (its {run_dir.CONFIG_FILE} "
-                                "is gone)")
-    logging.warning("%s holds checkpoints of an older version but no %s; "
-                    "adopting this run's flags", train_log_dir,
-                    run_dir.CONFIG_FILE)
-    return None, None
-  return None, None
+
+def _binding_fields(record):
+  """The fields of a record that a resume may not change (hand edits of the
+  others are harmless; paths are compared as paths by `check_log_dir`)."""
+  runtime = set(config_lib.RUNTIME_FIELDS)
+  if record.get("use_mentornet"):
+    runtime.discard("max_number_of_steps")
+  return [k for k in record if k not in runtime and
+          k not in config_lib.PATH_FIELDS]
+
+
+def saved_record(train_log_dir, binding=True):
+  """(the run's saved record, where it was read) or (None, None): see
+  `run_dir.saved_record`."""
+  return run_dir.saved_record(train_log_dir, _field_types(), _binding_fields,
+                              binding)
 
 
 def _default(name):
@@ -115,13 +140,16 @@ def check_log_dir(config, fingerprint):
   not change `max_number_of_steps`: it defines the progress epoch, and with
   it burn-in, drop-out schedule and MentorNet's input.
   """
-  saved, source = _saved_record(config.train_log_dir)
+  _refuse_a_mentornet_directory(config.train_log_dir)
+  saved, source = saved_record(config.train_log_dir)
   if saved is None:
     return
   ours = config.to_json_dict()
   runtime = set(config_lib.RUNTIME_FIELDS)
   if config.use_mentornet:
     runtime.discard("max_number_of_steps")
+  same_data = not shards.fingerprint_change(saved.get("data") or {},
+                                            fingerprint)
   differing = []
   for key in ours:
     if (key in runtime or key in config_lib.LOCATION_FIELDS or
@@ -133,6 +161,10 @@ def check_log_dir(config, fingerprint):
       continue  # a run of an older version ran as this one does
     if (key in config_lib.PATH_FIELDS and saved.get(key) and ours[key] and
         _same_path(saved[key], ours[key])):
+      continue
+    if key == "data_dir" and saved.get("data") and same_data:
+      logging.info("the run's data moved from %s to %s (the same records, by"
+                   " their fingerprint)", saved.get(key), ours[key])
       continue
     differing.append(f"{key}: {saved.get(key)!r} there, {ours[key]!r} here")
   if differing and not (config.use_mentornet and len(differing) == 1 and
@@ -155,3 +187,18 @@ def check_log_dir(config, fingerprint):
         f"--data_dir={config.data_dir} holds other training data than the run"
         f" in {config.train_log_dir} ({change}); resume on the run's own data"
         " or start a new run in another directory")
+
+
+def _refuse_a_mentornet_directory(train_log_dir):
+  """A StudentNet run never trains in a MentorNet's directory (it would
+  take over its `checkpoint` state file)."""
+  if not os.path.isdir(train_log_dir):
+    return
+  names = os.listdir(train_log_dir)
+  mentornets = sorted(n[:-len(".index")] for n in names
+                      if n.startswith("mentornet") and n.endswith(".index"))
+  if mentornets or "mentornet_config.json" in names:
+    raise ValueError(
+        f"--train_log_dir={train_log_dir} holds a MentorNet ("
+        f"{mentornets[-1] if mentornets else 'mentornet_config.json'}); a "
+        "StudentNet run needs a directory of its own")

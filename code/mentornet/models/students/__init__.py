@@ -148,13 +148,19 @@ def _zero_pad_quarter(image, size):
 
 # resnet101: the MentorNet script used a piecewise schedule and scaled the
 # weight decay by sum(v) / B; the baseline script overwrote its piecewise
-# schedule with the exponential one and added the decay.
+# schedule with the exponential one and added the decay. The MentorMix
+# script (which only knew ResNet-32) added the decay and decayed every
+# `epochs x N / B` steps, unrounded, whatever the network: resnet101 under
+# MentorMix gets that script's rules.
+_MENTORMIX_SCRIPT = Rules(config_lib.REGULARIZATION_ADDED,
+                          config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED)
 register(StudentNet(
     name="resnet101", build=_wide_resnet, make_optimizer=_tf1_momentum,
     rules={BASELINE: Rules(config_lib.REGULARIZATION_ADDED,
                            config_lib.SCHEDULE_EXPONENTIAL),
            MENTORNET: Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
-                            config_lib.SCHEDULE_PIECEWISE)},
+                            config_lib.SCHEDULE_PIECEWISE),
+           MENTORMIX: _MENTORMIX_SCRIPT},
     pad=_crop_or_pad_by_4))
 # inception: both scripts declared an fc L2 but never added it.
 _NO_DECAY_EXPONENTIAL = Rules(config_lib.REGULARIZATION_NONE,
@@ -173,6 +179,5 @@ register(StudentNet(
                            config_lib.SCHEDULE_EXPONENTIAL),
            MENTORNET: Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
                             config_lib.SCHEDULE_PIECEWISE),
-           MENTORMIX: Rules(config_lib.REGULARIZATION_ADDED,
-                            config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED)},
+           MENTORMIX: _MENTORMIX_SCRIPT},
     pad=_crop_or_pad_by_4, preprocessing=MENTORMIX_COLOR))
