@@ -225,11 +225,18 @@ def test_mentormix_schedule_decays_every_unrounded_epochs():
 def test_threshold_curriculum_is_the_originals():
   loss = tf.constant(np.random.default_rng(2).permutation(20), tf.float32)
   for q in (0.75, 0.7, 0.5):
-    curriculum = layers.ThresholdCurriculum(
-        config_lib.CurriculumConfig(loss_p_percentile=q))
+    curriculum = layers.ThresholdCurriculum(q)
     v = curriculum(loss, 0).weights.numpy()
     threshold = ref_percentile(loss.numpy(), int(q * 100) / 100)
     np.testing.assert_array_equal(v, (loss.numpy() < threshold) * 1.0)
+
+
+def test_threshold_curriculum_defaults_to_the_originals_075():
+  loss = tf.constant(np.random.default_rng(3).permutation(40), tf.float32)
+  v = layers.ThresholdCurriculum()(loss, 0).weights.numpy()
+  threshold = ref_percentile(loss.numpy(), 0.75)
+  np.testing.assert_array_equal(v, (loss.numpy() < threshold) * 1.0)
+  assert v.sum() == 29  # below the 75th percentile of 0..39 (0.7 gives 27)
 
 
 def test_weight_average_is_tf1s_with_num_updates():
@@ -404,3 +411,52 @@ def test_script_trains_resumes_after_sigterm_and_is_evaluated(repo, tmp_path):
       capture_output=True, text=True, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert re.search(r"step 20: test accuracy 0\.\d+", proc.stdout)
+
+
+def _regularized_student():
+  keras.utils.set_random_seed(0)
+  return keras.Sequential([
+      keras.Input((4, 4, 3)), keras.layers.Flatten(),
+      keras.layers.Dense(3, kernel_regularizer=keras.regularizers.L2(0.5))])
+
+
+def test_keras_mentormix_with_second_weighting_adds_no_decay_by_default(repo):
+  """The original's second weighting minimised no regularisation loss (its
+  decay term was an empty collection): so does MentorMixModel by default."""
+  rng = np.random.default_rng(5)
+  data = tf.data.Dataset.from_tensor_slices((
+      rng.normal(size=(32, 4, 4, 3)).astype(np.float32),
+      rng.integers(0, 3, 32).astype(np.int64))).batch(16)
+  def fit(**kwargs):
+    model = keras_mentormix.MentorMixModel(
+        _regularized_student(), str(repo / PD), max_number_of_steps=4,
+        example_dropout_rates="0.0,100", seed=1, **kwargs)
+    model.compile(optimizer=keras.optimizers.SGD(0.5),
+                  loss=keras.losses.CategoricalCrossentropy(
+                      from_logits=True, reduction=None))
+    model.fit(data, epochs=2, verbose=0)
+    return model
+  default = fit(second_reweight=True)
+  assert default.regularization == "none"
+  none = fit(second_reweight=True, regularization="none")
+  added = fit(second_reweight=True, regularization="added")
+  for a, b in zip(default.student.get_weights(), none.student.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  assert not np.allclose(default.student.get_weights()[0],
+                         added.student.get_weights()[0])
+  assert fit(second_reweight=False).regularization == "added"
+
+
+def test_mentormix_refuses_xla(repo, tmp_path):
+  model = keras_mentormix.MentorMixModel(_tiny_student(), str(repo / PD),
+                                         max_number_of_steps=4)
+  with pytest.raises(ValueError, match="MentorMix does not run under XLA"):
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  jit_compile=True)
+  config = config_lib.TrainConfig(
+      train_log_dir=str(tmp_path / "r"), data_dir="x", use_mentornet=True,
+      use_mentormix=True, trained_mentornet_dir=str(repo / PD),
+      jit_compile=True)
+  with pytest.raises(ValueError, match="^--jit_compile: MentorMix's mixup "
+                     "draws .* differ under XLA"):
+    config.check()

@@ -1,7 +1,7 @@
 """Every run's configuration, declared once, with defaults and meanings.
 
 Plain dataclasses (no TensorFlow, no flags): the command line builds its
-flags from these fields (`mentornet_cli.flags`), the library reads them, and
+flags from these fields (`mentornet_cli.flags_lib`), the library reads them, and
 `train_config.json` stores them. The curriculum's six settings live in
 `CurriculumConfig` alone; `TrainConfig` extends it, and the curriculum layer
 and `MentorNetModel` take the same settings by name.
@@ -50,6 +50,9 @@ def _fail(message):
 CURRICULUM_MENTORNET = "mentornet"  # a frozen MentorNet (the original's)
 CURRICULUM_THRESHOLD = "loss_threshold"  # MentorMix's simplest, no MentorNet
 CURRICULA = (CURRICULUM_MENTORNET, CURRICULUM_THRESHOLD)
+# The loss-threshold curriculum's percentile when none is given: MentorMix's
+# `loss_thresholding_function(loss, para_lambda=0.75)`.
+THRESHOLD_PERCENTILE = 0.75
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -206,6 +209,10 @@ class TrainConfig(CurriculumConfig, MentorMixConfig):
     if self.use_mentormix and not self.use_mentornet:
       _fail("MentorMix weighs with a curriculum: use_mentormix needs "
             "use_mentornet")
+    if self.use_mentormix and self.jit_compile:
+      _fail("--jit_compile: MentorMix's mixup draws (stateless categorical "
+            "and Beta) differ under XLA, so a compiled run would not draw as "
+            "an uncompiled one; run MentorMix without --jit_compile")
     if not (math.isfinite(self.mixup_alpha) and self.mixup_alpha >= 0):
       _fail(f"--mixup_alpha={self.mixup_alpha} must be a number >= 0 (0: no "
             "mixup)")

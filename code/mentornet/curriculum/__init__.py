@@ -3,6 +3,7 @@
   arithmetic.py  the original's percentile, progress epoch and drop-out
   layers.py      UniformCurriculum, MentorNetCurriculum, ThresholdCurriculum
                  (Keras layers)
+  factory.py     make(): the one place a run's curricula are built
   mentormix.py   MentorMix's draws (partners, factors) and mixup
   objective.py   weighted_objective; the noise diagnostics
 
@@ -21,7 +22,9 @@ from mentornet.curriculum.arithmetic import progress_epoch
 from mentornet.curriculum.arithmetic import training_epoch
 from mentornet.curriculum.layers import CurriculumOutput
 from mentornet.curriculum.layers import DATA_UTIL_THRESHOLD
+from mentornet.curriculum.factory import make as make_curriculum
 from mentornet.curriculum.layers import MentorNetCurriculum
+from mentornet.curriculum.layers import ThresholdCurriculum
 from mentornet.curriculum.layers import UniformCurriculum
 from mentornet.curriculum.objective import NOISE_SUMS
 from mentornet.curriculum.objective import noise_diagnostics
@@ -34,6 +37,6 @@ __all__ = [
     "dropout_key", "dropout_mask", "epoch_boundaries", "keep_fraction",
     "kept_count", "nearest_percentile", "parse_dropout_rate_list",
     "percentile_fraction", "progress_epoch", "training_epoch",
-    "CurriculumOutput", "DATA_UTIL_THRESHOLD", "MentorNetCurriculum",
-    "UniformCurriculum", "NOISE_SUMS", "noise_diagnostics", "noise_masks",
+    "CurriculumOutput", "DATA_UTIL_THRESHOLD", "make_curriculum",
+    "MentorNetCurriculum", "ThresholdCurriculum", "UniformCurriculum", "NOISE_SUMS", "noise_diagnostics", "noise_masks",
     "noise_sums", "Objective", "weighted_objective"]

@@ -71,13 +71,14 @@ class ThresholdCurriculum(_Curriculum):
 
   STATS = ("data_util", "sum_v", "percentile_loss")
 
-  def __init__(self, settings=None, name="threshold_curriculum", **kwargs):
-    """`settings`: a `config.CurriculumConfig` (its `loss_p_percentile`
-    is used; default 0.75)."""
+  def __init__(self, percentile=config_lib.THRESHOLD_PERCENTILE,
+               name="threshold_curriculum", **kwargs):
+    """`percentile`: the batch percentile at and above which an example
+    weighs 0 (the original function's default, 0.75)."""
     super().__init__(name=name, **kwargs)
-    settings = settings or config_lib.CurriculumConfig()
-    settings.check_curriculum()
-    percent = int(settings.loss_p_percentile * 100)  # the original's int q
+    config_lib.CurriculumConfig(
+        loss_p_percentile=percentile).check_curriculum()
+    percent = int(percentile * 100)  # the original's int q
     self._fraction = 1.0 - percent / 100.0  # index round((B-1)(1-q/100))
     self.built = True
 
@@ -100,7 +101,7 @@ class MentorNetCurriculum(_Curriculum):
   moving average (`moving_average`, the original's `mentor_inputs/cumulative`)
   is a non-trainable Keras weight, saved by `tf.train.Checkpoint` (the
   scripts) and by Keras' own `save_weights`, `ModelCheckpoint` and
-  `BackupAndRestore` (`mentornet.keras_model`). The MentorNet's variables are
+  `BackupAndRestore` (`training.keras_model`). The MentorNet's variables are
   not: it is frozen and given at construction. Create the layer inside
   `strategy.scope()` when training under a distribution strategy.
   """

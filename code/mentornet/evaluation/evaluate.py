@@ -111,7 +111,7 @@ class Evaluator:
   @tf.function
   def _batch_metrics(self, images, labels):
     logits = self.model(images, training=False)
-    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    loss = students.example_loss(labels, logits)
     correct = tf.equal(tf.argmax(logits, 1, output_type=tf.int64), labels)
     return tf.reduce_sum(tf.cast(correct, tf.float32)), tf.reduce_sum(loss)
 
@@ -149,7 +149,7 @@ class Evaluator:
   @tf.function
   def example_losses(self, images, labels):
     logits = self.model(images, training=False)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    return students.example_loss(labels, logits)
 
   def evaluate(self, path):
     """Returns (accuracy, mean loss) of the checkpoint at prefix `path`."""

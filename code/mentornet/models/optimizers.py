@@ -29,6 +29,11 @@ class TF1Momentum(keras.optimizers.Optimizer):
 
   def update_step(self, gradient, variable, learning_rate):
     lr = ops.cast(learning_rate, variable.dtype)
+    # Keras 3 has no public lookup from a variable to its slot: its own
+    # optimizers (SGD's momentums, Adam's moments) use this same
+    # `_get_variable_index`, which also resolves distributed variables; a
+    # dict of our own keyed by variable would not. Pinned by the tests of
+    # the momentum against TF1's formula.
     accumulator = self.accumulators[self._get_variable_index(variable)]
     self.assign(accumulator, accumulator * self.momentum + gradient)
     self.assign_sub(variable, lr * accumulator)

@@ -6,7 +6,7 @@ import dataclasses
 import tensorflow as tf
 
 from mentornet import config as config_lib
-from mentornet.curriculum import layers
+from mentornet.curriculum import factory
 from mentornet.models import mentor
 from mentornet.models import optimizers
 from mentornet.models import students
@@ -36,33 +36,35 @@ def make_strategy(name):
   return tf.distribute.get_strategy()
 
 
-def make_curriculum(config, checked=None, seed_offset=0):
-  """The run's curriculum layer: uniform for the baseline, else MentorMix's
-  loss threshold or the frozen MentorNet with the config's settings.
+def curriculum_kind(config):
+  """The kind of curriculum (`curriculum.factory.KINDS`) a run trains with."""
+  return config.curriculum if config.use_mentornet else factory.UNIFORM
+
+
+def make_curriculum(config, checked=None, role=factory.FIRST):
+  """The run's curriculum layer (`curriculum.factory.make`) from its config.
 
   Args:
     config: a TrainConfig (or any config with the curriculum settings,
       `use_mentornet`, `max_number_of_steps` and `seed`).
     checked: `validate.validate(config)`, whose parsed drop-out rates and
-      MentorNet prefix are used when given.
-    seed_offset: added to the drop-out seed (a second curriculum of one run
-      draws its own masks).
+      MentorNet values are used when given.
+    role: `factory.FIRST`, or `factory.MIXED` for MentorMix's second
+      weighting.
   """
-  if not config.use_mentornet:
-    return layers.UniformCurriculum()
-  if config.curriculum == config_lib.CURRICULUM_THRESHOLD:
-    return layers.ThresholdCurriculum(config_lib.CurriculumConfig(
-        loss_p_percentile=config.loss_p_percentile))
+  kind = curriculum_kind(config)
   settings = config_lib.curriculum_settings(config)
-  prefix = settings.pop("trained_mentornet_dir")
-  settings.pop("curriculum")
-  values = None
-  if checked:
-    settings["example_dropout_rates"] = checked.dropout_rates
-    prefix, values = checked.mentornet_checkpoint, checked.mentornet_values
-  return layers.MentorNetCurriculum(
-      mentor.load_mentornet(prefix, values), config.max_number_of_steps,
-      seed=config.seed + seed_offset, **settings)
+  net = None
+  if kind == config_lib.CURRICULUM_MENTORNET:
+    values = None
+    prefix = settings["trained_mentornet_dir"]
+    if checked:
+      settings["example_dropout_rates"] = checked.dropout_rates
+      prefix, values = checked.mentornet_checkpoint, checked.mentornet_values
+    net = mentor.load_mentornet(prefix, values)
+  return factory.make(kind, mentornet=net,
+                      max_number_of_steps=config.max_number_of_steps,
+                      seed=config.seed, role=role, **settings)
 
 
 def make_mixed_curriculum(config, checked=None):
@@ -70,8 +72,8 @@ def make_mixed_curriculum(config, checked=None):
   own (moving average "mixed", its own drop-out draws) with
   `second_reweight`, else uniform (the mean mixed loss)."""
   if config.second_reweight:
-    return make_curriculum(config, checked, seed_offset=1)
-  return layers.UniformCurriculum(name="mixed_uniform_curriculum")
+    return make_curriculum(config, checked, role=factory.MIXED)
+  return factory.make(factory.UNIFORM, role=factory.MIXED)
 
 
 def make_weight_average(config, model):

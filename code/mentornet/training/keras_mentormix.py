@@ -23,10 +23,18 @@ weighting. The original's averaged weights for evaluation are the scripts'
 import keras
 import tensorflow as tf
 
+from mentornet import config as config_lib
+from mentornet.curriculum import factory
 from mentornet.curriculum import layers
 from mentornet.training import fit_inputs
 from mentornet.training import keras_model
 from mentornet.training import step as step_lib
+
+
+MENTORMIX_NO_XLA = (
+    "MentorMix does not run under XLA (jit_compile): its mixup draws "
+    "(stateless categorical and Beta) differ when compiled, so the run would "
+    "not draw as an uncompiled one; train it without jit_compile")
 
 
 @keras.saving.register_keras_serializable(package="mentornet")
@@ -40,7 +48,7 @@ class MentorMixModel(keras_model.MentorNetModel):
   """
 
   def __init__(self, student, mentornet=None, *, mixup_alpha=8.0,
-               second_reweight=True, **kwargs):
+               second_reweight=True, regularization=None, **kwargs):
     """Wraps `student` as `MentorNetModel` does; a MentorNet is required.
 
     Args:
@@ -48,10 +56,18 @@ class MentorMixModel(keras_model.MentorNetModel):
       mentornet: a `mentor.MentorNet` or a checkpoint path.
       mixup_alpha: alpha of the Beta distribution of the mixing factor.
       second_reweight: weigh the mixed examples again.
+      regularization: how the student's `losses` enter the loss; by default
+        as the original MentorMix script: "none" with `second_reweight`
+        (its decay term there was an empty regularisation loss), else
+        "added".
       **kwargs: `MentorNetModel`'s (curriculum settings, `seed`,
-        `max_number_of_steps`, `regularization`, `name`, ...).
+        `max_number_of_steps`, `name`, ...).
     """
-    super().__init__(student, mentornet, **kwargs)
+    if regularization is None:
+      regularization = (config_lib.REGULARIZATION_NONE if second_reweight
+                        else config_lib.REGULARIZATION_ADDED)
+    super().__init__(student, mentornet, regularization=regularization,
+                     **kwargs)
     if not isinstance(self.curriculum, layers.MentorNetCurriculum):
       raise ValueError("MentorMixModel weighs with a MentorNet: give it one "
                        "(a checkpoint path or a MentorNet)")
@@ -59,14 +75,18 @@ class MentorMixModel(keras_model.MentorNetModel):
       raise ValueError(f"mixup_alpha {mixup_alpha} must be a number >= 0")
     self.mixup_alpha = float(mixup_alpha)
     self.second_reweight = bool(second_reweight)
-    args = dict(self._curriculum_args)
-    seed = args.pop("seed")
-    self.mixed_curriculum = (
-        layers.MentorNetCurriculum(
-            self.curriculum.mentornet, self.curriculum.max_number_of_steps,
-            seed=seed + 1, name="mentor_inputs_mixed", **args)
-        if self.second_reweight else
-        layers.UniformCurriculum(name="mixed_uniform_curriculum"))
+    self.mixed_curriculum = self._make_curriculum(
+        self.curriculum.mentornet if self.second_reweight else None,
+        self.curriculum.max_number_of_steps, factory.MIXED)
+
+  def compile(self, optimizer="rmsprop", loss=None, **kwargs):
+    """`MentorNetModel.compile`; never XLA (`jit_compile`), whose stateless
+    categorical and Beta draws differ from the uncompiled ones, so a
+    compiled step would not mix as the script does."""
+    if kwargs.get("jit_compile") is True:
+      raise ValueError(MENTORMIX_NO_XLA)
+    kwargs["jit_compile"] = False
+    super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
   def get_config(self):
     return {**super().get_config(), "mixup_alpha": self.mixup_alpha,

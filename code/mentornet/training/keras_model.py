@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from mentornet import config as config_lib
+from mentornet.curriculum import factory
 from mentornet.curriculum import layers
 from mentornet.curriculum import objective as objective_lib
 from mentornet.models import mentor
@@ -103,15 +104,13 @@ class MentorNetModel(keras.Model):
     # What `get_config` needs to build this model again (`.keras` files).
     self._mentornet_path = None
     self._curriculum_args = dict(settings, seed=seed)
-    if curriculum is None and mentornet is None:
-      curriculum = layers.UniformCurriculum()
-    elif curriculum is None:
+    if curriculum is None:
       if isinstance(mentornet, (str, bytes)) or hasattr(mentornet,
                                                         "__fspath__"):
         self._mentornet_path = os.fsdecode(mentornet)
         mentornet = mentor.load_mentornet(self._mentornet_path)
-      curriculum = layers.MentorNetCurriculum(
-          mentornet, max_number_of_steps, **self._curriculum_args)
+      curriculum = self._make_curriculum(mentornet, max_number_of_steps,
+                                         factory.FIRST)
     self.student = student
     self.curriculum = curriculum
     self.regularization = regularization
@@ -123,6 +122,15 @@ class MentorNetModel(keras.Model):
                       for name in reported}
     if student.built:
       self.built = True
+
+  def _make_curriculum(self, mentornet, max_number_of_steps, role):
+    """A curriculum of this model (`curriculum.factory`, as the scripts'):
+    the MentorNet's, or uniform without one."""
+    kind = (factory.UNIFORM if mentornet is None else
+            config_lib.CURRICULUM_MENTORNET)
+    return factory.make(kind, mentornet=mentornet,
+                        max_number_of_steps=max_number_of_steps, role=role,
+                        **self._curriculum_args)
 
   def get_config(self):
     """Config for whole-model saving (`.keras`, `ModelCheckpoint`).
@@ -196,15 +204,10 @@ class MentorNetModel(keras.Model):
 
   def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                    training=True):
-    """Keras' compiled loss; labels with clean labels give it "label"."""
-    return super().compute_loss(x, fit_inputs.split_clean_labels(y)[0], y_pred,
-                                sample_weight, training)
-
-  def compute_metrics(self, x, y, y_pred, sample_weight=None):
-    """Keras' compiled metrics; labels with clean labels give them
-    "label"."""
-    return super().compute_metrics(x, fit_inputs.split_clean_labels(y)[0], y_pred,
-                                   sample_weight)
+    """Keras' compiled loss (Keras calls it once to build the compiled loss
+    from a sample batch); labels with clean labels give it "label"."""
+    return super().compute_loss(x, fit_inputs.split_clean_labels(y)[0],
+                                y_pred, sample_weight, training)
 
   def _example_losses(self, y, y_pred, sample_weight):
     if self._per_example_loss is None:

@@ -17,6 +17,7 @@ import tensorflow as tf
 from mentornet.curriculum import layers
 from mentornet.curriculum import mentormix
 from mentornet.curriculum import objective as objective_lib
+from mentornet.models import students
 
 # `weights` weigh the minimised losses; `curriculum_weights` are the
 # curriculum's weights of the batch's own examples (the same for
@@ -32,14 +33,9 @@ SUM_METRICS = ("orig_loss", "weighted_loss", "decay_loss", "sum_v",
                "mean_weight") + objective_lib.NOISE_SUMS
 
 
-def sparse_softmax_cross_entropy(labels, logits):
-  """The original scripts' per-example loss."""
-  return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-
-
 def train_step(model, optimizer, curriculum, images, labels,
                clean_labels=None, *, regularization,
-               loss_fn=sparse_softmax_cross_entropy, global_batch=None):
+               loss_fn=students.example_loss, global_batch=None):
   """One replica's training step.
 
   Args:

@@ -181,3 +181,10 @@ register(StudentNet(
                             config_lib.SCHEDULE_PIECEWISE),
            MENTORMIX: _MENTORMIX_SCRIPT},
     pad=_crop_or_pad_by_4, preprocessing=MENTORMIX_COLOR))
+
+
+def example_loss(labels, logits):
+  """The per-example loss every script trains and evaluates a StudentNet
+  with: softmax cross-entropy of sparse labels, as the original's."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
