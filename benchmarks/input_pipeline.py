@@ -29,9 +29,12 @@ FLAGS = flags.FLAGS
 def measure(studentnet):
   files = shards.record_files(FLAGS.data_dir, "cifar10", "train")
   examples = inputs.load_examples(files, "cifar10")  # decoded once
-  iterator = iter(inputs.train_dataset(
-      FLAGS.data_dir, "cifar10", students.get(studentnet).pad,
-      FLAGS.batch_size, examples=examples))
+  iterator = iter(
+      inputs.train_dataset(FLAGS.data_dir,
+                           "cifar10",
+                           students.get(studentnet).pad,
+                           FLAGS.batch_size,
+                           examples=examples))
   for _ in range(10):  # warm-up
     next(iterator)
   start = time.perf_counter()
@@ -42,16 +45,22 @@ def measure(studentnet):
 
 def main(argv):
   del argv
-  result = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-            "data_dir": FLAGS.data_dir, "batch_size": FLAGS.batch_size,
-            "images_per_second": {n: round(measure(n)) for n in
-                                  students.names()}}
-  lines = ["# Training input pipeline throughput", "",
-           "Command: `python benchmarks/input_pipeline.py` "
-           f"(data `{FLAGS.data_dir}`, batch {FLAGS.batch_size}, "
-           f"{FLAGS.batches} batches after the first pass).",
-           f"Machine: {result['machine']}.", "",
-           "| StudentNet preprocessing | augmented images/s |", "|---|---|"]
+  result = {
+      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+      "data_dir": FLAGS.data_dir,
+      "batch_size": FLAGS.batch_size,
+      "images_per_second": {
+          n: round(measure(n)) for n in students.names()
+      }
+  }
+  lines = [
+      "# Training input pipeline throughput", "",
+      "Command: `python benchmarks/input_pipeline.py` "
+      f"(data `{FLAGS.data_dir}`, batch {FLAGS.batch_size}, "
+      f"{FLAGS.batches} batches after the first pass).",
+      f"Machine: {result['machine']}.", "",
+      "| StudentNet preprocessing | augmented images/s |", "|---|---|"
+  ]
   lines += [f"| {n} | {v} |" for n, v in result["images_per_second"].items()]
   lines += ["", "Target: at least 5,000 images/s on the 2-core CPU machine."]
   hostinfo.write_results(FLAGS.results_dir, "input_pipeline", result, lines)

@@ -45,7 +45,7 @@ CONTENDERS = ("fit", "fit_uniform", "fit_mentornet", "fit_mentornet_no_dropout")
 def in_memory_batches(n=20):
   """`n` augmented demo batches as (images, labels), repeated forever."""
   source = inputs.train_dataset(FLAGS.data_dir, "cifar10",
-                                 students.get("inception").pad, BATCH)
+                                students.get("inception").pad, BATCH)
   batches = list(source.take(n))
   images = tf.concat([b["image"] for b in batches], 0)
   labels = tf.concat([b["label"] for b in batches], 0)
@@ -53,35 +53,39 @@ def in_memory_batches(n=20):
   # ran at exactly 0.255 s a step, whichever the model (seen here).
   options = tf.data.Options()
   options.autotune.enabled = False
-  return (tf.data.Dataset.from_tensor_slices((images, labels))
-          .batch(BATCH, drop_remainder=True).cache().repeat()
-          .with_options(options))
+  return (tf.data.Dataset.from_tensor_slices((images, labels)).batch(
+      BATCH, drop_remainder=True).cache().repeat().with_options(options))
 
 
 def contender(name, data):
   """A callable running one `fit` of n steps; returns (wall s, CPU s)."""
   keras.utils.set_random_seed(0)
-  config = training.TrainConfig(train_log_dir="", data_dir=FLAGS.data_dir,
-                                 studentnet="inception")
+  config = training.TrainConfig(train_log_dir="",
+                                data_dir=FLAGS.data_dir,
+                                studentnet="inception")
   student = build.build_model(config)
   if name == "fit":
     model = student
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   else:
     model = keras_model.MentorNetModel(
-        student, None if name == "fit_uniform" else PD,
-        max_number_of_steps=1500, loss_p_percentile=0.75,
-        example_dropout_rates=("0.0,100" if name.endswith("no_dropout")
-                               else "0.5,17,0.05,83"))
+        student,
+        None if name == "fit_uniform" else PD,
+        max_number_of_steps=1500,
+        loss_p_percentile=0.75,
+        example_dropout_rates=("0.0,100" if name.endswith("no_dropout") else
+                               "0.5,17,0.05,83"))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
                                                       reduction=None)
-  model.compile(optimizer=keras.optimizers.SGD(0.01), loss=loss,
+  model.compile(optimizer=keras.optimizers.SGD(0.01),
+                loss=loss,
                 jit_compile=False)
 
   def timed(n):
     wall, cpu = time.perf_counter(), time.process_time()
     model.fit(data, epochs=1, steps_per_epoch=n, verbose=0)
     return time.perf_counter() - wall, time.process_time() - cpu
+
   timed(10)  # compile and warm up
   return timed
 
@@ -102,31 +106,57 @@ def main(argv):
   cpu_step = {n: statistics.median(t) for n, t in cpu.items()}
   ips = {n: BATCH / s for n, s in step.items()}
   result = {
-      "host": hostinfo.host(),
-      "tensorflow": tf.__version__, "keras": keras.__version__,
-      "model": "CifarNet (inception)", "batch_size": BATCH,
-      "steps_per_round": FLAGS.steps, "rounds": FLAGS.rounds,
-      "step_seconds": {n: round(s, 4) for n, s in step.items()},
-      "cpu_seconds_per_step": {n: round(s, 4) for n, s in cpu_step.items()},
-      "images_per_second": {n: round(v, 1) for n, v in ips.items()},
-      "all_step_seconds": {n: [round(s, 4) for s in t]
-                           for n, t in wall.items()},
-      "mentornet_over_plain": round(ips["fit_mentornet"] / ips["fit"], 3),
-      "no_dropout_over_plain": round(
-          ips["fit_mentornet_no_dropout"] / ips["fit"], 3),
-      "slower_curriculum_over_plain": round(
-          min(ips["fit_mentornet"], ips["fit_mentornet_no_dropout"])
-          / ips["fit"], 3),
-      "slower_curriculum_over_plain_fastest_rounds": round(
-          fastest["fit"] / max(fastest["fit_mentornet"],
-                               fastest["fit_mentornet_no_dropout"]), 3),
-      "uniform_wrapper_over_plain": round(ips["fit_uniform"] / ips["fit"], 3),
+      "host":
+          hostinfo.host(),
+      "tensorflow":
+          tf.__version__,
+      "keras":
+          keras.__version__,
+      "model":
+          "CifarNet (inception)",
+      "batch_size":
+          BATCH,
+      "steps_per_round":
+          FLAGS.steps,
+      "rounds":
+          FLAGS.rounds,
+      "step_seconds": {
+          n: round(s, 4) for n, s in step.items()
+      },
+      "cpu_seconds_per_step": {
+          n: round(s, 4) for n, s in cpu_step.items()
+      },
+      "images_per_second": {
+          n: round(v, 1) for n, v in ips.items()
+      },
+      "all_step_seconds": {
+          n: [round(s, 4) for s in t] for n, t in wall.items()
+      },
+      "mentornet_over_plain":
+          round(ips["fit_mentornet"] / ips["fit"], 3),
+      "no_dropout_over_plain":
+          round(ips["fit_mentornet_no_dropout"] / ips["fit"], 3),
+      "slower_curriculum_over_plain":
+          round(
+              min(ips["fit_mentornet"], ips["fit_mentornet_no_dropout"]) /
+              ips["fit"], 3),
+      "slower_curriculum_over_plain_fastest_rounds":
+          round(
+              fastest["fit"] / max(fastest["fit_mentornet"],
+                                   fastest["fit_mentornet_no_dropout"]), 3),
+      "uniform_wrapper_over_plain":
+          round(ips["fit_uniform"] / ips["fit"], 3),
   }
-  labels = {"fit": "plain Keras model, `fit`",
-            "fit_uniform": "`MentorNetModel`, uniform weights",
-            "fit_mentornet": "`MentorNetModel`, MentorNet PD",
-            "fit_mentornet_no_dropout":
-                "`MentorNetModel`, MentorNet PD, no example drop-out"}
+  labels = {
+      "fit":
+          "plain Keras model, `fit`",
+      "fit_uniform":
+          "`MentorNetModel`, uniform weights",
+      "fit_mentornet":
+          "`MentorNetModel`, MentorNet PD",
+      "fit_mentornet_no_dropout":
+          "`MentorNetModel`, MentorNet PD, no example drop-out"
+  }
   lines = [
       "# Keras `fit` with and without a MentorNet curriculum", "",
       "Command: `python benchmarks/keras_fit.py` (CifarNet, batch 128, "
@@ -134,11 +164,12 @@ def main(argv):
       "each, medians; 20 augmented demo batches held in memory).",
       f"Host: {result['host']}; TensorFlow {tf.__version__}, Keras "
       f"{keras.__version__}.", "",
-      "| contender | wall s/step | CPU s/step | images/s |", "|---|---|---|---|",
-      *[f"| {labels[n]} | {result['step_seconds'][n]} | "
-        f"{result['cpu_seconds_per_step'][n]} | "
-        f"{result['images_per_second'][n]} |" for n in CONTENDERS],
-      "", "| ratio of images/s | measured | target |", "|---|---|---|",
+      "| contender | wall s/step | CPU s/step | images/s |",
+      "|---|---|---|---|", *[
+          f"| {labels[n]} | {result['step_seconds'][n]} | "
+          f"{result['cpu_seconds_per_step'][n]} | "
+          f"{result['images_per_second'][n]} |" for n in CONTENDERS
+      ], "", "| ratio of images/s | measured | target |", "|---|---|---|",
       "| with MentorNet PD / plain `fit` | "
       f"{result['mentornet_over_plain']} | |",
       "| with MentorNet PD, no drop-out / plain `fit` | "
@@ -148,7 +179,8 @@ def main(argv):
       "| the same, fastest round of each | "
       f"{result['slower_curriculum_over_plain_fastest_rounds']} | (none) |",
       "| wrapper with uniform weights / plain `fit` | "
-      f"{result['uniform_wrapper_over_plain']} | (none) |"]
+      f"{result['uniform_wrapper_over_plain']} | (none) |"
+  ]
   hostinfo.write_results(FLAGS.results_dir, "keras_fit", result, lines)
 
 

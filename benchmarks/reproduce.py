@@ -63,14 +63,15 @@ import reproduce_report as report
 
 flags.DEFINE_enum("protocol", "cpu_1k", ["cpu_1k", "cpu_5k_long", "paper"],
                   "Which protocol to run (see the module's docstring).")
-flags.DEFINE_bool("print", False,
-                  "Print the protocol's commands (every protocol's, unless "
-                  "--protocol is given) and train nothing.")
+flags.DEFINE_bool(
+    "print", False, "Print the protocol's commands (every protocol's, unless "
+    "--protocol is given) and train nothing.")
 flags.DEFINE_string("tfds_data_dir", "../shared/tensorflow_datasets",
                     "Prepared tensorflow-datasets directory with CIFAR-10.")
-flags.DEFINE_string("work_dir", "../mentornet_reproduce",
-                    "Data and runs, kept across invocations (outside the "
-                    "source tree's tracked files).")
+flags.DEFINE_string(
+    "work_dir", "../mentornet_reproduce",
+    "Data and runs, kept across invocations (outside the "
+    "source tree's tracked files).")
 flags.DEFINE_list("noises", None, "Noise fractions (default: the protocol's).")
 flags.DEFINE_list("methods", None, "Methods (default: the protocol's).")
 flags.DEFINE_integer("train_examples", None,
@@ -81,26 +82,28 @@ flags.DEFINE_float("num_epochs_per_decay", None,
 flags.DEFINE_integer("save_checkpoint_steps", None, "Evaluation interval.")
 flags.DEFINE_integer("save_summaries_steps", None,
                      "Interval of the noise diagnostics.")
-flags.DEFINE_integer("seed", 0, "Training seed of the main runs "
-                     "(initialisation, data order, drop-out draws); the noisy "
-                     "labels are always seed 0's.")
-flags.DEFINE_list("repeat_seeds", None,
-                  "Training seeds of the repeated runs (default: the "
-                  "protocol's; empty: none).")
+flags.DEFINE_integer(
+    "seed", 0, "Training seed of the main runs "
+    "(initialisation, data order, drop-out draws); the noisy "
+    "labels are always seed 0's.")
+flags.DEFINE_list(
+    "repeat_seeds", None, "Training seeds of the repeated runs (default: the "
+    "protocol's; empty: none).")
 flags.DEFINE_list("repeat_methods", None,
                   "Methods run again with each of --repeat_seeds.")
 flags.DEFINE_string("results_dir", "benchmarks/results", "Where to write.")
-flags.DEFINE_string("results_name", None,
-                    "Results file name, without .md/.json (default: the "
-                    "protocol's).")
+flags.DEFINE_string(
+    "results_name", None, "Results file name, without .md/.json (default: the "
+    "protocol's).")
 flags.DEFINE_bool("plot_only", False,
                   "Only redraw the protocol's picture from its results JSON.")
-flags.DEFINE_bool("scale_only", False,
-                  "Only rewrite reproduce_cpu_scale.{md,json,png} from the "
-                  "work folder and the results files.")
-flags.DEFINE_string("notes_file", None,
-                    "Hand-written analysis appended to the results file "
-                    "(default: the protocol's; skipped when absent).")
+flags.DEFINE_bool(
+    "scale_only", False,
+    "Only rewrite reproduce_cpu_scale.{md,json,png} from the "
+    "work folder and the results files.")
+flags.DEFINE_string(
+    "notes_file", None, "Hand-written analysis appended to the results file "
+    "(default: the protocol's; skipped when absent).")
 FLAGS = flags.FLAGS
 
 BATCH_SIZE = 128
@@ -145,32 +148,48 @@ class Protocol:
 
 
 PROTOCOLS = {
-    "cpu_1k": Protocol(
-        name="cpu_1k", train_examples=1000, steps=2000,
-        num_epochs_per_decay=185.8, save_checkpoint_steps=200,
-        save_summaries_steps=50, noises=("0.4", "0.8"),
-        methods=("baseline", "self_paced", "focal_loss", "mentornet_pd",
-                 "mentornet_dd", "mentornet_dd_as_run", "mentormix"),
-        repeat_seeds=("1", "2"),
-        repeat_methods=("baseline", "mentornet_pd", "mentornet_dd",
-                        "mentornet_dd_as_run", "mentormix"),
-        results_name="reproduce_cpu",
-        notes_file="benchmarks/reproduce_notes.md"),
-    "cpu_5k_long": Protocol(
-        name="cpu_5k_long", train_examples=5000, steps=12000,
-        num_epochs_per_decay=200, save_checkpoint_steps=500,
-        save_summaries_steps=100, noises=("0.8",),
-        methods=("baseline", "mentornet_dd", "mentornet_dd_as_run"),
-        repeat_seeds=("1",), repeat_methods=("baseline", "mentornet_dd"),
-        results_name="reproduce_cpu_5k_long", log_every_n_steps=1000,
-        extra_flags=ORIGINAL_DECAY),
-    "paper": Protocol(
-        name="paper", train_examples=0, steps=120000,
-        num_epochs_per_decay=200, save_checkpoint_steps=4000,
-        save_summaries_steps=500, noises=("0.8",),
-        methods=("baseline", "mentornet_dd_as_run"),
-        results_name="reproduce_cpu_paper", log_every_n_steps=2000,
-        extra_flags=ORIGINAL_DECAY),
+    "cpu_1k":
+        Protocol(name="cpu_1k",
+                 train_examples=1000,
+                 steps=2000,
+                 num_epochs_per_decay=185.8,
+                 save_checkpoint_steps=200,
+                 save_summaries_steps=50,
+                 noises=("0.4", "0.8"),
+                 methods=("baseline", "self_paced", "focal_loss",
+                          "mentornet_pd", "mentornet_dd", "mentornet_dd_as_run",
+                          "mentormix"),
+                 repeat_seeds=("1", "2"),
+                 repeat_methods=("baseline", "mentornet_pd", "mentornet_dd",
+                                 "mentornet_dd_as_run", "mentormix"),
+                 results_name="reproduce_cpu",
+                 notes_file="benchmarks/reproduce_notes.md"),
+    "cpu_5k_long":
+        Protocol(name="cpu_5k_long",
+                 train_examples=5000,
+                 steps=12000,
+                 num_epochs_per_decay=200,
+                 save_checkpoint_steps=500,
+                 save_summaries_steps=100,
+                 noises=("0.8",),
+                 methods=("baseline", "mentornet_dd", "mentornet_dd_as_run"),
+                 repeat_seeds=("1",),
+                 repeat_methods=("baseline", "mentornet_dd"),
+                 results_name="reproduce_cpu_5k_long",
+                 log_every_n_steps=1000,
+                 extra_flags=ORIGINAL_DECAY),
+    "paper":
+        Protocol(name="paper",
+                 train_examples=0,
+                 steps=120000,
+                 num_epochs_per_decay=200,
+                 save_checkpoint_steps=4000,
+                 save_summaries_steps=500,
+                 noises=("0.8",),
+                 methods=("baseline", "mentornet_dd_as_run"),
+                 results_name="reproduce_cpu_paper",
+                 log_every_n_steps=2000,
+                 extra_flags=ORIGINAL_DECAY),
 }
 SCALE_NAME = "reproduce_cpu_scale"
 
@@ -183,8 +202,8 @@ def current_protocol():
   base = PROTOCOLS[FLAGS.protocol]
   changes = {}
   for field in ("train_examples", "steps", "num_epochs_per_decay",
-                "save_checkpoint_steps", "save_summaries_steps",
-                "results_name", "notes_file"):
+                "save_checkpoint_steps", "save_summaries_steps", "results_name",
+                "notes_file"):
     if getattr(FLAGS, field) is not None:
       changes[field] = getattr(FLAGS, field)
   for field in ("noises", "methods", "repeat_seeds", "repeat_methods"):
@@ -216,14 +235,14 @@ def mentormix_flags(noise, second_reweight=None):
         continue
       dataset, level, alpha, percentile, second = line.split()
       if dataset == "cifar10" and level == noise:
-        return ["--trained_mentornet_dir=mentornet_models/models/"
-                "mentornet_pd1_g_1/mentornet_pd",
-                f"--loss_p_percentile={percentile}", "--burn_in_epoch=10",
-                f"--mixup_alpha={alpha}",
-                "--second_reweight" if (second == "yes" if second_reweight
-                                        is None else second_reweight)
-                else "--nosecond_reweight",
-                "--learning_rate_decay_factor=0.1"]
+        return [
+            "--trained_mentornet_dir=mentornet_models/models/"
+            "mentornet_pd1_g_1/mentornet_pd",
+            f"--loss_p_percentile={percentile}", "--burn_in_epoch=10",
+            f"--mixup_alpha={alpha}", "--second_reweight" if
+            (second == "yes" if second_reweight is None else second_reweight)
+            else "--nosecond_reweight", "--learning_rate_decay_factor=0.1"
+        ]
   raise ValueError(f"no cifar10 row for noise {noise} in {MENTORMIX_TABLE}")
 
 
@@ -242,27 +261,30 @@ def train_command(protocol, method, noise, data_root, log_dir, seed):
   else:
     script = "code/cifar_train_mentornet.py"
     extra = method_flags(method, noise)
-  return (["python", script, "--dataset_name=cifar10", "--studentnet=inception",
-           f"--data_dir={data_root}/cifar10/{noise}",
-           f"--train_log_dir={log_dir}", f"--batch_size={BATCH_SIZE}",
-           f"--max_number_of_steps={protocol.steps}",
-           f"--num_epochs_per_decay={protocol.num_epochs_per_decay:g}",
-           f"--save_checkpoint_steps={protocol.save_checkpoint_steps}",
-           "--save_interval_secs=100000",
-           f"--log_every_n_steps={protocol.log_every_n_steps}",
-           "--save_summaries_secs=100000",
-           f"--save_summaries_steps={protocol.save_summaries_steps}",
-           f"--seed={seed}"] + list(protocol.extra_flags) + extra)
+  return ([
+      "python", script, "--dataset_name=cifar10", "--studentnet=inception",
+      f"--data_dir={data_root}/cifar10/{noise}", f"--train_log_dir={log_dir}",
+      f"--batch_size={BATCH_SIZE}", f"--max_number_of_steps={protocol.steps}",
+      f"--num_epochs_per_decay={protocol.num_epochs_per_decay:g}",
+      f"--save_checkpoint_steps={protocol.save_checkpoint_steps}",
+      "--save_interval_secs=100000",
+      f"--log_every_n_steps={protocol.log_every_n_steps}",
+      "--save_summaries_secs=100000",
+      f"--save_summaries_steps={protocol.save_summaries_steps}",
+      f"--seed={seed}"
+  ] + list(protocol.extra_flags) + extra)
 
 
 def eval_command(log_dir, data_root):
   """The evaluation job beside the trainer: every checkpoint, once, into the
   run's eval.csv; it stops after the final step."""
-  return ["python", "code/cifar_eval.py", "--dataset_name=cifar10",
-          "--studentnet=inception", f"--checkpoint_dir={log_dir}",
-          f"--data_dir={data_root}/cifar10/val",
-          f"--output_csv_file={log_dir}/eval.csv", "--batch_size=500",
-          "--eval_interval_secs=20"]
+  return [
+      "python", "code/cifar_eval.py", "--dataset_name=cifar10",
+      "--studentnet=inception", f"--checkpoint_dir={log_dir}",
+      f"--data_dir={data_root}/cifar10/val",
+      f"--output_csv_file={log_dir}/eval.csv", "--batch_size=500",
+      "--eval_interval_secs=20"
+  ]
 
 
 # Bumped whenever the training code changes what a run computes, so that runs
@@ -279,14 +301,14 @@ def protocol_name(protocol, seed):
       "allimg")
   return (f"v{CODE_VERSION}_{images}_{protocol.steps}steps_"
           f"{protocol.num_epochs_per_decay:g}epd_"
-          f"{protocol.save_checkpoint_steps}ckpt"
-          + (f"_seed{seed}" if seed else ""))
+          f"{protocol.save_checkpoint_steps}ckpt" +
+          (f"_seed{seed}" if seed else ""))
 
 
 def data_root_of(protocol):
-  return os.path.join(FLAGS.work_dir, "data",
-                      f"{protocol.train_examples}img" if
-                      protocol.train_examples else "allimg")
+  return os.path.join(
+      FLAGS.work_dir, "data",
+      f"{protocol.train_examples}img" if protocol.train_examples else "allimg")
 
 
 def log_dir_of(protocol, method, noise, seed):
@@ -300,10 +322,13 @@ def prepare_data(protocol, data_root):
   for noise in protocol.noises:
     if os.path.isdir(os.path.join(data_root, "cifar10", noise)):
       continue
-    cifar_data.prepare_noisy_cifar(config_lib.PrepareConfig(
-        dataset_name="cifar10", noise_fraction=float(noise), seed=0,
-        tfds_data_dir=FLAGS.tfds_data_dir, output_dir=data_root,
-        max_train_examples=protocol.train_examples))
+    cifar_data.prepare_noisy_cifar(
+        config_lib.PrepareConfig(dataset_name="cifar10",
+                                 noise_fraction=float(noise),
+                                 seed=0,
+                                 tfds_data_dir=FLAGS.tfds_data_dir,
+                                 output_dir=data_root,
+                                 max_train_examples=protocol.train_examples))
 
 
 def _write_json(path, value):
@@ -331,8 +356,10 @@ class _Children:
     self.procs, self.signal = [], None
 
   def __enter__(self):
-    self._previous = {s: signal.signal(s, self._forward)
-                      for s in (signal.SIGTERM, signal.SIGINT)}
+    self._previous = {
+        s: signal.signal(s, self._forward)
+        for s in (signal.SIGTERM, signal.SIGINT)
+    }
     return self
 
   def __exit__(self, *exc):
@@ -354,7 +381,8 @@ class _Children:
     log.write(f"\n# {datetime.datetime.now().isoformat(timespec='seconds')}"
               f" {shlex.join(argv)}\n")
     log.flush()
-    proc = subprocess.Popen([sys.executable] + argv[1:], stdout=log,
+    proc = subprocess.Popen([sys.executable] + argv[1:],
+                            stdout=log,
                             stderr=subprocess.STDOUT)
     proc.log = log
     self.procs.append(proc)
@@ -379,9 +407,12 @@ class _Children:
 
 
 def _latest_step(log_dir):
-  steps = [int(m.group(1)) for name in (os.listdir(log_dir)
-                                        if os.path.isdir(log_dir) else [])
-           for m in [re.fullmatch(r"model\.ckpt-(\d+)\.index", name)] if m]
+  steps = [
+      int(m.group(1))
+      for name in (os.listdir(log_dir) if os.path.isdir(log_dir) else [])
+      for m in [re.fullmatch(r"model\.ckpt-(\d+)\.index", name)]
+      if m
+  ]
   return max(steps, default=0)
 
 
@@ -404,9 +435,13 @@ def run_one(protocol, method, noise, seed):
   for part in history:
     if part.get("open"):  # an invocation killed before it could say
       part["open"], part["lost"] = False, True
-  part = {"host": socket.gethostname(), "cpu": hostinfo.host(),
-          "started": datetime.datetime.now().isoformat(timespec="seconds"),
-          "start_step": _latest_step(log_dir), "open": True}
+  part = {
+      "host": socket.gethostname(),
+      "cpu": hostinfo.host(),
+      "started": datetime.datetime.now().isoformat(timespec="seconds"),
+      "start_step": _latest_step(log_dir),
+      "open": True
+  }
   history.append(part)
   _write_json(history_path, history)
   start = time.perf_counter()
@@ -418,30 +453,39 @@ def run_one(protocol, method, noise, seed):
       evaluator.send_signal(signal.SIGTERM)
     eval_code, eval_cpu = children.wait(evaluator)
     stopped = children.signal
-  part.update(open=False, wall_seconds=round(time.perf_counter() - start),
+  part.update(open=False,
+              wall_seconds=round(time.perf_counter() - start),
               train_cpu_seconds=round(train_cpu),
               eval_cpu_seconds=round(eval_cpu),
-              end_step=_latest_step(log_dir), train_exit=train_code,
+              end_step=_latest_step(log_dir),
+              train_exit=train_code,
               eval_exit=eval_code)
   _write_json(history_path, history)
   if stopped:
-    print(f"stopped {log_dir} at step {part['end_step']}; the same command "
-          "resumes it", flush=True)
+    print(
+        f"stopped {log_dir} at step {part['end_step']}; the same command "
+        "resumes it",
+        flush=True)
     raise SystemExit(128 + stopped)
   if train_code != 0 or eval_code != 0:
     raise SystemExit(f"{method} at noise {noise} (seed {seed}) failed: "
                      f"trainer exit {train_code}, evaluation exit {eval_code};"
                      f" see {log_dir}/train.log and eval.log")
   result = report.run_record(log_dir)
-  result.update(method=method, noise=noise, seed=seed,
-                protocol=protocol.name, folder=protocol_name(protocol, seed),
+  result.update(method=method,
+                noise=noise,
+                seed=seed,
+                protocol=protocol.name,
+                folder=protocol_name(protocol, seed),
                 command=shlex.join(command),
                 eval_command=shlex.join(evaluation))
   _write_json(done, result)
-  print(f"{protocol.name} {noise} {method} seed {seed}: final "
-        f"{result['final_accuracy']:.4f} best {result['best_accuracy']:.4f} "
-        f"({result['train_seconds'] / 60:.0f} min, {result['resumes']} "
-        "resumes)", flush=True)
+  print(
+      f"{protocol.name} {noise} {method} seed {seed}: final "
+      f"{result['final_accuracy']:.4f} best {result['best_accuracy']:.4f} "
+      f"({result['train_seconds'] / 60:.0f} min, {result['resumes']} "
+      "resumes)",
+      flush=True)
   return result
 
 
@@ -450,7 +494,8 @@ def planned_runs(protocol, main_seed):
   runs = [(m, n, main_seed) for n in protocol.noises for m in protocol.methods]
   for seed in protocol.repeat_seeds:
     if int(seed) != main_seed:
-      runs += [(m, n, int(seed)) for n in protocol.noises
+      runs += [(m, n, int(seed))
+               for n in protocol.noises
                for m in protocol.repeat_methods]
   return runs
 
@@ -464,8 +509,10 @@ def print_commands(protocols):
           f"{data_root_of(protocol)} (made on the first run)")
     for method, noise, seed in planned_runs(protocol, FLAGS.seed):
       log_dir = log_dir_of(protocol, method, noise, seed)
-      print(shlex.join(train_command(protocol, method, noise,
-                                     data_root_of(protocol), log_dir, seed)))
+      print(
+          shlex.join(
+              train_command(protocol, method, noise, data_root_of(protocol),
+                            log_dir, seed)))
       print(shlex.join(eval_command(log_dir, data_root_of(protocol))))
 
 
@@ -473,9 +520,9 @@ def write_results(results, wall_seconds, protocol=None):
   """The protocol's table (joined with its runs already in the results
   file), then the scale table."""
   protocol = protocol or current_protocol()
-  report.write_protocol_results(
-      protocol, results, wall_seconds, FLAGS.seed, FLAGS.results_dir,
-      sys.argv[1:], lambda seed: protocol_name(protocol, seed))
+  report.write_protocol_results(protocol, results, wall_seconds, FLAGS.seed,
+                                FLAGS.results_dir, sys.argv[1:],
+                                lambda seed: protocol_name(protocol, seed))
 
 
 def scale_table():
@@ -500,9 +547,9 @@ def scale_table():
         if record and not record.get("unfinished"):
           break
         if ((old["noise"], old["method"], old["seed"]) == (noise, method, seed)
-            and report.folder_of(old) == folder and (
-                record is None or not old.get("unfinished") or
-                old["steps_reached"] > record["steps_reached"])):
+            and report.folder_of(old) == folder and
+            (record is None or not old.get("unfinished") or
+             old["steps_reached"] > record["steps_reached"])):
           record = old
       if record:
         record.update(folder=folder, protocol=protocol.name)
@@ -514,8 +561,8 @@ def main(argv):
   del argv
   chosen = current_protocol()
   if FLAGS.print:
-    print_commands([chosen] if FLAGS["protocol"].present
-                   else list(PROTOCOLS.values()))
+    print_commands(
+        [chosen] if FLAGS["protocol"].present else list(PROTOCOLS.values()))
     return
   if FLAGS.scale_only:
     scale_table()
@@ -525,8 +572,9 @@ def main(argv):
     return
   start = time.perf_counter()
   prepare_data(chosen, data_root_of(chosen))
-  results = [run_one(chosen, m, n, s)
-             for m, n, s in planned_runs(chosen, FLAGS.seed)]
+  results = [
+      run_one(chosen, m, n, s) for m, n, s in planned_runs(chosen, FLAGS.seed)
+  ]
   write_results(results, time.perf_counter() - start, chosen)
   scale_table()
 

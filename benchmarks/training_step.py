@@ -47,21 +47,29 @@ def our_step(use_mentornet, dataset, mentormix=None):
   MentorMix step (alpha 8, no example drop-out, weights averaged as its
   script does).
   """
-  config = training.TrainConfig(
-      train_log_dir="", data_dir=FLAGS.data_dir, studentnet="inception",
-      use_mentornet=use_mentornet, trained_mentornet_dir=PD,
-      loss_p_percentile=0.75, example_dropout_rates="0.5,17,0.05,83")
+  config = training.TrainConfig(train_log_dir="",
+                                data_dir=FLAGS.data_dir,
+                                studentnet="inception",
+                                use_mentornet=use_mentornet,
+                                trained_mentornet_dir=PD,
+                                loss_p_percentile=0.75,
+                                example_dropout_rates="0.5,17,0.05,83")
   extra = {}
   if mentormix is not None:
-    config = dataclasses.replace(
-        config, use_mentormix=True, second_reweight=mentormix,
-        mixup_alpha=8.0, example_dropout_rates="0.0,100", ema_decay=0.9999)
+    config = dataclasses.replace(config,
+                                 use_mentormix=True,
+                                 second_reweight=mentormix,
+                                 mixup_alpha=8.0,
+                                 example_dropout_rates="0.0,100",
+                                 ema_decay=0.9999)
   model, _, optimizer, curriculum = training.build_training(config, 5000)
   if mentormix is not None:
-    extra = {"mixed_curriculum": build.make_mixed_curriculum(config),
-             "weight_average": build.make_weight_average(config, model)}
+    extra = {
+        "mixed_curriculum": build.make_mixed_curriculum(config),
+        "weight_average": build.make_weight_average(config, model)
+    }
   step = training.build_step(config, tf.distribute.get_strategy(), model,
-                              optimizer, curriculum, BATCH, **extra)
+                             optimizer, curriculum, BATCH, **extra)
   iterator = iter(dataset)
 
   def timed(n):
@@ -70,15 +78,18 @@ def our_step(use_mentornet, dataset, mentormix=None):
       metrics = step(next(iterator))
     float(metrics["total_loss"])  # wait for the last step
     return time.perf_counter() - start
+
   timed(10)
   return timed
 
 
 def curriculum_alone():
   """Seconds per call of the MentorNet curriculum on 128 losses, compiled."""
-  config = training.TrainConfig(
-      train_log_dir="", data_dir=FLAGS.data_dir, use_mentornet=True,
-      trained_mentornet_dir=PD, example_dropout_rates="0.5,17,0.05,83")
+  config = training.TrainConfig(train_log_dir="",
+                                data_dir=FLAGS.data_dir,
+                                use_mentornet=True,
+                                trained_mentornet_dir=PD,
+                                example_dropout_rates="0.5,17,0.05,83")
   curriculum = training.make_curriculum(config)
   weights = tf.function(lambda loss, step: curriculum(loss, step).weights)
   loss = tf.random.uniform([BATCH], 0, 5)
@@ -92,18 +103,20 @@ def curriculum_alone():
 
 def keras_fit(dataset):
   """A callable timing `steps` steps of Keras `model.fit`; warmed up."""
-  config = training.TrainConfig(train_log_dir="", data_dir=FLAGS.data_dir,
-                                 studentnet="inception")
+  config = training.TrainConfig(train_log_dir="",
+                                data_dir=FLAGS.data_dir,
+                                studentnet="inception")
   model = build.build_model(config)
-  model.compile(optimizer=keras.optimizers.SGD(0.1),
-                loss=keras.losses.SparseCategoricalCrossentropy(
-                    from_logits=True))
+  model.compile(
+      optimizer=keras.optimizers.SGD(0.1),
+      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
   pairs = dataset.map(lambda b: (b["image"], b["label"]))
 
   def timed(n):
     start = time.perf_counter()
     model.fit(pairs, epochs=1, steps_per_epoch=n, verbose=0)
     return time.perf_counter() - start
+
   timed(10)
   return timed
 
@@ -111,33 +124,44 @@ def keras_fit(dataset):
 def main(argv):
   del argv
   dataset = inputs.train_dataset(FLAGS.data_dir, "cifar10",
-                                 students.get("inception").pad,
-                                 BATCH)
-  contenders = {"baseline": our_step(False, dataset),
-                "mentornet": our_step(True, dataset),
-                "mentormix": our_step(True, dataset, mentormix=False),
-                "mentormix_2nd": our_step(True, dataset, mentormix=True),
-                "keras_fit": keras_fit(dataset)}
+                                 students.get("inception").pad, BATCH)
+  contenders = {
+      "baseline": our_step(False, dataset),
+      "mentornet": our_step(True, dataset),
+      "mentormix": our_step(True, dataset, mentormix=False),
+      "mentormix_2nd": our_step(True, dataset, mentormix=True),
+      "keras_fit": keras_fit(dataset)
+  }
   times = {name: [] for name in contenders}
   for _ in range(FLAGS.rounds):
     for name, timed in contenders.items():
       times[name].append(timed(FLAGS.steps) / FLAGS.steps)
   step = {n: statistics.median(t) for n, t in times.items()}
   result = {
-      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-      "model": "CifarNet (inception)", "batch_size": BATCH,
-      "step_seconds": {n: round(s, 4) for n, s in step.items()},
-      "images_per_second": {n: round(BATCH / s, 1) for n, s in step.items()},
-      "mentornet_over_baseline": round(step["mentornet"] / step["baseline"],
-                                       3),
-      "ours_over_keras_fit": round(step["keras_fit"] / step["baseline"], 3),
-      "mentormix_over_mentornet": round(step["mentormix"] / step["mentornet"],
-                                        3),
-      "mentormix_over_baseline": round(step["mentormix"] / step["baseline"],
-                                       3),
-      "mentormix_2nd_over_mentormix": round(
-          step["mentormix_2nd"] / step["mentormix"], 3),
-      "curriculum_alone_ms": round(curriculum_alone() * 1000, 2),
+      "machine":
+          f"{platform.machine()}, {os.cpu_count()} CPU cores",
+      "model":
+          "CifarNet (inception)",
+      "batch_size":
+          BATCH,
+      "step_seconds": {
+          n: round(s, 4) for n, s in step.items()
+      },
+      "images_per_second": {
+          n: round(BATCH / s, 1) for n, s in step.items()
+      },
+      "mentornet_over_baseline":
+          round(step["mentornet"] / step["baseline"], 3),
+      "ours_over_keras_fit":
+          round(step["keras_fit"] / step["baseline"], 3),
+      "mentormix_over_mentornet":
+          round(step["mentormix"] / step["mentornet"], 3),
+      "mentormix_over_baseline":
+          round(step["mentormix"] / step["baseline"], 3),
+      "mentormix_2nd_over_mentormix":
+          round(step["mentormix_2nd"] / step["mentormix"], 3),
+      "curriculum_alone_ms":
+          round(curriculum_alone() * 1000, 2),
   }
   ips = result["images_per_second"]
   lines = [
@@ -146,13 +170,12 @@ def main(argv):
       f"demo data, {FLAGS.rounds} alternating rounds of {FLAGS.steps} steps, "
       "medians).", f"Machine: {result['machine']}.", "",
       "| contender | s/step | images/s |", "|---|---|---|",
-      *[f"| {n} | {result['step_seconds'][n]} | {ips[n]} |" for n in step],
-      "", "| ratio | measured | target |", "|---|---|---|",
+      *[f"| {n} | {result['step_seconds'][n]} | {ips[n]} |" for n in step], "",
+      "| ratio | measured | target |", "|---|---|---|",
       f"| MentorNet step / baseline step | {result['mentornet_over_baseline']}"
       " | <= 1.03 |",
       f"| our images/s / Keras fit images/s | {result['ours_over_keras_fit']} |"
-      " >= 1.0 |",
-      f"| MentorMix step / MentorNet step | "
+      " >= 1.0 |", f"| MentorMix step / MentorNet step | "
       f"{result['mentormix_over_mentornet']} | (cost, no target) |",
       f"| MentorMix step / baseline step | "
       f"{result['mentormix_over_baseline']} | (cost, no target) |",
@@ -176,7 +199,8 @@ def main(argv):
       "Our loop and `model.fit` run the same model and input pipeline; our "
       "step also computes the curriculum (uniform here) and the summaries' "
       "metrics. XLA (`--jit_compile`) is off: on this CPU it is slower than "
-      "TensorFlow's oneDNN kernels."]
+      "TensorFlow's oneDNN kernels."
+  ]
   hostinfo.write_results(FLAGS.results_dir, "training_step", result, lines)
 
 

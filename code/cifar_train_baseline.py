@@ -5,7 +5,6 @@ r"""Trains a StudentNet on noisy CIFAR with every example weighing 1 (baseline).
       --train_log_dir=runs/cifar10_0.4_resnet_baseline
 """
 
-
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 from mentornet_cli import train_flags
 
@@ -18,8 +17,8 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet_cli.train_flags",
-                          "mentornet_cli.flags_lib"])
+  cli.run(main, __doc__,
+          [__name__, "mentornet_cli.train_flags", "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet_cli.train_flags",
-                          "mentornet_cli.flags_lib"])
+  cli.run(main, __doc__,
+          [__name__, "mentornet_cli.train_flags", "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ r"""Trains a StudentNet on noisy CIFAR with example weights from a frozen Mentor
       --loss_p_percentile=0.75 --burn_in_epoch=0 --example_dropout_rates=0.5,17,0.05,83
 """
 
-
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 from mentornet_cli import train_flags
 
@@ -21,8 +20,8 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet_cli.train_flags",
-                          "mentornet_cli.flags_lib"])
+  cli.run(main, __doc__,
+          [__name__, "mentornet_cli.train_flags", "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ if sys.argv[1:]:
            f"{' '.join(sys.argv[1:])}); see --help")
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 from mentornet_cli import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 cli.load_tensorflow()  # quietly
 
-# README's example, as written there:
+# README's example, as written there (kept as README shows it):
+# yapf: disable
 import keras
 from mentornet.data import inputs
 from mentornet.training import keras_model
@@ -47,3 +49,4 @@ model.fit(train, epochs=8, verbose=2, callbacks=[
     keras.callbacks.BackupAndRestore("runs/keras_example/backup"),
     keras.callbacks.TensorBoard("runs/keras_example")])
 print("test accuracy %.4f" % model.evaluate(test, verbose=0)[1])
+# yapf: enable

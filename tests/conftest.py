@@ -12,8 +12,9 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # The real CIFAR data beside the checkout; MENTORNET_TEST_TFDS overrides it
 # (a missing path runs the tests as a clone on its own does).
-SHARED_TFDS = pathlib.Path(os.environ.get(
-    "MENTORNET_TEST_TFDS", REPO.parent / "shared" / "tensorflow_datasets"))
+SHARED_TFDS = pathlib.Path(
+    os.environ.get("MENTORNET_TEST_TFDS",
+                   REPO.parent / "shared" / "tensorflow_datasets"))
 DEMO_TRAIN = REPO / "data" / "demo" / "cifar10" / "0.4"
 sys.path.insert(0, str(REPO / "code"))
 
@@ -36,8 +37,8 @@ def _demo_examples(n):
   out = []
   for serialized in tf.data.TFRecordDataset(files).take(n):
     ex = records.parse_example(serialized)
-    out.append((tf.io.decode_png(ex["png"], channels=3).numpy(),
-                int(ex["clean_label"])))
+    out.append((tf.io.decode_png(ex["png"],
+                                 channels=3).numpy(), int(ex["clean_label"])))
   return out
 
 
@@ -50,8 +51,8 @@ def _store_small_tfds(data_dir, n_train=400, n_test=150):
   for name in ("cifar10", "cifar100"):
     reference = tfds.builder(name, data_dir=str(data_dir / "reference"))
     splits = {}
-    for split, rows in (("train", examples[:n_train]),
-                        ("test", examples[n_train:])):
+    for split, rows in (("train", examples[:n_train]), ("test",
+                                                        examples[n_train:])):
       items = []
       for i, (image, label) in enumerate(rows):
         item = {"id": f"{split}_{i:05d}", "image": image}
@@ -63,9 +64,12 @@ def _store_small_tfds(data_dir, n_train=400, n_test=150):
         items.append((item["id"], item))
       splits[split] = items
     tfds.dataset_builders.store_as_tfds_dataset(
-        name=name, version=str(reference.version),
-        features=reference.info.features, split_datasets=splits,
-        data_dir=str(data_dir), disable_shuffling=True)
+        name=name,
+        version=str(reference.version),
+        features=reference.info.features,
+        split_datasets=splits,
+        data_dir=str(data_dir),
+        disable_shuffling=True)
   return data_dir
 
 
@@ -84,17 +88,23 @@ def _scalars(log_dir):
   acc = event_accumulator.EventAccumulator(
       str(log_dir), size_guidance={event_accumulator.TENSORS: 0})
   acc.Reload()
-  return {tag: [(e.step, float(tf.make_ndarray(e.tensor_proto)))
-                for e in acc.Tensors(tag)] for tag in acc.Tags()["tensors"]}
+  return {
+      tag: [(e.step, float(tf.make_ndarray(e.tensor_proto)))
+            for e in acc.Tensors(tag)] for tag in acc.Tags()["tensors"]
+  }
 
 
 def _grid_commands(repo, studentnet):
   """The grid script's command lines (`--print`), split into argv lists."""
   import shlex  # pylint: disable=g-import-not-at-top
   import subprocess  # pylint: disable=g-import-not-at-top
-  out = subprocess.run(
-      ["bash", str(repo / "commands" / f"train_studentnet_{studentnet}.sh"),
-       "--print"], capture_output=True, text=True, check=True).stdout
+  out = subprocess.run([
+      "bash",
+      str(repo / "commands" / f"train_studentnet_{studentnet}.sh"), "--print"
+  ],
+                       capture_output=True,
+                       text=True,
+                       check=True).stdout
   return [shlex.split(line) for line in out.splitlines()]
 
 

@@ -14,8 +14,11 @@ def train_config(tmp_path, **kwargs):
   """A small CifarNet run on the demo data in `tmp_path/run`: batch 16,
   summaries at every step, a progress line every 100; a MentorNet run gets
   the shipped PD curriculum unless told otherwise."""
-  base = dict(train_log_dir=str(tmp_path / "run"), data_dir=str(REPO / DEMO),
-              studentnet="inception", batch_size=16, log_every_n_steps=100,
+  base = dict(train_log_dir=str(tmp_path / "run"),
+              data_dir=str(REPO / DEMO),
+              studentnet="inception",
+              batch_size=16,
+              log_every_n_steps=100,
               save_summaries_secs=0)
   base.update(kwargs)
   if base.get("use_mentornet"):

@@ -21,7 +21,8 @@ def numpy_mentornet_weights(values, features):
   x = np.concatenate([f[:, 0:2], np.zeros((n, 1))], axis=1)  # [loss, diff, h0]
 
   def cell(direction):
-    k = values[f"mentornet/bidirectional_rnn/{direction}/basic_lstm_cell/kernel"]
+    k = values[
+        f"mentornet/bidirectional_rnn/{direction}/basic_lstm_cell/kernel"]
     b = values[f"mentornet/bidirectional_rnn/{direction}/basic_lstm_cell/bias"]
     gates = x @ k + b
     i, j = gates[:, 0:1], gates[:, 1:2]
@@ -30,10 +31,14 @@ def numpy_mentornet_weights(values, features):
   feat = np.concatenate([
       values["mentornet/label_embedding"][label],
       values["mentornet/epoch_embedding"][epoch],
-      cell("fw"), cell("bw")], axis=1)
-  fc1 = np.tanh(feat @ values["mentornet/Variable"]
-                + values["mentornet/Variable_1"])
-  logit = fc1 @ (values["mentornet/Variable_2"] + values["mentornet/Variable_3"])
+      cell("fw"),
+      cell("bw")
+  ],
+                        axis=1)
+  fc1 = np.tanh(feat @ values["mentornet/Variable"] +
+                values["mentornet/Variable_1"])
+  logit = fc1 @ (values["mentornet/Variable_2"] +
+                 values["mentornet/Variable_3"])
   return sigmoid(logit)[:, 0]
 
 
@@ -55,5 +60,8 @@ def random_variables(rng):
 
 def random_features(rng, n):
   return np.stack([
-      rng.uniform(0, 20, n), rng.uniform(-10, 10, n),
-      rng.integers(0, 2, n), rng.integers(0, 130, n)], 1).astype(np.float32)
+      rng.uniform(0, 20, n),
+      rng.uniform(-10, 10, n),
+      rng.integers(0, 2, n),
+      rng.integers(0, 130, n)
+  ], 1).astype(np.float32)

@@ -48,15 +48,20 @@ def entry_point(repo):
   text = (repo / "setup.py").read_text()
   assert 'f"{name}={name}:run" for name in SCRIPTS' in text
   assert 'f"mentornet_{name}=training_mentornet.{name}:run"' in text
-  return {cmd: (f"training_mentornet.{cmd[len('mentornet_'):]}"
-                if cmd.startswith("mentornet_") else cmd)
-          for cmd in SCRIPTS.values()}
+  return {
+      cmd: (f"training_mentornet.{cmd[len('mentornet_'):]}" if
+            cmd.startswith("mentornet_") else cmd) for cmd in SCRIPTS.values()
+  }
 
 
 def help_text(repo, argv):
-  proc = subprocess.run(argv + ["--help"], cwd=repo, capture_output=True,
-                        text=True, check=False,
-                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+  proc = subprocess.run(argv + ["--help"],
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        env=dict(os.environ,
+                                 TF_CPP_MIN_LOG_LEVEL="3",
                                  PYTHONPATH=str(repo / "code")))
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "Try --helpfull" in proc.stdout, proc.stderr[-2000:]
@@ -67,9 +72,10 @@ def help_text(repo, argv):
 def test_help_lists_own_flags_and_usage(repo, path):
   module = entry_point(repo)[SCRIPTS[path]]
   # As a file, and exactly as the installed command's generated wrapper runs.
-  as_command = [sys.executable, "-c",
-                f"import sys; sys.argv[0] = {SCRIPTS[path]!r}; "
-                f"from {module} import run; sys.exit(run())"]
+  as_command = [
+      sys.executable, "-c", f"import sys; sys.argv[0] = {SCRIPTS[path]!r}; "
+      f"from {module} import run; sys.exit(run())"
+  ]
   for argv in ([sys.executable, path], as_command):
     text = help_text(repo, argv)
     for name in own_flags(repo, path):
@@ -110,14 +116,19 @@ def user_env():
 
 @pytest.mark.slow
 def test_training_prints_its_own_lines_and_where_results_are(repo, tmp_path):
-  args = [sys.executable, "code/cifar_train_mentornet.py",
-          "--studentnet=inception", "--data_dir=data/demo/cifar10/0.4",
-          f"--train_log_dir={tmp_path / 'run'}",
-          "--trained_mentornet_dir=mentornet_models/models/mentornet_pd1_g_1/"
-          "mentornet_pd", "--batch_size=16", "--max_number_of_steps=4",
-          "--log_every_n_steps=100", "--example_dropout_rates=0.5,100"]
-  proc = subprocess.run(args, cwd=repo, capture_output=True, text=True,
-                        check=False, env=user_env())
+  args = [
+      sys.executable, "code/cifar_train_mentornet.py", "--studentnet=inception",
+      "--data_dir=data/demo/cifar10/0.4", f"--train_log_dir={tmp_path / 'run'}",
+      "--trained_mentornet_dir=mentornet_models/models/mentornet_pd1_g_1/"
+      "mentornet_pd", "--batch_size=16", "--max_number_of_steps=4",
+      "--log_every_n_steps=100", "--example_dropout_rates=0.5,100"
+  ]
+  proc = subprocess.run(args,
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        env=user_env())
   assert proc.returncode == 0, proc.stderr[-2000:]
   output = proc.stdout + proc.stderr
   for chatter in TF_CHATTER:
@@ -134,7 +145,11 @@ def test_training_prints_its_own_lines_and_where_results_are(repo, tmp_path):
   assert f"tensorboard --logdir {tmp_path / 'run'}" in last
   verbose = subprocess.run(
       args[:4] + [f"--train_log_dir={tmp_path / 'verbose'}"] + args[5:] +
-      ["--verbose"], cwd=repo, capture_output=True, text=True, check=False,
+      ["--verbose"],
+      cwd=repo,
+      capture_output=True,
+      text=True,
+      check=False,
       env=user_env())
   assert verbose.returncode == 0, verbose.stderr[-2000:]
   assert any(c in verbose.stderr for c in TF_CHATTER)
@@ -147,8 +162,11 @@ def test_help_answers_without_tensorflow(repo, path):
            f"from {module} import run\n"
            "try:\n  run()\nexcept SystemExit as e:\n  code = e.code\n"
            "print('exit', code, 'tensorflow' in sys.modules)")
-  proc = subprocess.run([sys.executable, "-c", probe], cwd=repo,
-                        capture_output=True, text=True, check=False,
+  proc = subprocess.run([sys.executable, "-c", probe],
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
                         env=dict(user_env(), PYTHONPATH=str(repo / "code")))
   assert proc.stdout.strip().splitlines()[-1] == "exit 0 False", proc.stderr
   # The installed command's usage names the command, not `python code/...`.
@@ -160,14 +178,22 @@ def test_help_answers_without_tensorflow(repo, path):
 @pytest.mark.slow
 def test_keras_example_answers_help_and_runs_from_anywhere(repo, tmp_path):
   for flag in ("--help", "-h"):
-    proc = subprocess.run([sys.executable, str(repo / "code" /
-                                               "keras_fit_example.py"), flag],
-                          cwd=tmp_path, capture_output=True, text=True,
-                          check=False, timeout=60)
+    proc = subprocess.run(
+        [sys.executable,
+         str(repo / "code" / "keras_fit_example.py"), flag],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60)
     assert proc.returncode == 0 and "from any directory" in proc.stdout
     assert "tensorflow" not in proc.stderr.lower()
-  proc = subprocess.run([sys.executable, str(repo / "code" /
-                                             "keras_fit_example.py"), "--x"],
-                        cwd=tmp_path, capture_output=True, text=True,
-                        check=False, timeout=60)
+  proc = subprocess.run(
+      [sys.executable,
+       str(repo / "code" / "keras_fit_example.py"), "--x"],
+      cwd=tmp_path,
+      capture_output=True,
+      text=True,
+      check=False,
+      timeout=60)
   assert proc.returncode == 1 and "takes no arguments" in proc.stderr

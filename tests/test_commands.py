@@ -28,19 +28,26 @@ def test_grid_lines_parse_with_script_flags(repo, studentnet, grid_commands):
   for argv in commands:
     assert argv[0] == "python" and argv[1].startswith("code/")
     by_script[argv[1][len("code/"):-len(".py")]].append(argv[2:])
-  assert sorted(by_script) == ["cifar_eval", "cifar_train_baseline",
-                               "cifar_train_mentornet"]
+  assert sorted(by_script) == [
+      "cifar_eval", "cifar_train_baseline", "cifar_train_mentornet"
+  ]
   for module, argvs in by_script.items():
     proc = subprocess.run(
-        [sys.executable, "-c", PARSER, str(repo / "code"), module],
-        input=json.dumps(argvs), capture_output=True, text=True, check=False)
+        [sys.executable, "-c", PARSER,
+         str(repo / "code"), module],
+        input=json.dumps(argvs),
+        capture_output=True,
+        text=True,
+        check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_grid_uses_the_papers_per_method_flags(repo, grid_commands):
   lines = [" ".join(c) for c in grid_commands(repo, "resnet")]
-  dd = [l for l in lines if "mentornet_dd" in l and "train_mentornet" in l
-        and "_as_run" not in l]
+  dd = [
+      l for l in lines
+      if "mentornet_dd" in l and "train_mentornet" in l and "_as_run" not in l
+  ]
   assert len(dd) == 6
   assert all("--fixed_epoch_after_burn_in --burn_in_epoch=18" in l for l in dd)
   assert all("--example_dropout_rates=0.5,17,0.05,78,0.9,5" in l for l in dd)
@@ -50,31 +57,41 @@ def test_grid_uses_the_papers_per_method_flags(repo, grid_commands):
   assert not any("precentile" in l for l in lines)
   inception = [" ".join(c) for c in grid_commands(repo, "inception")]
   assert all("--max_number_of_steps=120000 --num_epochs_per_decay=200" in l
-             for l in inception if "cifar_train" in l)
+             for l in inception
+             if "cifar_train" in l)
 
 
 @pytest.mark.parametrize("studentnet", ["resnet", "inception"])
 def test_grid_runs_dd_as_the_original_commands_ran_it(repo, studentnet,
-                                                       grid_commands):
+                                                      grid_commands):
   """The original commands spelled --loss_p_precentile, which TF 1.8's
   tf.app.run (known_only=True) ignored: DD ran with the default 0.7. The
   as-run rows keep every other flag of the written DD rows."""
-  lines = [c for c in grid_commands(repo, studentnet)
-           if c[1] == "code/cifar_train_mentornet.py"]
+  lines = [
+      c for c in grid_commands(repo, studentnet)
+      if c[1] == "code/cifar_train_mentornet.py"
+  ]
+
   def by_log_dir(suffix):
-    return {next(a for a in c if a.startswith("--train_log_dir="))
-            [:-len(suffix)]: c for c in lines
-            if next(a for a in c if a.startswith("--train_log_dir="))
-            .endswith(suffix)}
+    return {
+        next(a for a in c if a.startswith("--train_log_dir="))[:-len(suffix)]:
+            c for c in lines if next(
+                a for a in c
+                if a.startswith("--train_log_dir=")).endswith(suffix)
+    }
+
   as_run, written = by_log_dir("_mentornet_dd_as_run"), by_log_dir(
       "_mentornet_dd")
   assert len(as_run) == 6 and as_run.keys() == written.keys()
   for cell, argv in as_run.items():
     assert "--loss_p_percentile=0.7" in argv
     other = written[cell]
-    assert [a for a in argv if not a.startswith(("--loss_p_percentile=",
-                                                  "--train_log_dir="))] == [
-        a for a in other if not a.startswith(("--loss_p_percentile=",
-                                              "--train_log_dir="))]
-  assert any("--loss_p_percentile=0.5" in written[c] for c in written
-             if "_0.8" in c)
+    assert [
+        a for a in argv
+        if not a.startswith(("--loss_p_percentile=", "--train_log_dir="))
+    ] == [
+        a for a in other
+        if not a.startswith(("--loss_p_percentile=", "--train_log_dir="))
+    ]
+  assert any(
+      "--loss_p_percentile=0.5" in written[c] for c in written if "_0.8" in c)

@@ -51,8 +51,10 @@ def test_nearest_percentile():
   x = np.array([5., 1., 4., 2., 3., 9., 7., 8., 6., 0.], np.float32)
 
   def pct(values, q):
-    return float(curriculum.nearest_percentile(
-        values, curriculum.percentile_fraction(q)))
+    return float(
+        curriculum.nearest_percentile(values,
+                                      curriculum.percentile_fraction(q)))
+
   # descending [9..0], index round(9 * 0.3) = round(2.7) = 3 -> 6
   assert pct(x, 0.7) == 6.0
   assert pct(x, 0.75) == 7.0  # round(9 * 0.25) = round(2.25) = 2 -> 7
@@ -75,10 +77,13 @@ def test_moving_average_and_weights_follow_hand_computation():
     expected_avg = 0.9 * expected_avg + 0.1 * p
     assert float(cur.moving_average) == pytest.approx(expected_avg, rel=1e-6)
     epoch = step * 130 * 100 // 1000
-    feats = np.stack([loss, loss - expected_avg, np.zeros(9),
-                      np.full(9, epoch)], 1)
-    values = {mentor.TF1_VARIABLE_NAMES[a]: v.numpy()
-              for a, v in cur.mentornet.variable_map().items()}
+    feats = np.stack(
+        [loss, loss - expected_avg,
+         np.zeros(9), np.full(9, epoch)], 1)
+    values = {
+        mentor.TF1_VARIABLE_NAMES[a]: v.numpy()
+        for a, v in cur.mentornet.variable_map().items()
+    }
     np.testing.assert_allclose(out.weights.numpy(),
                                numpy_mentornet_weights(values, feats),
                                atol=1e-5)
@@ -107,8 +112,8 @@ def test_fixed_epoch_after_burn_in():
                                         (100, 0.05), (10, 0.9)])
 def test_dropout_keeps_exact_count(batch, rate):
   cur = make(steps=100, example_dropout_rates=f"{rate},100")
-  loss = tf.constant(np.random.default_rng(batch).uniform(0, 3, batch),
-                     tf.float32)
+  loss = tf.constant(
+      np.random.default_rng(batch).uniform(0, 3, batch), tf.float32)
   kept_sets = set()
   for step in range(4):
     v = cur(loss, step).weights.numpy()
@@ -150,10 +155,11 @@ def test_runs_under_xla():
   assert np.count_nonzero(out.weights.numpy()) == 16
   eager = make(steps=200, burn_in_epoch=0, example_dropout_rates="0.5,100")
   eager_out = eager(loss, tf.constant(20, tf.int64))
-  np.testing.assert_allclose(out.weights.numpy(), eager_out.weights.numpy(),
+  np.testing.assert_allclose(out.weights.numpy(),
+                             eager_out.weights.numpy(),
                              atol=1e-5)
-  assert float(cur.moving_average) == pytest.approx(
-      float(eager.moving_average), rel=1e-6)
+  assert float(cur.moving_average) == pytest.approx(float(eager.moving_average),
+                                                    rel=1e-6)
 
 
 def test_runs_under_mirrored_strategy():
@@ -177,12 +183,14 @@ def test_runs_under_mirrored_strategy():
 
 
 def test_hash_matches_reference_lowbias32():
+
   def ref(x):
     x ^= x >> 16
     x = (x * 0x7FEB352D) & 0xFFFFFFFF
     x ^= x >> 15
     x = (x * 0x846CA68B) & 0xFFFFFFFF
     return x ^ (x >> 16)
+
   xs = [0, 1, 2, 12345, 0xFFFFFFFF, 0x80000000, 987654321]
   got = arithmetic._hash32(tf.constant(xs, tf.int64)).numpy()  # pylint: disable=protected-access
   assert list(got) == [ref(x) for x in xs]

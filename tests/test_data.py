@@ -25,37 +25,51 @@ N_TRAIN, N_TEST = 300, 100
 
 
 def prepare(tfds_dir, out, **kwargs):
-  config = PrepareConfig(
-      tfds_data_dir=str(tfds_dir), output_dir=str(out),
-      max_train_examples=N_TRAIN, max_test_examples=N_TEST, **kwargs)
+  config = PrepareConfig(tfds_data_dir=str(tfds_dir),
+                         output_dir=str(out),
+                         max_train_examples=N_TRAIN,
+                         max_test_examples=N_TEST,
+                         **kwargs)
   return cifar_data.prepare_noisy_cifar(config)
 
 
 def digests(directory):
-  return {os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest()
-          for p in sorted(glob.glob(os.path.join(directory, "*")))}
+  return {
+      os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest()
+      for p in sorted(glob.glob(os.path.join(directory, "*")))
+  }
 
 
 def plain_parse(path, label_key):
   """Reads records with tf.io.parse_single_example and the documented keys."""
-  spec = {schema.ENCODED: tf.io.FixedLenFeature([], tf.string),
-          schema.FORMAT: tf.io.FixedLenFeature([], tf.string),
-          label_key: tf.io.FixedLenFeature([], tf.int64),
-          schema.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64),
-          schema.ID: tf.io.FixedLenFeature([], tf.int64)}
-  rows = [tf.io.parse_single_example(r, spec)
-          for r in tf.data.TFRecordDataset(sorted(glob.glob(path)))]
+  spec = {
+      schema.ENCODED: tf.io.FixedLenFeature([], tf.string),
+      schema.FORMAT: tf.io.FixedLenFeature([], tf.string),
+      label_key: tf.io.FixedLenFeature([], tf.int64),
+      schema.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64),
+      schema.ID: tf.io.FixedLenFeature([], tf.int64)
+  }
+  rows = [
+      tf.io.parse_single_example(r, spec)
+      for r in tf.data.TFRecordDataset(sorted(glob.glob(path)))
+  ]
   images = np.stack([tf.io.decode_png(r[schema.ENCODED]).numpy() for r in rows])
-  return images, {k: np.array([r[k].numpy() for r in rows]) for k in spec
-                  if k != schema.ENCODED}
+  return images, {
+      k: np.array([r[k].numpy()
+                   for r in rows]) for k in spec if k != schema.ENCODED
+  }
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar100"])
 def test_records_equal_tfds_and_carry_noise(tfds_dir, tmp_path, name):
   report = prepare(tfds_dir, tmp_path, dataset_name=name, noise_fraction=0.4)
-  ref = tfds.as_numpy(tfds.load(name, split=f"train[:{N_TRAIN}]",
-                                data_dir=str(tfds_dir), batch_size=-1,
-                                download=False, shuffle_files=False))
+  ref = tfds.as_numpy(
+      tfds.load(name,
+                split=f"train[:{N_TRAIN}]",
+                data_dir=str(tfds_dir),
+                batch_size=-1,
+                download=False,
+                shuffle_files=False))
   label_key = datasets.get(name).label_key
   images, cols = plain_parse(str(tmp_path / name / "0.4" / f"{name}_train-*"),
                              label_key)
@@ -70,7 +84,8 @@ def test_records_equal_tfds_and_carry_noise(tfds_dir, tmp_path, name):
   changed = np.mean(cols[label_key] != cols[schema.CLEAN_LABEL])
   assert report["realized_noise_fraction"] == pytest.approx(changed)
   assert 0.25 < changed < 0.5
-  on_disk = json.loads((tmp_path / name / "0.4" / "noise_report.json").read_text())
+  on_disk = json.loads(
+      (tmp_path / name / "0.4" / "noise_report.json").read_text())
   assert on_disk["seed"] == 0 and on_disk["noise_type"] == "uniform"
   counts = np.array(on_disk["confusion_counts"])
   assert counts.sum() == N_TRAIN
@@ -105,10 +120,18 @@ def test_existing_output_needs_overwrite_and_is_kept(tfds_dir, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"dataset_name": "mnist"}, "--dataset_name=mnist is unknown"),
-    ({"noise_fraction": 1.5}, "--noise_fraction=1.5 is outside"),
-    ({"noise_fraction": -0.1}, "--noise_fraction=-0.1 is outside"),
-    ({"noise_type": "gaussian"}, "--noise_type=gaussian is unknown"),
+    ({
+        "dataset_name": "mnist"
+    }, "--dataset_name=mnist is unknown"),
+    ({
+        "noise_fraction": 1.5
+    }, "--noise_fraction=1.5 is outside"),
+    ({
+        "noise_fraction": -0.1
+    }, "--noise_fraction=-0.1 is outside"),
+    ({
+        "noise_type": "gaussian"
+    }, "--noise_type=gaussian is unknown"),
 ])
 def test_bad_flags_write_nothing(tmp_path, kwargs, message):
   with pytest.raises(ValueError, match=message):
@@ -118,16 +141,20 @@ def test_bad_flags_write_nothing(tmp_path, kwargs, message):
 
 @pytest.mark.slow
 def test_script_offline_without_tfds_data_is_one_line(tmp_path, repo,
-                                                       monkeypatch):
+                                                      monkeypatch):
   monkeypatch.setattr(cifar_data, "DOWNLOAD_HOST", "host.invalid")
   with pytest.raises(ValueError, match="is not prepared under .* cannot be"):
     prepare(tmp_path / "empty", tmp_path / "out")
   assert not (tmp_path / "out").exists()
   # The script turns errors into one line on stderr and a non-zero exit.
-  proc = subprocess.run(
-      [sys.executable, str(repo / "code" / "prepare_noisy_cifar.py"),
-       "--noise_fraction=2", f"--output_dir={tmp_path / 'out'}"],
-      capture_output=True, text=True, check=False)
+  proc = subprocess.run([
+      sys.executable,
+      str(repo / "code" / "prepare_noisy_cifar.py"), "--noise_fraction=2",
+      f"--output_dir={tmp_path / 'out'}"
+  ],
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.returncode != 0
   assert proc.stderr.strip().splitlines()[-1] == (
       "prepare_noisy_cifar.py: error: --noise_fraction=2.0 is outside [0, 1]")
@@ -136,24 +163,29 @@ def test_script_offline_without_tfds_data_is_one_line(tmp_path, repo,
 
 # Input pipelines.
 
+
 def write_original_format(path, n, label_key=schema.LABEL):
   """Records as the original release had them: no clean label, no id."""
   with tf.io.TFRecordWriter(str(path)) as writer:
     for i in range(n):
       image = np.full([32, 32, 3], i, np.uint8)
       feature = {
-          schema.ENCODED: tf.train.Feature(bytes_list=tf.train.BytesList(
-              value=[tf.io.encode_png(image).numpy()])),
-          label_key: tf.train.Feature(int64_list=tf.train.Int64List(
-              value=[i % 10]))}
-      writer.write(tf.train.Example(features=tf.train.Features(
-          feature=feature)).SerializeToString())
+          schema.ENCODED:
+              tf.train.Feature(bytes_list=tf.train.BytesList(
+                  value=[tf.io.encode_png(image).numpy()])),
+          label_key:
+              tf.train.Feature(int64_list=tf.train.Int64List(value=[i % 10]))
+      }
+      writer.write(
+          tf.train.Example(features=tf.train.Features(
+              feature=feature)).SerializeToString())
 
 
 def test_original_format_records_without_clean_label_or_id(tmp_path):
   write_original_format(tmp_path / "cifar10_train-00000-of-00001", 6)
-  batch = next(iter(inputs.eval_dataset(str(tmp_path), "cifar10", 6,
-                                        split_name="train")))
+  batch = next(
+      iter(inputs.eval_dataset(str(tmp_path), "cifar10", 6,
+                               split_name="train")))
   np.testing.assert_array_equal(batch["label"], np.arange(6) % 10)
   np.testing.assert_array_equal(batch["clean_label"], [-1] * 6)
   np.testing.assert_array_equal(batch["id"], np.arange(6))  # record positions
@@ -163,8 +195,15 @@ def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
   prepare(tfds_dir, tmp_path, noise_fraction=0.4)
   data_dir = str(tmp_path / "cifar10" / "0.4")
   for studentnet in students.names():
-    first = [next(iter(inputs.train_dataset(data_dir, "cifar10", students.get(studentnet).pad,
-                                            32, seed=3))) for _ in range(2)]
+    first = [
+        next(
+            iter(
+                inputs.train_dataset(data_dir,
+                                     "cifar10",
+                                     students.get(studentnet).pad,
+                                     32,
+                                     seed=3))) for _ in range(2)
+    ]
     np.testing.assert_array_equal(first[0]["image"], first[1]["image"])
     np.testing.assert_array_equal(first[0]["id"], first[1]["id"])
     images = first[0]["image"].numpy()
@@ -172,21 +211,26 @@ def test_train_pipeline_augments_and_is_seeded(tmp_path, tfds_dir):
     # per-image standardisation: zero mean, unit variance per image
     np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), 0, atol=1e-3)
     np.testing.assert_allclose(images.std(axis=(1, 2, 3)), 1, atol=1e-2)
-  other = next(iter(inputs.train_dataset(data_dir, "cifar10", students.get("inception").pad, 32,
-                                         seed=4)))
+  other = next(
+      iter(
+          inputs.train_dataset(data_dir,
+                               "cifar10",
+                               students.get("inception").pad,
+                               32,
+                               seed=4)))
   assert not np.array_equal(other["id"], first[0]["id"])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("studentnet,pad", [("inception", 8),
-                                            ("resnet101", 2)])
+@pytest.mark.parametrize("studentnet,pad", [("inception", 8), ("resnet101", 2)])
 def test_augment_is_a_standardised_window_of_the_padded_image(studentnet, pad):
   rng = np.random.default_rng(0)
   image = rng.integers(0, 256, [32, 32, 3]).astype(np.uint8)
   padded = np.pad(image.astype(np.float32), [[pad, pad], [pad, pad], [0, 0]])
   found = set()
   for s in range(24):
-    out = inputs.augment(image, students.get(studentnet).pad,
+    out = inputs.augment(image,
+                         students.get(studentnet).pad,
                          tf.constant([0, s], tf.int64)).numpy()
     matches = []
     for dy in range(2 * pad + 1):
@@ -209,13 +253,18 @@ def test_eval_pipeline_standardises_in_order(tmp_path, tfds_dir):
   assert [len(b["id"]) for b in batches] == [64, 36]
   np.testing.assert_array_equal(np.concatenate([b["id"] for b in batches]),
                                 np.arange(N_TEST))
-  ref = tfds.as_numpy(tfds.load("cifar10", split=f"test[:{N_TEST}]",
-                                data_dir=str(tfds_dir), batch_size=-1,
-                                download=False, shuffle_files=False))
+  ref = tfds.as_numpy(
+      tfds.load("cifar10",
+                split=f"test[:{N_TEST}]",
+                data_dir=str(tfds_dir),
+                batch_size=-1,
+                download=False,
+                shuffle_files=False))
   want = tf.image.per_image_standardization(
       tf.cast(ref["image"][:64], tf.float32)).numpy()
   np.testing.assert_allclose(batches[0]["image"], want, atol=1e-5)
-  assert shards.count_records(shards.record_files(val, "cifar10", "test")) == N_TEST
+  assert shards.count_records(shards.record_files(val, "cifar10",
+                                                  "test")) == N_TEST
 
 
 def test_pipeline_errors_name_the_path(tmp_path):
@@ -224,14 +273,16 @@ def test_pipeline_errors_name_the_path(tmp_path):
   with pytest.raises(FileNotFoundError, match="is empty"):
     shards.record_files(str(tmp_path), "cifar10", "train")
   (tmp_path / "README").write_text("x")
-  with pytest.raises(FileNotFoundError, match="no files match .*cifar10_train-"):
+  with pytest.raises(FileNotFoundError,
+                     match="no files match .*cifar10_train-"):
     shards.record_files(str(tmp_path), "cifar10", "train")
   write_original_format(tmp_path / "cifar10_train-00000-of-00001", 20)
   data = (tmp_path / "cifar10_train-00000-of-00001").read_bytes()
   bad = tmp_path / "cifar10_train-00001-of-00001"
   bad.write_bytes(data[:100] + b"\x00" * 50 + data[150:])
   files = shards.record_files(str(tmp_path), "cifar10", "train")
-  with pytest.raises(ValueError, match="corrupt TFRecord file .*00001-of-00001"):
+  with pytest.raises(ValueError,
+                     match="corrupt TFRecord file .*00001-of-00001"):
     shards.count_records(files)
 
 
@@ -239,19 +290,28 @@ def write_small_records(directory, n, seed=0):
   """n records with random 32x32 images, ids 1000 + i, labels i % 10."""
   rng = np.random.default_rng(seed)
   images = rng.integers(0, 256, [n, 32, 32, 3]).astype(np.uint8)
-  serialized = [records.make_example(tf.io.encode_png(images[i]).numpy(),
-                                     i % 10, (i + i // 3) % 10, 1000 + i)
-                for i in range(n)]
+  serialized = [
+      records.make_example(
+          tf.io.encode_png(images[i]).numpy(), i % 10, (i + i // 3) % 10,
+          1000 + i) for i in range(n)
+  ]
   os.makedirs(directory, exist_ok=True)
-  records.write_records(serialized, str(directory), "cifar10", "train",
+  records.write_records(serialized,
+                        str(directory),
+                        "cifar10",
+                        "train",
                         examples_per_shard=400)
   return str(directory)
 
 
 def stream(data_dir, examples, batches, start=0, seed=5, batch_size=128):
-  ds = inputs.train_dataset(data_dir, "cifar10",
-                            students.get("inception").pad, batch_size,
-                            seed=seed, examples=examples, start=start)
+  ds = inputs.train_dataset(data_dir,
+                            "cifar10",
+                            students.get("inception").pad,
+                            batch_size,
+                            seed=seed,
+                            examples=examples,
+                            start=start)
   out = list(ds.take(batches).as_numpy_iterator())
   return {k: np.concatenate([b[k] for b in out]) for k in out[0]}
 

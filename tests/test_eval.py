@@ -27,10 +27,14 @@ def script(repo, name, *args):
 
 
 def train(repo, log_dir, steps, **kwargs):
-  cfg = training.TrainConfig(
-      train_log_dir=str(log_dir), data_dir=str(repo / DEMO),
-      studentnet="inception", batch_size=16, max_number_of_steps=steps,
-      save_interval_secs=0, log_every_n_steps=100, **kwargs)
+  cfg = training.TrainConfig(train_log_dir=str(log_dir),
+                             data_dir=str(repo / DEMO),
+                             studentnet="inception",
+                             batch_size=16,
+                             max_number_of_steps=steps,
+                             save_interval_secs=0,
+                             log_every_n_steps=100,
+                             **kwargs)
   training.run(cfg)
   return cfg
 
@@ -38,18 +42,24 @@ def train(repo, log_dir, steps, **kwargs):
 @pytest.mark.slow
 def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
   run_dir, out_csv = tmp_path / "run", tmp_path / "eval.csv"
-  evaluator = subprocess.Popen(
-      script(repo, "cifar_eval.py", f"--checkpoint_dir={run_dir}",
-             f"--data_dir={VAL}", "--eval_interval_secs=0",
-             f"--output_csv_file={out_csv}", "--timeout_secs=300",
-             "--batch_size=100"),
-      cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-  trainer = subprocess.run(
-      script(repo, "cifar_train_baseline.py", "--studentnet=inception",
-             f"--data_dir={DEMO}", f"--train_log_dir={run_dir}",
-             "--batch_size=32", "--max_number_of_steps=150",
-             "--save_interval_secs=2"),
-      cwd=repo, capture_output=True, text=True, check=False)
+  evaluator = subprocess.Popen(script(repo, "cifar_eval.py",
+                                      f"--checkpoint_dir={run_dir}",
+                                      f"--data_dir={VAL}",
+                                      "--eval_interval_secs=0",
+                                      f"--output_csv_file={out_csv}",
+                                      "--timeout_secs=300", "--batch_size=100"),
+                               cwd=repo,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               text=True)
+  trainer = subprocess.run(script(
+      repo, "cifar_train_baseline.py", "--studentnet=inception",
+      f"--data_dir={DEMO}", f"--train_log_dir={run_dir}", "--batch_size=32",
+      "--max_number_of_steps=150", "--save_interval_secs=2"),
+                           cwd=repo,
+                           capture_output=True,
+                           text=True,
+                           check=False)
   assert trainer.returncode == 0, trainer.stderr[-2000:]
   output, _ = evaluator.communicate(timeout=300)
   assert evaluator.returncode == 0, output[-3000:]
@@ -60,8 +70,8 @@ def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
   assert "step 150: test accuracy" in output
   tags = scalars(run_dir / "eval")
   assert [s for s, _ in tags["eval/accuracy"]] == steps
-  assert [round(v, 6) for _, v in tags["eval/accuracy"]] == [
-      float(r["accuracy"]) for r in rows]
+  assert [round(v, 6) for _, v in tags["eval/accuracy"]
+         ] == [float(r["accuracy"]) for r in rows]
   assert len(tags["eval/loss"]) == len(rows)
 
 
@@ -74,7 +84,10 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
              f"--data_dir={VAL}", "--eval_interval_secs=0",
              f"--output_csv_file={out_csv}", "--timeout_secs=8",
              "--max_number_of_steps=1000", "--batch_size=200"),
-      cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+      cwd=repo,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+      text=True)
   deadline = time.time() + 120
   # Every checkpoint on disk (steps 1 and 2) is evaluated first.
   while not (out_csv.exists() and len(out_csv.read_text().splitlines()) >= 3):
@@ -85,8 +98,7 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
   for name in os.listdir(cfg.train_log_dir):
     if name.startswith("model.ckpt-"):
       os.remove(os.path.join(cfg.train_log_dir, name))
-  tf.compat.v1.train.update_checkpoint_state(cfg.train_log_dir,
-                                             "model.ckpt-7")
+  tf.compat.v1.train.update_checkpoint_state(cfg.train_log_dir, "model.ckpt-7")
   output, _ = evaluator.communicate(timeout=120)
   assert evaluator.returncode == 0, output[-3000:]
   assert "no new checkpoint for 8 s; stopping" in output
@@ -99,11 +111,12 @@ def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
   cfg = train(repo, tmp_path / "run", 2)
   good = tf.train.latest_checkpoint(cfg.train_log_dir)
   gone = os.path.join(cfg.train_log_dir, "model.ckpt-7")
-  monkeypatch.setattr(evaluate, "_pending",
-                      lambda config, adopted, done: [(gone, config),
-                                                     (good, config)])
+  monkeypatch.setattr(
+      evaluate, "_pending", lambda config, adopted, done: [(gone, config),
+                                                           (good, config)])
   config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                      data_dir=str(repo / VAL), batch_size=500)
+                      data_dir=str(repo / VAL),
+                      batch_size=500)
   assert list(evaluate.run(config)) == [2]
 
 
@@ -111,8 +124,9 @@ def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
 def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 3)
   config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                               data_dir=str(repo / VAL), eval_once=True,
-                               batch_size=64)
+                      data_dir=str(repo / VAL),
+                      eval_once=True,
+                      batch_size=64)
   results = evaluate.run(config)
   accuracy, loss = results[3]
   model = build.build_model(cfg)
@@ -122,8 +136,9 @@ def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
   logits = model(batch["image"], training=False).numpy()
   labels = batch["label"].numpy()
   assert accuracy == pytest.approx(np.mean(logits.argmax(1) == labels))
-  log_p = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(
-      1, keepdims=True)) - logits.max(1, keepdims=True)
+  log_p = logits - np.log(
+      np.exp(logits - logits.max(1, keepdims=True)).sum(
+          1, keepdims=True)) - logits.max(1, keepdims=True)
   assert loss == pytest.approx(-np.mean(log_p[np.arange(1000), labels]),
                                rel=1e-4)
 
@@ -132,20 +147,24 @@ def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
 def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 20)
   dump = tmp_path / "nl_0.4.txt"
-  proc = subprocess.run(
-      script(repo, "cifar_eval.py", "--mode=dump",
-             f"--checkpoint_dir={cfg.train_log_dir}", f"--data_dir={DEMO}",
-             f"--dump_file={dump}", "--dump_fraction=0.1",
-             "--batch_size=100"),
-      cwd=repo, capture_output=True, text=True, check=False)
+  proc = subprocess.run(script(repo, "cifar_eval.py", "--mode=dump",
+                               f"--checkpoint_dir={cfg.train_log_dir}",
+                               f"--data_dir={DEMO}", f"--dump_file={dump}",
+                               "--dump_fraction=0.1", "--batch_size=100"),
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   lines = dump.read_text().splitlines()
   assert len(lines) == 500
   ids = []
-  records = {int(b_id): (int(n), int(c)) for batch in inputs.eval_dataset(
-      str(repo / DEMO), "cifar10", 1000, "train")
-             for b_id, n, c in zip(batch["id"], batch["label"],
-                                   batch["clean_label"])}
+  records = {
+      int(b_id): (int(n), int(c))
+      for batch in inputs.eval_dataset(str(repo /
+                                           DEMO), "cifar10", 1000, "train")
+      for b_id, n, c in zip(batch["id"], batch["label"], batch["clean_label"])
+  }
   for line in lines:
     fields = line.split(" ")
     assert len(fields) == 5
@@ -160,11 +179,13 @@ def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   train_rows, test_rows = generate.load_split(dirs[-1])
   assert len(train_rows) + len(test_rows) == 500
   # an existing dump is never overwritten
-  again = subprocess.run(
-      script(repo, "cifar_eval.py", "--mode=dump",
-             f"--checkpoint_dir={cfg.train_log_dir}", f"--data_dir={DEMO}",
-             f"--dump_file={dump}"),
-      cwd=repo, capture_output=True, text=True, check=False)
+  again = subprocess.run(script(repo, "cifar_eval.py", "--mode=dump",
+                                f"--checkpoint_dir={cfg.train_log_dir}",
+                                f"--data_dir={DEMO}", f"--dump_file={dump}"),
+                         cwd=repo,
+                         capture_output=True,
+                         text=True,
+                         check=False)
   assert again.returncode != 0
   assert again.stderr.strip().splitlines()[-1].endswith(
       "exists; remove it or choose another name")

@@ -36,24 +36,34 @@ def tiny_net(num_classes, image_size, config):
 def test_toy_studentnet_trains_two_steps(repo, tmp_path, registries):
   del registries
   rules = students.Rules(regularization="none", schedule="constant")
-  students.register(students.StudentNet(
-      name="tiny", build=tiny_net,
-      make_optimizer=lambda schedule: keras.optimizers.SGD(schedule),
-      rules={students.BASELINE: rules, students.MENTORNET: rules},
-      pad=lambda image, size: tf.pad(image, [[2, 2], [2, 2], [0, 0]])))
+  students.register(
+      students.StudentNet(
+          name="tiny",
+          build=tiny_net,
+          make_optimizer=lambda schedule: keras.optimizers.SGD(schedule),
+          rules={
+              students.BASELINE: rules,
+              students.MENTORNET: rules
+          },
+          pad=lambda image, size: tf.pad(image, [[2, 2], [2, 2], [0, 0]])))
   for use_mentornet in (False, True):
     log_dir = tmp_path / f"run{use_mentornet}"
-    metrics = training.run(training.TrainConfig(
-        train_log_dir=str(log_dir), data_dir=str(repo / "data/demo/cifar10/0.4"),
-        studentnet="tiny", batch_size=8, max_number_of_steps=2,
-        use_mentornet=use_mentornet, trained_mentornet_dir=str(repo / PD)))
+    metrics = training.run(
+        training.TrainConfig(train_log_dir=str(log_dir),
+                             data_dir=str(repo / "data/demo/cifar10/0.4"),
+                             studentnet="tiny",
+                             batch_size=8,
+                             max_number_of_steps=2,
+                             use_mentornet=use_mentornet,
+                             trained_mentornet_dir=str(repo / PD)))
     assert np.isfinite(metrics["total_loss"])
     assert metrics["decay_loss"] == 0.0
     assert tf.train.latest_checkpoint(str(log_dir)).endswith("model.ckpt-2")
-  results = evaluate.run(EvalConfig(
-      checkpoint_dir=str(tmp_path / "runFalse"),
-      data_dir=str(repo / "data/demo/cifar10/val"), eval_once=True,
-      batch_size=500))
+  results = evaluate.run(
+      EvalConfig(checkpoint_dir=str(tmp_path / "runFalse"),
+                 data_dir=str(repo / "data/demo/cifar10/val"),
+                 eval_once=True,
+                 batch_size=500))
   assert 0.0 <= results[2][0] <= 1.0
 
 
@@ -65,8 +75,9 @@ def write_toy_records(directory, name, split, n, size, num_classes):
     for i in range(n):
       image = rng.integers(0, 256, [size, size, 3]).astype(np.uint8)
       label = int(rng.integers(0, num_classes))
-      writer.write(records.make_example(tf.io.encode_png(image).numpy(),
-                                        label, label, i))
+      writer.write(
+          records.make_example(
+              tf.io.encode_png(image).numpy(), label, label, i))
 
 
 @pytest.mark.slow
@@ -77,25 +88,38 @@ def test_toy_dataset_with_other_size_and_classes(tmp_path, registries):
   write_toy_records(tmp_path / "val", "toy16", "test", 20, 16, 3)
   for studentnet in ("inception", "resnet101"):
     log_dir = tmp_path / studentnet
-    training.run(training.TrainConfig(
-        train_log_dir=str(log_dir), data_dir=str(tmp_path / "train"),
-        dataset_name="toy16", studentnet=studentnet, batch_size=8,
-        max_number_of_steps=2, num_residual_units=1,
-        resnet_widths=(16, 32, 64)))
-    model = students.build_for(training.TrainConfig(
-        train_log_dir="", data_dir="", dataset_name="toy16",
-        studentnet=studentnet, num_residual_units=1,
-        resnet_widths=(16, 32, 64)))
+    training.run(
+        training.TrainConfig(train_log_dir=str(log_dir),
+                             data_dir=str(tmp_path / "train"),
+                             dataset_name="toy16",
+                             studentnet=studentnet,
+                             batch_size=8,
+                             max_number_of_steps=2,
+                             num_residual_units=1,
+                             resnet_widths=(16, 32, 64)))
+    model = students.build_for(
+        training.TrainConfig(train_log_dir="",
+                             data_dir="",
+                             dataset_name="toy16",
+                             studentnet=studentnet,
+                             num_residual_units=1,
+                             resnet_widths=(16, 32, 64)))
     assert model.input_shape == (None, 16, 16, 3)
     assert model.output_shape == (None, 3)
-    results = evaluate.run(EvalConfig(
-        checkpoint_dir=str(log_dir), data_dir=str(tmp_path / "val"),
-        dataset_name="toy16", eval_once=True, batch_size=10))
+    results = evaluate.run(
+        EvalConfig(checkpoint_dir=str(log_dir),
+                   data_dir=str(tmp_path / "val"),
+                   dataset_name="toy16",
+                   eval_once=True,
+                   batch_size=10))
     assert list(results) == [2]
   # Its labels are checked against its own class count.
   write_toy_records(tmp_path / "bad", "toy16", "train", 30, 16, 5)
   with pytest.raises(ValueError, match=r"label \d is outside \[0, 3\)"):
-    training.run(training.TrainConfig(
-        train_log_dir=str(tmp_path / "bad_run"), data_dir=str(tmp_path / "bad"),
-        dataset_name="toy16", studentnet="inception", batch_size=8,
-        max_number_of_steps=2))
+    training.run(
+        training.TrainConfig(train_log_dir=str(tmp_path / "bad_run"),
+                             data_dir=str(tmp_path / "bad"),
+                             dataset_name="toy16",
+                             studentnet="inception",
+                             batch_size=8,
+                             max_number_of_steps=2))

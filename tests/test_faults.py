@@ -29,8 +29,8 @@ from mentornet.evaluation import evaluate
 from mentornet.evaluation import plot
 from mentornet.models import students
 from mentornet.training import build
-from mentornet.training import loop
-from mentornet.training import run_dir
+from mentornet.training import reporting
+from mentornet.runs import run_dir
 
 pytestmark = pytest.mark.slow  # trainings and subprocesses
 
@@ -40,26 +40,34 @@ QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 def run_script(repo, name, *args):
   """(exit code, stderr's last line, stderr) of `code/<name> args`."""
-  proc = subprocess.run([sys.executable, str(repo / "code" / name), *args],
-                        cwd=repo, capture_output=True, text=True, check=False,
-                        env=dict(os.environ, **QUIET), timeout=300)
+  proc = subprocess.run(
+      [sys.executable, str(repo / "code" / name), *args],
+      cwd=repo,
+      capture_output=True,
+      text=True,
+      check=False,
+      env=dict(os.environ, **QUIET),
+      timeout=300)
   lines = proc.stderr.strip().splitlines()
   return proc.returncode, lines[-1] if lines else "", proc.stderr
 
 
 def md5s(directory):
-  return {p.name: hashlib.md5(p.read_bytes()).hexdigest()
-          for p in sorted(directory.iterdir()) if p.is_file()}
+  return {
+      p.name: hashlib.md5(p.read_bytes()).hexdigest()
+      for p in sorted(directory.iterdir())
+      if p.is_file()
+  }
 
 
 def steps_on_disk(directory):
-  return sorted(int(p.name[len("model.ckpt-"):-len(".index")])
-                for p in directory.glob("model.ckpt-*.index"))
+  return sorted(
+      int(p.name[len("model.ckpt-"):-len(".index")])
+      for p in directory.glob("model.ckpt-*.index"))
 
 
 def small(tmp_path, **kwargs):
-  return helpers.train_config(tmp_path, **{"max_number_of_steps": 2,
-                                           **kwargs})
+  return helpers.train_config(tmp_path, **{"max_number_of_steps": 2, **kwargs})
 
 
 @pytest.fixture
@@ -118,8 +126,8 @@ def test_bad_mentornet_is_refused_before_the_run_is_recorded(repo, tmp_path):
   log_dir = tmp_path / "run"
   for case, (prefix, message) in _broken_mentornets(repo, tmp_path).items():
     with pytest.raises(ValueError) as raised:
-      training.run(small(tmp_path, use_mentornet=True,
-                         trained_mentornet_dir=prefix))
+      training.run(
+          small(tmp_path, use_mentornet=True, trained_mentornet_dir=prefix))
     text = str(raised.value)
     assert text.startswith(f"--trained_mentornet_dir={prefix}"), case
     assert message in text and "\n" not in text, (case, text)
@@ -131,23 +139,25 @@ def test_bad_mentornet_is_refused_before_the_run_is_recorded(repo, tmp_path):
 
 def test_truncated_mentornet_gets_one_line_not_a_traceback(repo, tmp_path):
   prefix, _ = _broken_mentornets(repo, tmp_path)["truncated"]
-  code, line, err = run_script(
-      repo, "cifar_train_mentornet.py", "--studentnet=inception",
-      f"--data_dir={DEMO}", f"--train_log_dir={tmp_path / 'run'}",
-      f"--trained_mentornet_dir={prefix}", "--batch_size=16",
-      "--max_number_of_steps=2")
+  code, line, err = run_script(repo, "cifar_train_mentornet.py",
+                               "--studentnet=inception", f"--data_dir={DEMO}",
+                               f"--train_log_dir={tmp_path / 'run'}",
+                               f"--trained_mentornet_dir={prefix}",
+                               "--batch_size=16", "--max_number_of_steps=2")
   assert code == 1 and "Traceback" not in err
   assert f"--trained_mentornet_dir={prefix}:" in line
   assert "is unreadable" in line
   assert not (tmp_path / "run" / "train_config.json").exists()
 
 
-def test_record_of_a_run_that_saved_nothing_binds_nothing(tmp_path,
-                                                          monkeypatch):
+def test_record_of_a_run_that_saved_nothing_binds_nothing(
+    tmp_path, monkeypatch):
   log_dir = tmp_path / "run"
+
   # A run that failed before its first checkpoint: its record is removed.
   def fail(*args, **kwargs):
     raise RuntimeError("failed while building")
+
   with monkeypatch.context() as m:
     m.setattr(build, "build_training", fail)
     with pytest.raises(RuntimeError, match="failed while building"):
@@ -155,8 +165,10 @@ def test_record_of_a_run_that_saved_nothing_binds_nothing(tmp_path,
   assert not (log_dir / "train_config.json").exists()
   # A record left with no checkpoint (a kill -9 before the first save) does
   # not bind either: another seed trains.
-  (log_dir / "train_config.json").write_text(json.dumps(
-      {**small(tmp_path, seed=7).to_json_dict(), "data": {}}))
+  (log_dir / "train_config.json").write_text(
+      json.dumps({
+          **small(tmp_path, seed=7).to_json_dict(), "data": {}
+      }))
   training.run(small(tmp_path, seed=0))
   assert json.loads((log_dir / "train_config.json").read_text())["seed"] == 0
 
@@ -170,9 +182,9 @@ def test_eval_job_passes_over_truncated_and_nan_checkpoints(repo, trained):
   original = data.read_bytes()
   data.write_bytes(original[:3000])
   out = trained.parent / "eval.csv"
-  code, _, err = run_script(repo, "cifar_eval.py",
-                            *eval_args(trained, f"--output_csv_file={out}",
-                                       "--eval_all"))
+  code, _, err = run_script(
+      repo, "cifar_eval.py",
+      *eval_args(trained, f"--output_csv_file={out}", "--eval_all"))
   assert code == 0 and "Traceback" not in err, err[-2000:]
   assert "passed over checkpoint" in err and "model.ckpt-4" in err
   assert [r["step"] for r in csv.DictReader(open(out))] == ["2"]
@@ -184,10 +196,12 @@ def test_eval_job_passes_over_truncated_and_nan_checkpoints(repo, trained):
   assert "model.ckpt-4" in line
   # NaN in step 4: passed over as well, and the CSV keeps one row.
   data.write_bytes(original)
-  model = students.build_for(EvalConfig(checkpoint_dir=str(trained),
-                                        data_dir=VAL, studentnet="inception"))
-  tf.train.Checkpoint(model=model).restore(
-      str(trained / "model.ckpt-4")).expect_partial()
+  model = students.build_for(
+      EvalConfig(checkpoint_dir=str(trained),
+                 data_dir=VAL,
+                 studentnet="inception"))
+  tf.train.Checkpoint(model=model).restore(str(
+      trained / "model.ckpt-4")).expect_partial()
   model.trainable_variables[0].assign(
       tf.fill(model.trainable_variables[0].shape, float("nan")))
   nan_checkpoint = tf.train.Checkpoint(model=model)
@@ -209,9 +223,9 @@ def test_second_eval_job_on_one_csv_is_refused(repo, trained):
   before = hashlib.md5(out.read_bytes()).hexdigest()
   lock = run_dir.csv_lock(str(out)).acquire()
   try:
-    code, line, err = run_script(repo, "cifar_eval.py",
-                                 *eval_args(trained, f"--output_csv_file={out}",
-                                            "--eval_all"))
+    code, line, err = run_script(
+        repo, "cifar_eval.py",
+        *eval_args(trained, f"--output_csv_file={out}", "--eval_all"))
   finally:
     lock.release()
   assert code == 1 and "Traceback" not in err
@@ -219,9 +233,9 @@ def test_second_eval_job_on_one_csv_is_refused(repo, trained):
   assert line.endswith("one evaluation job per --output_csv_file")
   assert hashlib.md5(out.read_bytes()).hexdigest() == before
   # Once the first job is gone, the next one fills in step 4 only.
-  code, _, err = run_script(repo, "cifar_eval.py",
-                            *eval_args(trained, f"--output_csv_file={out}",
-                                       "--eval_all"))
+  code, _, err = run_script(
+      repo, "cifar_eval.py",
+      *eval_args(trained, f"--output_csv_file={out}", "--eval_all"))
   assert code == 0, err[-2000:]
   assert [r["step"] for r in csv.DictReader(open(out))] == ["2", "4"]
 
@@ -229,17 +243,18 @@ def test_second_eval_job_on_one_csv_is_refused(repo, trained):
 # --------------------------------------------- 4: moved data directory
 
 
-def test_moved_data_directory_is_accepted_by_its_fingerprint(repo, tmp_path,
-                                                             caplog):
+def test_moved_data_directory_is_accepted_by_its_fingerprint(
+    repo, tmp_path, caplog):
   shutil.copytree(repo / DEMO, tmp_path / "d2")
   training.run(small(tmp_path, data_dir=str(tmp_path / "d2")))
   shutil.move(tmp_path / "d2", tmp_path / "d3")
   caplog.set_level("INFO")
-  training.run(small(tmp_path, data_dir=str(tmp_path / "d3"),
-                     max_number_of_steps=4))
+  training.run(
+      small(tmp_path, data_dir=str(tmp_path / "d3"), max_number_of_steps=4))
   assert steps_on_disk(tmp_path / "run") == [2, 4]
-  assert any("the run's data moved from" in r.getMessage() and
-             "d3" in r.getMessage() for r in caplog.records)
+  assert any(
+      "the run's data moved from" in r.getMessage() and "d3" in r.getMessage()
+      for r in caplog.records)
   # Other records at the new path are still refused.
   other = tmp_path / "d4"
   shutil.copytree(repo / DEMO, other)
@@ -253,10 +268,13 @@ def test_moved_data_directory_is_accepted_by_its_fingerprint(repo, tmp_path,
 
 
 def test_a_resumed_run_keeps_what_an_uninterrupted_one_keeps(tmp_path):
+
   def cfg(directory, steps):
-    return helpers.train_config(tmp_path, train_log_dir=str(
-        tmp_path / directory), max_number_of_steps=steps,
+    return helpers.train_config(tmp_path,
+                                train_log_dir=str(tmp_path / directory),
+                                max_number_of_steps=steps,
                                 save_checkpoint_steps=1)
+
   training.run(cfg("whole", 24))
   training.run(cfg("run", 8))  # stopped at step 8, then resumed
   training.run(cfg("run", 24))
@@ -269,7 +287,8 @@ def test_a_path_tensorflow_cannot_restore_from_is_refused(repo, tmp_path):
   """TensorFlow's checkpoint reader globs: in `r[1]` a run saves, but never
   restores (and its manager never rotates). Refused before any work."""
   log_dir = tmp_path / "r[1]"
-  with pytest.raises(ValueError, match=r"--train_log_dir=.*r\[1\] holds \[ "
+  with pytest.raises(ValueError,
+                     match=r"--train_log_dir=.*r\[1\] holds \[ "
                      r"\], which TensorFlow's checkpoint reader takes as a "
                      "glob pattern"):
     training.run(small(tmp_path, train_log_dir=str(log_dir)))
@@ -283,9 +302,13 @@ def test_a_path_tensorflow_cannot_restore_from_is_refused(repo, tmp_path):
 
 
 def test_mentormix_trains_resnet101_under_its_scripts_rules(tmp_path):
-  cfg = small(tmp_path, studentnet="resnet101", num_residual_units=1,
-              resnet_widths=(16, 32, 64), use_mentornet=True,
-              use_mentormix=True, example_dropout_rates="0.0,100")
+  cfg = small(tmp_path,
+              studentnet="resnet101",
+              num_residual_units=1,
+              resnet_widths=(16, 32, 64),
+              use_mentornet=True,
+              use_mentormix=True,
+              example_dropout_rates="0.0,100")
   ruled = build.with_rules(cfg)
   assert (ruled.regularization, ruled.schedule) == ("added",
                                                     "exponential_unrounded")
@@ -320,10 +343,10 @@ def test_garbled_record_gets_one_line(repo, trained, content, message):
   path.write_text(content)
   with pytest.raises(ValueError, match=message):
     training.run(small(trained.parent, max_number_of_steps=6))
-  code, line, err = run_script(
-      repo, "cifar_train_baseline.py", "--studentnet=inception",
-      f"--data_dir={DEMO}", f"--train_log_dir={trained}", "--batch_size=16",
-      "--max_number_of_steps=6")
+  code, line, err = run_script(repo, "cifar_train_baseline.py",
+                               "--studentnet=inception", f"--data_dir={DEMO}",
+                               f"--train_log_dir={trained}", "--batch_size=16",
+                               "--max_number_of_steps=6")
   assert code == 1 and "Traceback" not in err and message in line
   assert path.read_text() == content  # kept as it was
 
@@ -358,15 +381,18 @@ def test_records_hold_rgb_pngs_and_labels_within_the_classes(tmp_path):
   good = tf.io.encode_png(rgb).numpy()
   gray = tf.io.encode_png(rgb[..., :1]).numpy()
   jpeg = tf.io.encode_jpeg(rgb).numpy()
-  assert shards.count_records([_write(tmp_path / "ok", [good] * 3, [1, 2, 3],
-                                      [1, -1, 3])], "cifar10") == 3
-  cases = {"gray": ([good, gray], [1, 2], [1, 2],
-                    "record 1: image is a grayscale PNG; records hold 32x32 "
-                    "RGB PNGs"),
-           "jpeg": ([good, good, jpeg], [1, 2, 3], [1, 2, 3],
-                    "record 2: image is not a PNG"),
-           "clean": ([good, good], [1, 2], [1, 99],
-                     r"record 1: clean_label 99 is outside \[0, 10\)")}
+  assert shards.count_records(
+      [_write(tmp_path / "ok", [good] * 3, [1, 2, 3], [1, -1, 3])],
+      "cifar10") == 3
+  cases = {
+      "gray": ([good, gray], [1, 2], [1, 2],
+               "record 1: image is a grayscale PNG; records hold 32x32 "
+               "RGB PNGs"),
+      "jpeg": ([good, good,
+                jpeg], [1, 2, 3], [1, 2, 3], "record 2: image is not a PNG"),
+      "clean": ([good, good], [1, 2], [1, 99],
+                r"record 1: clean_label 99 is outside \[0, 10\)")
+  }
   for name, (pngs, labels, cleans, message) in cases.items():
     path = _write(tmp_path / name, pngs, labels, cleans)
     with pytest.raises(ValueError, match=message):
@@ -380,11 +406,12 @@ def test_a_mentornet_directory_is_refused_as_train_log_dir(repo, tmp_path):
   target = tmp_path / "pd"
   shutil.copytree(repo / PD, target)
   before = md5s(target)
-  with pytest.raises(ValueError, match=r"holds a MentorNet \(mentornet-60000"
+  with pytest.raises(ValueError,
+                     match=r"holds a MentorNet \(mentornet-60000"
                      r"\); a StudentNet run needs a directory of its own"):
     training.run(small(tmp_path, train_log_dir=str(target)))
-  assert md5s(target) == before and sorted(p.name for p in
-                                           target.iterdir()) == sorted(before)
+  assert md5s(target) == before and sorted(
+      p.name for p in target.iterdir()) == sorted(before)
 
 
 # ----------------------------------- 14: disk full while drawing the PNG
@@ -393,18 +420,27 @@ def test_a_mentornet_directory_is_refused_as_train_log_dir(repo, tmp_path):
 def test_disk_full_while_drawing_says_what_was_written(trained, monkeypatch,
                                                        caplog):
   out = trained.parent / "eval.csv"
+
   def disk_full(path, title=None):
     del path, title
     raise OSError(errno.ENOSPC, "No space left on device")
+
   monkeypatch.setattr(plot, "draw_csv", disk_full)
   caplog.set_level("WARNING")
-  results = evaluate.run(EvalConfig(checkpoint_dir=str(trained), data_dir=VAL,
-                                    studentnet="inception", batch_size=500,
-                                    output_csv_file=str(out), eval_all=True))
+  results = evaluate.run(
+      EvalConfig(checkpoint_dir=str(trained),
+                 data_dir=VAL,
+                 studentnet="inception",
+                 batch_size=500,
+                 output_csv_file=str(out),
+                 eval_all=True))
   assert sorted(results) == [2, 4]
   assert [r["step"] for r in csv.DictReader(open(out))] == ["2", "4"]
-  warnings = [r.getMessage() for r in caplog.records
-              if "picture was not drawn" in r.getMessage()]
+  warnings = [
+      r.getMessage()
+      for r in caplog.records
+      if "picture was not drawn" in r.getMessage()
+  ]
   assert len(warnings) == 2 and f"is in {out}" in warnings[0]
   assert "No space left on device" in warnings[0]
 
@@ -414,5 +450,8 @@ def test_disk_full_while_drawing_says_what_was_written(trained, monkeypatch,
 
 def test_closing_line_quotes_a_path_with_spaces(tmp_path):
   cfg = small(tmp_path, train_log_dir=str(tmp_path / "my run"))
-  line = loop.closing_line(cfg, 2, {"orig_loss": 2.0, "weighted_loss": 1.0})
+  line = reporting.closing_line(cfg, 2, {
+      "orig_loss": 2.0,
+      "weighted_loss": 1.0
+  })
   assert line.endswith(f"tensorboard --logdir '{tmp_path / 'my run'}'")

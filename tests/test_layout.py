@@ -45,10 +45,14 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("module", sorted(SCRIPT_CONFIGS))
 def test_flag_defaults_are_the_config_defaults(repo, module):
-  probe = PROBE.replace("sys.argv_module", repr(module)).replace(
-      "sys.argv_config", repr(SCRIPT_CONFIGS[module]))
-  proc = subprocess.run([sys.executable, "-c", probe], cwd=repo / "code",
-                        capture_output=True, text=True, check=False)
+  probe = PROBE.replace("sys.argv_module",
+                        repr(module)).replace("sys.argv_config",
+                                              repr(SCRIPT_CONFIGS[module]))
+  proc = subprocess.run([sys.executable, "-c", probe],
+                        cwd=repo / "code",
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.returncode == 0, proc.stderr[-2000:]
   pairs = json.loads(proc.stdout.strip().splitlines()[-1])
   assert len(pairs) >= 5, pairs
@@ -70,10 +74,10 @@ def test_curriculum_settings_are_declared_once(repo):
       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         args = node.args.args + node.args.kwonlyargs
         named = {a.arg for a in args}
-        assert not named & {"loss_p_percentile", "burn_in_epoch",
-                            "loss_moving_average_decay",
-                            "example_dropout_rates",
-                            "fixed_epoch_after_burn_in"}, (path, node.name)
+        assert not named & {
+            "loss_p_percentile", "burn_in_epoch", "loss_moving_average_decay",
+            "example_dropout_rates", "fixed_epoch_after_burn_in"
+        }, (path, node.name)
 
 
 def _modules(root):
@@ -97,8 +101,9 @@ def _imports(path, name, modules):
     elif isinstance(node, ast.ImportFrom):
       base = node.module or ""
       if node.level:
-        base = ".".join(package.split(".")[:len(package.split(".")) -
-                                          node.level + 1] + [base])
+        base = ".".join(
+            package.split(".")[:len(package.split(".")) - node.level + 1] +
+            [base])
       for alias in node.names:
         target = f"{base}.{alias.name}"
         found.add(target if target in modules else base)
@@ -108,8 +113,7 @@ def _imports(path, name, modules):
 def test_no_import_cycle(repo):
   root = repo / "code"
   modules = _modules(root)
-  graph = {name: _imports(path, name, modules)
-           for name, path in modules.items()}
+  graph = {name: _imports(path, name, modules) for name, path in modules.items()}
   # A package's __init__ that only gathers its own submodules is a facade,
   # not a dependency of those submodules.
   state = {}
@@ -123,13 +127,14 @@ def test_no_import_cycle(repo):
       if target not in state:
         visit(target, trail + [target])
     state[name] = "done"
+
   for name in sorted(graph):
     if name not in state:
       visit(name, [name])
   assert "mentornet.training.loop" in graph
-  assert "mentornet.training.step" in graph["mentornet.training.loop"]
-  assert "mentornet.training.step" in graph[
-      "mentornet.training.keras_model"]
+  assert "mentornet.training.distributed" in graph["mentornet.training.loop"]
+  assert "mentornet.training.step" in graph["mentornet.training.distributed"]
+  assert "mentornet.training.step" in graph["mentornet.training.keras_model"]
 
 
 def test_the_library_reads_no_flags_and_its_rooms_are_small(repo):
@@ -143,8 +148,11 @@ def test_config_dataclasses_have_no_tensorflow(repo):
   probe = ("import sys; import mentornet.config, mentornet.data.datasets, "
            "mentornet.models.students, mentornet_cli.train_flags; "
            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
-  proc = subprocess.run([sys.executable, "-c", probe], cwd=repo / "code",
-                        capture_output=True, text=True, check=False)
+  proc = subprocess.run([sys.executable, "-c", probe],
+                        cwd=repo / "code",
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.stdout.strip() == "False False", proc.stderr[-2000:]
 
 
@@ -156,3 +164,70 @@ def test_train_config_keeps_the_record_format():
                                           "regularization", "schedule"):
     assert name in record
   assert all(not dataclasses.is_dataclass(v) for v in record.values())
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_longer_than_sixty_lines(repo):
+  """A function's length is its lines from `def` to its last line, docstring
+  and comments included, for every function and method under code/."""
+  long = []
+  for path in (repo / "code").rglob("*.py"):
+    for node in ast.walk(ast.parse(path.read_text())):
+      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        length = node.end_lineno - node.lineno + 1
+        if length > MAX_FUNCTION_LINES:
+          long.append(f"{path.relative_to(repo)}:{node.lineno} {node.name} "
+                      f"({length} lines)")
+  assert not long, long
+
+
+# Rooms, lowest first: a room may import the ones before it, never after.
+ROOMS = [
+    "mentornet.errors", "mentornet.config", "mentornet.registry",
+    "mentornet.data", "mentornet.models", "mentornet.curriculum",
+    "mentornet.runs", "mentornet.training", "mentornet.evaluation",
+    "mentornet.learning"
+]
+
+
+def _room(name):
+  return next((r for r in ROOMS if name == r or name.startswith(r + ".")), None)
+
+
+def test_rooms_import_only_the_rooms_below(repo):
+  """The run's safety (`mentornet.runs`) sits below training and evaluation,
+  which both use it; evaluation does not import training."""
+  root = repo / "code"
+  modules = _modules(root)
+  wrong = []
+  for name, path in modules.items():
+    room = _room(name)
+    if room is None:
+      continue
+    for target in _imports(path, name, modules):
+      other = _room(target)
+      if other and other != room and ROOMS.index(other) > ROOMS.index(room):
+        wrong.append(f"{name} imports {target}")
+  assert not wrong, wrong
+  graph = {n: _imports(p, n, modules) for n, p in modules.items()}
+  assert not any(
+      t.startswith("mentornet.training")
+      for n in graph if n.startswith("mentornet.evaluation") for t in graph[n])
+  assert "mentornet.runs.checkpoints" in graph["mentornet.training.loop"]
+  assert "mentornet.runs.run_dir" in graph["mentornet.evaluation.evaluate"]
+
+
+def test_the_command_line_catches_errors_in_one_place(repo):
+  """Scripts hold no `except`; `cli.guarded` turns the project's errors into
+  one line."""
+  scripts = list((repo / "code").glob("*.py")) + list(
+      (repo / "code" / "training_mentornet").glob("*.py"))
+  for path in scripts + list((repo / "code" / "mentornet_cli").glob("*.py")):
+    if path.name == "cli.py":
+      continue
+    text = path.read_text()
+    assert "except (" not in text and "cli.fail(" not in text, path
+  cli = (repo / "code" / "mentornet_cli" / "cli.py").read_text()
+  assert cli.count("except errors.") == 2  # Interrupted, then the rest

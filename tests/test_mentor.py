@@ -12,11 +12,14 @@ def write_tf1_checkpoint(values, prefix):
   """Writes a name-based checkpoint as the original TF1 code did."""
   graph = tf.Graph()
   with graph.as_default():
-    variables = [tf.compat.v1.get_variable(name, initializer=value)
-                 for name, value in values.items()]
+    variables = [
+        tf.compat.v1.get_variable(name, initializer=value)
+        for name, value in values.items()
+    ]
     variables.append(tf.compat.v1.train.get_or_create_global_step())
-    variables.append(tf.compat.v1.get_variable(
-        "mentornet/Variable/Adam", initializer=np.ones([9, 20], np.float32)))
+    variables.append(
+        tf.compat.v1.get_variable("mentornet/Variable/Adam",
+                                  initializer=np.ones([9, 20], np.float32)))
     saver = tf.compat.v1.train.Saver(variables)
     with tf.compat.v1.Session(graph=graph) as sess:
       sess.run(tf.compat.v1.global_variables_initializer())
@@ -24,8 +27,10 @@ def write_tf1_checkpoint(values, prefix):
 
 
 def tf1_values(net):
-  return {mentor.TF1_VARIABLE_NAMES[a]: v.numpy()
-          for a, v in net.variable_map().items()}
+  return {
+      mentor.TF1_VARIABLE_NAMES[a]: v.numpy()
+      for a, v in net.variable_map().items()
+  }
 
 
 def test_tf1_checkpoint_matches_numpy_reference(tmp_path):
@@ -64,7 +69,8 @@ def test_batch_of_one_and_truncation_and_epoch_clip():
   same = np.array([[2.5, 0.3, 0.0, 99.0]], np.float32)
   np.testing.assert_allclose(net(one).numpy(), net(same).numpy())
   np.testing.assert_allclose(net.weights(one).numpy(),
-                             numpy_mentornet_weights(values, one), atol=1e-6)
+                             numpy_mentornet_weights(values, one),
+                             atol=1e-6)
 
 
 def test_epoch_embedding_is_not_trainable():
@@ -81,8 +87,9 @@ def test_own_checkpoint_round_trip(tmp_path):
   features = random_features(np.random.default_rng(1), 100)
   for path in (prefix, str(tmp_path / "m")):
     loaded = mentor.load_mentornet(path)
-    np.testing.assert_array_equal(loaded(features).numpy(),
-                                  net(features).numpy())
+    np.testing.assert_array_equal(
+        loaded(features).numpy(),
+        net(features).numpy())
     assert loaded.label_embedding.shape == (2, 3)
 
 
@@ -97,7 +104,8 @@ def test_missing_variable_is_named(tmp_path):
   values = random_variables(np.random.default_rng(0))
   del values["mentornet/Variable_3"]
   prefix = write_tf1_checkpoint(values, str(tmp_path / "partial"))
-  with pytest.raises(ValueError, match="no MentorNet variable mentornet/Variable_3"):
+  with pytest.raises(ValueError,
+                     match="no MentorNet variable mentornet/Variable_3"):
     mentor.load_mentornet(prefix)
 
 
@@ -105,5 +113,6 @@ def test_wrong_shape_is_named(tmp_path):
   values = random_variables(np.random.default_rng(0))
   values["mentornet/Variable_2"] = np.zeros([20, 2], np.float32)
   prefix = write_tf1_checkpoint(values, str(tmp_path / "bad"))
-  with pytest.raises(ValueError, match=r"mentornet/Variable_2 .* shape \[20, 2\]"):
+  with pytest.raises(ValueError,
+                     match=r"mentornet/Variable_2 .* shape \[20, 2\]"):
     mentor.load_mentornet(prefix)

@@ -19,13 +19,18 @@ from mentornet.learning import vstar
 from mentornet.models import mentor
 
 SHIPPED = {
-    "baseline/baseline_mentornet": "vstar_baseline",
-    "self_paced/self_paced_mentornet": "vstar_self_paced",
+    "baseline/baseline_mentornet":
+        "vstar_baseline",
+    "self_paced/self_paced_mentornet":
+        "vstar_self_paced",
     "hard_example_mining/hard_example_mining_mentornet":
         "vstar_hard_example_mining",
-    "focal_loss/focal_loss_mentornet": "vstar_focal_loss",
-    "spcl_linear/spcl_linear_mentornet": "vstar_spcl_linear",
-    "mentornet_pd1_g_1/mentornet_pd": "vstar_mentornet_pd",
+    "focal_loss/focal_loss_mentornet":
+        "vstar_focal_loss",
+    "spcl_linear/spcl_linear_mentornet":
+        "vstar_spcl_linear",
+    "mentornet_pd1_g_1/mentornet_pd":
+        "vstar_mentornet_pd",
 }
 
 
@@ -36,7 +41,8 @@ def test_predefined_grid():
   assert len(losses) == 120 and losses[99] == pytest.approx(9.9)
   assert losses[100] == 10 and losses[-1] == 29
   diffs = np.unique(grid[:, 1])
-  assert len(diffs) == 100 and diffs[0] == -5.0 and diffs[-1] == pytest.approx(4.9)
+  assert len(diffs) == 100 and diffs[0] == -5.0 and diffs[-1] == pytest.approx(
+      4.9)
   assert set(grid[:, 2]) == {0} and set(grid[:, 3]) == set(range(100))
   # np.arange(-5, 5, 0.1), as the original: the point meant as 0 is -1.78e-14
   assert diffs[50] == pytest.approx(-1.7763568394002505e-14, abs=1e-20)
@@ -51,9 +57,10 @@ def test_hard_example_mining_gives_zero_at_the_grid_point_zero():
   assert list(vstar.vstar_hard_example_mining(rows)) == [0.0, 1.0]
 
 
-@pytest.mark.parametrize("targets,binary", [
-    ([0, 1, 1, 0], True), ([1, 1, 1], False), ([0, 0], False),
-    ([0, 0.5, 1], False), ([0.2, 0.7], False)])
+@pytest.mark.parametrize("targets,binary", [([0, 1, 1, 0], True),
+                                            ([1, 1, 1], False), ([0, 0], False),
+                                            ([0, 0.5, 1], False),
+                                            ([0.2, 0.7], False)])
 def test_is_binary_as_the_original_reader(targets, binary):
   assert fit.is_binary(np.asarray(targets, np.float32)) == binary
 
@@ -63,12 +70,18 @@ def test_shipped_curricula_imitate_their_vstar(repo, path, vstar_fn):
   net = mentor.load_mentornet(str(repo / "mentornet_models" / "models" / path))
   mse, _ = fit.grid_mse(net, vstar_fn, num_points=20000, seed=7)
   assert mse <= 0.01
-  assert (repo / "images" / f"{path.split('/')[0].replace('mentornet_pd1_g_1', 'mentornet_pd')}.gif").exists()
+  assert (
+      repo / "images" /
+      f"{path.split('/')[0].replace('mentornet_pd1_g_1', 'mentornet_pd')}.gif"
+  ).exists()
 
 
 def test_generate_predefined_writes_npz_with_vstar(tmp_path):
-  train, test = generate.generate_predefined(
-      "vstar_focal_loss", str(tmp_path), sample_size=1000, gamma=1.0, seed=3)
+  train, test = generate.generate_predefined("vstar_focal_loss",
+                                             str(tmp_path),
+                                             sample_size=1000,
+                                             gamma=1.0,
+                                             seed=3)
   assert train.shape == (800, 5) and test.shape == (200, 5)
   np.testing.assert_allclose(train[:, 4], 1 - np.exp(-train[:, 0]), rtol=1e-5)
   tr, ts = generate.load_split(str(tmp_path))
@@ -84,10 +97,15 @@ def write_dump(path, n=400, sep=" ", header=False, seed=0):
   loss = np.where(noisy == clean, rng.uniform(0, 1, n), rng.uniform(1.5, 4, n))
   with open(path, "w") as f:
     if header:
-      f.write(sep.join(["id", "epoch", "noisy_label", "clean_label", "loss"]) + "\n")
+      f.write(
+          sep.join(["id", "epoch", "noisy_label", "clean_label", "loss"]) +
+          "\n")
     for i in range(n):
-      f.write(sep.join([str(i), "18", str(noisy[i]), str(clean[i]),
-                        f"{loss[i]:.5f}"]) + "\n")
+      f.write(
+          sep.join(
+              [str(i), "18",
+               str(noisy[i]),
+               str(clean[i]), f"{loss[i]:.5f}"]) + "\n")
   return noisy, clean, loss
 
 
@@ -95,21 +113,23 @@ def test_data_driven_end_to_end(tmp_path):
   dump = tmp_path / "nl_0.2.csv"
   noisy, clean, loss = write_dump(dump)
   dirs = generate.generate_data_driven(str(dump), str(tmp_path / "dd"))
-  assert [os.path.basename(d) for d in dirs] == [
-      f"nl_0.2_percentile_{p}" for p in (40, 50, 60, 75, 80, 90)]
+  assert [os.path.basename(d) for d in dirs
+         ] == [f"nl_0.2_percentile_{p}" for p in (40, 50, 60, 75, 80, 90)]
   train, test = generate.load_split(dirs[-1])
   rows = np.concatenate([train, test])
   assert len(train) == 320 and len(test) == 80
   order = np.argsort(rows[:, 0])
   loss = np.round(loss, 5)  # the dump keeps 5 decimals
   np.testing.assert_allclose(rows[order, 0], np.sort(loss), atol=1e-6)
-  np.testing.assert_allclose(rows[:, 1], rows[:, 0] - np.percentile(loss, 90),
+  np.testing.assert_allclose(rows[:, 1],
+                             rows[:, 0] - np.percentile(loss, 90),
                              atol=1e-5)
   assert set(rows[:, 2]) == {0} and set(rows[:, 3]) == {18}
   assert rows[:, 4].sum() == np.sum(noisy == clean)
-  metrics = fit.train_mentornet(MentorNetTrainConfig(
-      train_dir=str(tmp_path / "model"), data_path=dirs[-1],
-      max_step_train=300))
+  metrics = fit.train_mentornet(
+      MentorNetTrainConfig(train_dir=str(tmp_path / "model"),
+                           data_path=dirs[-1],
+                           max_step_train=300))
   assert metrics["accuracy"] > 0.9  # losses separate clean from corrupted
   net = mentor.load_mentornet(str(tmp_path / "model"))
   assert net(test[:, :4]).shape == (80, 1)
@@ -137,16 +157,18 @@ def test_malformed_dump_line(tmp_path, line, message):
 
 @pytest.mark.slow
 def test_training_resumes_and_stops_at_max_steps(tmp_path):
-  generate.generate_predefined("vstar_self_paced", str(tmp_path / "d"),
-                                       sample_size=2000)
+  generate.generate_predefined("vstar_self_paced",
+                               str(tmp_path / "d"),
+                               sample_size=2000)
   config = MentorNetTrainConfig(train_dir=str(tmp_path / "m"),
-                                        data_path=str(tmp_path / "d"),
-                                        max_step_train=70)
+                                data_path=str(tmp_path / "d"),
+                                max_step_train=70)
   fit.train_mentornet(config)
   assert mentor.resolve_checkpoint(str(tmp_path / "m")).endswith("mentornet-70")
   config.max_step_train = 120
   fit.train_mentornet(config)
-  assert mentor.resolve_checkpoint(str(tmp_path / "m")).endswith("mentornet-120")
+  assert mentor.resolve_checkpoint(str(tmp_path /
+                                       "m")).endswith("mentornet-120")
 
 
 def test_pickle_needs_allow_pickle(tmp_path):
@@ -163,10 +185,11 @@ def test_pickle_needs_allow_pickle(tmp_path):
 @pytest.mark.slow
 def test_visualizer_writes_pngs_and_looping_gif(tmp_path):
   net = mentor.MentorNet(seed=0)
-  pngs, gif = visualize.visualize(net, str(tmp_path), [0, 18, 90, 99],
+  pngs, gif = visualize.visualize(net,
+                                  str(tmp_path), [0, 18, 90, 99],
                                   loss_bound=15)
-  assert [os.path.basename(p) for p in pngs] == [
-      "epoch_0.png", "epoch_18.png", "epoch_90.png", "epoch_99.png"]
+  assert [os.path.basename(p) for p in pngs
+         ] == ["epoch_0.png", "epoch_18.png", "epoch_90.png", "epoch_99.png"]
   assert all(Image.open(p).format == "PNG" for p in pngs)
   with Image.open(gif) as im:
     assert im.n_frames == 4
@@ -186,8 +209,11 @@ def test_visualizer_points():
 
 def run_script(repo, name, *args):
   return subprocess.run(
-      [sys.executable, str(repo / "code" / "training_mentornet" / name), *args],
-      capture_output=True, text=True, check=False)
+      [sys.executable,
+       str(repo / "code" / "training_mentornet" / name), *args],
+      capture_output=True,
+      text=True,
+      check=False)
 
 
 @pytest.mark.slow
@@ -203,7 +229,8 @@ def test_scripts_end_to_end_and_errors(repo, tmp_path):
                     "--vstar_gamma=2", "--sample_size=3000", f"--outdir={data}")
   assert proc.returncode == 0, proc.stderr
   rows = np.load(data / "tr.npz")["data"]
-  np.testing.assert_allclose(rows[:, 4], np.clip(1 - rows[:, 1] / 2, 0, 1),
+  np.testing.assert_allclose(rows[:, 4],
+                             np.clip(1 - rows[:, 1] / 2, 0, 1),
                              atol=1e-6)
   proc = run_script(repo, "train.py", f"--data_path={data}",
                     f"--train_dir={model}", "--max_step_train=200")
@@ -219,12 +246,13 @@ def test_shipped_dd_curriculum_weighs_low_losses_up(repo):
   net = mentor.load_mentornet(
       str(repo / "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"))
   assert (repo / "images" / "mentornet_dd.gif").exists()
-  readme = (repo / "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"
-            / "README.md").read_text()
-  accuracy = float(re.search(r"accuracy \(weight > 0.5 vs v\* > 0.5\) "
-                             r"([0-9]+\.[0-9]+)", readme).group(1))
-  clean = float(re.search(r"; ([0-9.]+) of the held-out rows are clean",
-                          readme).group(1))
+  readme = (repo / "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd" /
+            "README.md").read_text()
+  accuracy = float(
+      re.search(r"accuracy \(weight > 0.5 vs v\* > 0.5\) "
+                r"([0-9]+\.[0-9]+)", readme).group(1))
+  clean = float(
+      re.search(r"; ([0-9.]+) of the held-out rows are clean", readme).group(1))
   assert accuracy > clean + 0.05  # it tells clean from corrupted
   # At the burn-in epoch: an example well below the loss percentile is kept,
   # one far above it (a likely corrupted label) is dropped.

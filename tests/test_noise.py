@@ -42,7 +42,11 @@ def test_pairflip():
 
 def test_asymmetric_cifar10():
   target = noise.cifar10_asymmetric_map()
-  noisy = noise.noisy_labels(LABELS, 10, "asymmetric", 1.0, seed=0,
+  noisy = noise.noisy_labels(LABELS,
+                             10,
+                             "asymmetric",
+                             1.0,
+                             seed=0,
                              target_map=target)
   want = {0: 0, 1: 1, 2: 0, 3: 5, 4: 7, 5: 3, 6: 6, 7: 7, 8: 8, 9: 1}
   for clean, noisy_label in want.items():
@@ -61,9 +65,15 @@ def test_zero_noise_is_identity():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"noise_type": "gaussian"}, "unknown noise_type 'gaussian'"),
-    ({"fraction": 1.2}, "outside \\[0, 1\\]"),
-    ({"noise_type": "asymmetric"}, "needs a target class"),
+    ({
+        "noise_type": "gaussian"
+    }, "unknown noise_type 'gaussian'"),
+    ({
+        "fraction": 1.2
+    }, "outside \\[0, 1\\]"),
+    ({
+        "noise_type": "asymmetric"
+    }, "needs a target class"),
 ])
 def test_errors(kwargs, message):
   with pytest.raises(ValueError, match=message):

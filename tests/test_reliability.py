@@ -25,7 +25,7 @@ from mentornet.data import shards
 from mentornet.learning import generate
 from mentornet import training
 from mentornet.training import loop
-from mentornet.training import run_dir
+from mentornet.runs import run_dir
 
 pytestmark = pytest.mark.slow  # subprocesses, kills and resumes
 
@@ -40,10 +40,12 @@ def script(repo, name, *args):
 
 
 def train_args(log_dir, steps, *extra):
-  return ["--studentnet=inception", f"--data_dir={DEMO}",
-          f"--train_log_dir={log_dir}", f"--trained_mentornet_dir={PD}",
-          "--batch_size=16", f"--max_number_of_steps={steps}",
-          "--log_every_n_steps=10", "--example_dropout_rates=0.0,100", *extra]
+  return [
+      "--studentnet=inception", f"--data_dir={DEMO}",
+      f"--train_log_dir={log_dir}", f"--trained_mentornet_dir={PD}",
+      "--batch_size=16", f"--max_number_of_steps={steps}",
+      "--log_every_n_steps=10", "--example_dropout_rates=0.0,100", *extra
+  ]
 
 
 def latest_step(log_dir):
@@ -75,22 +77,35 @@ def start_workers(repo, log_dir, steps, *extra):
   cluster = {"worker": [f"localhost:{p}" for p in free_ports(2)]}
   procs = []
   for index in range(2):
-    env = dict(os.environ, **QUIET, TF_CONFIG=json.dumps(
-        {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+    env = dict(os.environ,
+               **QUIET,
+               TF_CONFIG=json.dumps({
+                   "cluster": cluster,
+                   "task": {
+                       "type": "worker",
+                       "index": index
+                   }
+               }))
     out = open(log_dir.parent / f"worker{index}.log", "a")
-    procs.append(subprocess.Popen(
-        script(repo, "cifar_train_mentornet.py",
-               *train_args(log_dir, steps,
-                           "--distribution_strategy=multi_worker_mirrored",
-                           *extra)),
-        cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT, text=True))
+    procs.append(
+        subprocess.Popen(script(
+            repo, "cifar_train_mentornet.py",
+            *train_args(log_dir, steps,
+                        "--distribution_strategy=multi_worker_mirrored",
+                        *extra)),
+                         cwd=repo,
+                         env=env,
+                         stdout=out,
+                         stderr=subprocess.STDOUT,
+                         text=True))
   return procs
 
 
 def finish(procs, log_dir, timeout=300):
   codes = [p.wait(timeout=timeout) for p in procs]
-  outputs = [(log_dir.parent / f"worker{i}.log").read_text()
-             for i in range(len(procs))]
+  outputs = [
+      (log_dir.parent / f"worker{i}.log").read_text() for i in range(len(procs))
+  ]
   for i in range(len(procs)):
     os.remove(log_dir.parent / f"worker{i}.log")
   return codes, outputs
@@ -148,14 +163,16 @@ def test_sigterm_on_one_worker_saves_on_both_and_resumes(repo, tmp_path):
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143),
                                       (signal.SIGINT, 130)])
-def test_signal_saves_the_step_reached_and_rerun_continues(repo, tmp_path, sig,
-                                                           code):
+def test_signal_saves_the_step_reached_and_rerun_continues(
+    repo, tmp_path, sig, code):
   log_dir = tmp_path / "run"
   args = train_args(log_dir, 400, "--save_interval_secs=100000",
                     "--log_every_n_steps=1")
   proc = subprocess.Popen(script(repo, "cifar_train_mentornet.py", *args),
-                          cwd=repo, env=dict(os.environ, **QUIET),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          cwd=repo,
+                          env=dict(os.environ, **QUIET),
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
                           text=True)
   seen = []
   for line in proc.stdout:
@@ -170,7 +187,10 @@ def test_signal_saves_the_step_reached_and_rerun_continues(repo, tmp_path, sig,
   assert step >= 30
   assert f"stopped by {signal.Signals(sig).name} at step {step} of 400" in output
   rerun = subprocess.run(script(repo, "cifar_train_mentornet.py", *args),
-                         cwd=repo, capture_output=True, text=True, check=False)
+                         cwd=repo,
+                         capture_output=True,
+                         text=True,
+                         check=False)
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert f"from step {step} to 400" in rerun.stderr
   assert latest_step(log_dir) == 400
@@ -181,8 +201,7 @@ def test_signal_saves_the_step_reached_and_rerun_continues(repo, tmp_path, sig,
 
 def config(repo, tmp_path, **kwargs):
   del repo
-  return helpers.train_config(tmp_path, **{"max_number_of_steps": 2,
-                                           **kwargs})
+  return helpers.train_config(tmp_path, **{"max_number_of_steps": 2, **kwargs})
 
 
 def test_failed_config_write_leaves_a_resumable_run(repo, tmp_path,
@@ -194,6 +213,7 @@ def test_failed_config_write_leaves_a_resumable_run(repo, tmp_path,
 
   def disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
+
   with monkeypatch.context() as m:
     m.setattr(run_dir.json, "dump", disk_full)
     with pytest.raises(training.TrainingError,
@@ -210,9 +230,13 @@ def test_failed_config_write_leaves_a_resumable_run(repo, tmp_path,
 
 
 def test_moved_run_resumes_under_any_spelling(repo, tmp_path, monkeypatch):
-  training.run(config(repo, tmp_path, use_mentornet=True,
-                       trained_mentornet_dir=str(repo / PD),
-                       max_number_of_steps=4, save_checkpoint_steps=2))
+  training.run(
+      config(repo,
+             tmp_path,
+             use_mentornet=True,
+             trained_mentornet_dir=str(repo / PD),
+             max_number_of_steps=4,
+             save_checkpoint_steps=2))
   prefix = tf.train.latest_checkpoint(str(tmp_path / "run"))
   for name in ("model.ckpt-4.index", "model.ckpt-4.data-00000-of-00001"):
     os.remove(tmp_path / "run" / name)  # as if killed after step 2
@@ -221,25 +245,33 @@ def test_moved_run_resumes_under_any_spelling(repo, tmp_path, monkeypatch):
   del prefix
   shutil.move(tmp_path / "run", tmp_path / "moved")
   monkeypatch.chdir(tmp_path)
-  metrics = training.run(training.TrainConfig(
-      train_log_dir="moved/", data_dir=str(repo / DEMO), studentnet="inception",
-      batch_size=16, max_number_of_steps=4, use_mentornet=True,
-      trained_mentornet_dir=str(repo / PD), save_summaries_secs=0,
-      save_checkpoint_steps=2))
+  metrics = training.run(
+      training.TrainConfig(train_log_dir="moved/",
+                           data_dir=str(repo / DEMO),
+                           studentnet="inception",
+                           batch_size=16,
+                           max_number_of_steps=4,
+                           use_mentornet=True,
+                           trained_mentornet_dir=str(repo / PD),
+                           save_summaries_secs=0,
+                           save_checkpoint_steps=2))
   assert metrics and latest_step(tmp_path / "moved") == 4
 
 
-def test_second_trainer_is_refused_while_the_first_holds_the_dir(repo,
-                                                                 tmp_path):
+def test_second_trainer_is_refused_while_the_first_holds_the_dir(
+    repo, tmp_path):
   log_dir = tmp_path / "run"
   log_dir.mkdir()
   lock = run_dir.DirectoryLock(str(log_dir)).acquire()
   try:
     assert run_dir.trainer_is_running(str(log_dir))
-    proc = subprocess.run(
-        script(repo, "cifar_train_baseline.py", *train_args(log_dir, 2)[:3],
-               "--batch_size=16", "--max_number_of_steps=2"),
-        cwd=repo, capture_output=True, text=True, check=False)
+    proc = subprocess.run(script(repo, "cifar_train_baseline.py",
+                                 *train_args(log_dir, 2)[:3], "--batch_size=16",
+                                 "--max_number_of_steps=2"),
+                          cwd=repo,
+                          capture_output=True,
+                          text=True,
+                          check=False)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "is in use by another trainer" in last and f"pid {os.getpid()}" in last
@@ -261,8 +293,7 @@ def test_orphaned_temporary_saves_are_removed(repo, tmp_path):
 def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
   real_build_step = training.build_step
 
-  def poisoned(config_, strategy, model, optimizer, curriculum, batch,
-               *extra):
+  def poisoned(config_, strategy, model, optimizer, curriculum, batch, *extra):
     step = real_build_step(config_, strategy, model, optimizer, curriculum,
                            batch, *extra)
 
@@ -272,12 +303,14 @@ def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
         model.trainable_variables[0].assign(  # its loss was still finite
             tf.fill(model.trainable_variables[0].shape, float("nan")))
       return metrics
+
     return wrapped
+
   monkeypatch.setattr(loop, "build_step", poisoned)
   with pytest.raises(training.TrainingError,
                      match=r"not finite after step 3.*model.ckpt-2$"):
-    training.run(config(repo, tmp_path, max_number_of_steps=6,
-                         save_checkpoint_steps=1))
+    training.run(
+        config(repo, tmp_path, max_number_of_steps=6, save_checkpoint_steps=1))
   log_dir = str(tmp_path / "run")
   assert latest_step(log_dir) == 2
   for prefix in tf.train.get_checkpoint_state(
@@ -293,26 +326,32 @@ def test_injected_nan_never_reaches_a_checkpoint(repo, tmp_path, monkeypatch):
 
 
 def test_restarted_eval_job_fills_the_csv_once_in_order(repo, tmp_path):
-  training.run(config(repo, tmp_path, max_number_of_steps=6,
-                       save_checkpoint_steps=1))
+  training.run(
+      config(repo, tmp_path, max_number_of_steps=6, save_checkpoint_steps=1))
   out = tmp_path / "eval.csv"
   # A first eval job was killed after steps 1 and 2 (and 4, evaluated out of
   # order by hand).
   out.write_text("step,accuracy,loss\n1,0.1,2.3\n2,0.1,2.3\n4,0.1,2.3\n")
-  proc = subprocess.run(
-      script(repo, "cifar_eval.py", f"--checkpoint_dir={tmp_path / 'run'}",
-             f"--data_dir={VAL}", f"--output_csv_file={out}",
-             "--eval_interval_secs=0", "--batch_size=500"),
-      cwd=repo, capture_output=True, text=True, check=False)
+  proc = subprocess.run(script(repo, "cifar_eval.py",
+                               f"--checkpoint_dir={tmp_path / 'run'}",
+                               f"--data_dir={VAL}", f"--output_csv_file={out}",
+                               "--eval_interval_secs=0", "--batch_size=500"),
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   steps = [int(r["step"]) for r in csv.DictReader(open(out))]
   assert steps == [1, 2, 4, 3, 5, 6]
   # Run again: nothing new, nothing written twice.
-  proc = subprocess.run(
-      script(repo, "cifar_eval.py", f"--checkpoint_dir={tmp_path / 'run'}",
-             f"--data_dir={VAL}", f"--output_csv_file={out}", "--eval_all",
-             "--batch_size=500"),
-      cwd=repo, capture_output=True, text=True, check=False)
+  proc = subprocess.run(script(repo, "cifar_eval.py",
+                               f"--checkpoint_dir={tmp_path / 'run'}",
+                               f"--data_dir={VAL}", f"--output_csv_file={out}",
+                               "--eval_all", "--batch_size=500"),
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.returncode == 0
   assert [int(r["step"]) for r in csv.DictReader(open(out))] == steps
 
@@ -324,11 +363,15 @@ def test_eval_job_stops_when_its_trainer_is_gone(repo, tmp_path):
   saved = json.loads(path.read_text())
   saved["max_number_of_steps"] = 50
   path.write_text(json.dumps(saved))
-  proc = subprocess.run(
-      script(repo, "cifar_eval.py", f"--checkpoint_dir={tmp_path / 'run'}",
-             f"--data_dir={VAL}", "--eval_interval_secs=1",
-             "--trainer_wait_secs=3", "--batch_size=500"),
-      cwd=repo, capture_output=True, text=True, check=False, timeout=120)
+  proc = subprocess.run(script(repo, "cifar_eval.py",
+                               f"--checkpoint_dir={tmp_path / 'run'}",
+                               f"--data_dir={VAL}", "--eval_interval_secs=1",
+                               "--trainer_wait_secs=3", "--batch_size=500"),
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        timeout=120)
   assert proc.returncode == 1
   assert proc.stderr.strip().splitlines()[-1].endswith(
       "its last checkpoint is step 2 of 50: the run stopped before its end")
@@ -342,21 +385,29 @@ def test_eval_job_fails_on_truncated_test_shard(repo, tmp_path):
   data = shard.read_bytes()
   (val / shard.name).write_bytes(data[:len(data) // 2])
   for extra in (["--eval_once"], ["--timeout_secs=5"]):
-    proc = subprocess.run(
-        script(repo, "cifar_eval.py", f"--checkpoint_dir={tmp_path / 'run'}",
-               f"--data_dir={val}", *extra),
-        cwd=repo, capture_output=True, text=True, check=False, timeout=120)
+    proc = subprocess.run(script(repo, "cifar_eval.py",
+                                 f"--checkpoint_dir={tmp_path / 'run'}",
+                                 f"--data_dir={val}", *extra),
+                          cwd=repo,
+                          capture_output=True,
+                          text=True,
+                          check=False,
+                          timeout=120)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "corrupt TFRecord file" in last and shard.name in last
 
 
 def test_eval_job_fails_on_a_mentornet_checkpoint(repo, tmp_path):
-  proc = subprocess.run(
-      script(repo, "cifar_eval.py",
-             f"--checkpoint_dir={repo / PD}", f"--data_dir={VAL}",
-             "--studentnet=inception", "--eval_once", "--batch_size=500"),
-      cwd=repo, capture_output=True, text=True, check=False, timeout=120)
+  proc = subprocess.run(script(repo, "cifar_eval.py",
+                               f"--checkpoint_dir={repo / PD}",
+                               f"--data_dir={VAL}", "--studentnet=inception",
+                               "--eval_once", "--batch_size=500"),
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        timeout=120)
   assert proc.returncode == 1
   last = proc.stderr.strip().splitlines()[-1]
   assert "no StudentNet checkpoint (model.ckpt-<step>) in" in last
@@ -365,10 +416,16 @@ def test_eval_job_fails_on_a_mentornet_checkpoint(repo, tmp_path):
 
 def test_grid_pair_ends_when_its_trainer_dies(repo, tmp_path):
   start = time.time()
-  proc = subprocess.run(
-      ["bash", "-c", "source commands/grid.sh; run_pair \"$1\" bash -c "
-       "'sleep 1; exit 3' -- sleep 600", "bash", str(tmp_path / "cell")],
-      cwd=repo, capture_output=True, text=True, check=False, timeout=60)
+  proc = subprocess.run([
+      "bash", "-c", "source commands/grid.sh; run_pair \"$1\" bash -c "
+      "'sleep 1; exit 3' -- sleep 600", "bash",
+      str(tmp_path / "cell")
+  ],
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        timeout=60)
   assert time.time() - start < 30
   assert proc.returncode == 3
   assert "the trainer of" in proc.stderr and "failed (exit 3)" in proc.stderr
@@ -383,8 +440,10 @@ def write_records(directory, labels, images=None, name="cifar10_train"):
   rng = np.random.default_rng(0)
   if images is None:
     images = rng.integers(0, 256, [len(labels), 32, 32, 3]).astype(np.uint8)
-  pngs = [tf.io.encode_png(im).numpy() if isinstance(im, np.ndarray) else im
-          for im in images]
+  pngs = [
+      tf.io.encode_png(im).numpy() if isinstance(im, np.ndarray) else im
+      for im in images
+  ]
   path = directory / f"{name}-00000-of-00001"
   with tf.io.TFRecordWriter(str(path)) as w:
     for i, (png, label) in enumerate(zip(pngs, labels)):
@@ -404,7 +463,8 @@ def test_bad_images_name_file_and_record(tmp_path):
   good = rng.integers(0, 256, [32, 32, 3]).astype(np.uint8)
   small = rng.integers(0, 256, [16, 32, 3]).astype(np.uint8)
   path = write_records(tmp_path / "a", [1, 2, 3], [good, small, good])
-  with pytest.raises(ValueError, match=rf"{path}, record 1: image of shape "
+  with pytest.raises(ValueError,
+                     match=rf"{path}, record 1: image of shape "
                      r"\[16, 32, 3\], expected \[32, 32, 3\]"):
     shards.count_records([str(path)], "cifar10")
   path = write_records(tmp_path / "b", [1, 2], [good, b"not a png"])
@@ -426,7 +486,8 @@ def test_empty_shard_and_directory_named_like_a_shard(tmp_path):
     (dict(learning_rate_decay_factor=-5),
      "--learning_rate_decay_factor=-5 must lie in \\(0, 1\\]"),
     (dict(save_checkpoint_steps=-1), "--save_checkpoint_steps=-1 must be >= 0"),
-    (dict(learning_rate=float("nan")), "--learning_rate=nan must be a positive"),
+    (dict(learning_rate=float("nan")),
+     "--learning_rate=nan must be a positive"),
 ])
 def test_bad_training_numbers(repo, tmp_path, kwargs, message):
   with pytest.raises(ValueError, match=message):
@@ -435,9 +496,13 @@ def test_bad_training_numbers(repo, tmp_path, kwargs, message):
 
 
 def run_tool(repo, path, *args):
-  proc = subprocess.run([sys.executable, str(repo / path), *args], cwd=repo,
-                        capture_output=True, text=True, check=False,
-                        env=dict(os.environ, **QUIET))
+  proc = subprocess.run(
+      [sys.executable, str(repo / path), *args],
+      cwd=repo,
+      capture_output=True,
+      text=True,
+      check=False,
+      env=dict(os.environ, **QUIET))
   lines = proc.stderr.strip().splitlines()
   return proc.returncode, lines[-1] if lines else ""
 
@@ -483,8 +548,15 @@ def test_prepare_leaves_nothing_when_killed_between_the_splits(
 
   def builder(name, data_dir):
     del name, data_dir
-    return type("B", (), {"info": type("I", (), {"features": {
-        "label": type("L", (), {"num_classes": 10})()}})()})()
+    return type(
+        "B", (), {
+            "info":
+                type("I", (), {
+                    "features": {
+                        "label": type("L", (), {"num_classes": 10})()
+                    }
+                })()
+        })()
 
   def read_split(builder_, split, max_examples=0):
     del builder_, max_examples
@@ -494,12 +566,13 @@ def test_prepare_leaves_nothing_when_killed_between_the_splits(
     rng = np.random.default_rng(0)
     return (rng.integers(0, 256, [20, 32, 32, 3]).astype(np.uint8),
             rng.integers(0, 10, 20), None)
+
   del real
   monkeypatch.setattr(cifar_data, "tfds_builder", builder)
   monkeypatch.setattr(cifar_data, "read_split", read_split)
   prepare = PrepareConfig(dataset_name="cifar10",
-                                     noise_fraction=0.4,
-                                     output_dir=str(tmp_path))
+                          noise_fraction=0.4,
+                          output_dir=str(tmp_path))
   with pytest.raises(KeyboardInterrupt):
     cifar_data.prepare_noisy_cifar(prepare)
   assert calls == ["train", "test"]
@@ -507,8 +580,10 @@ def test_prepare_leaves_nothing_when_killed_between_the_splits(
   # A temporary folder of a killed (dead) process is removed on the rerun.
   stale = tmp_path / "cifar10" / ".tmp-999999999-abc"
   stale.mkdir()
-  monkeypatch.setattr(cifar_data, "read_split", lambda b, s, m=0: (
-      np.zeros([4, 32, 32, 3], np.uint8), np.arange(4), None))
+  monkeypatch.setattr(cifar_data,
+                      "read_split",
+                      lambda b, s, m=0:
+                      (np.zeros([4, 32, 32, 3], np.uint8), np.arange(4), None))
   cifar_data.prepare_noisy_cifar(prepare)
   assert sorted(os.listdir(tmp_path / "cifar10")) == ["0.4", "val"]
 
@@ -521,8 +596,8 @@ def test_nan_mentornet_is_refused_before_training(repo, tmp_path):
   with pytest.raises(ValueError, match="holds NaN or Inf"):
     mentor.load_mentornet(prefix)
   code, line = run_tool(repo, "code/cifar_train_mentornet.py",
-                        *train_args(tmp_path / "run", 2)[:3],
-                        f"--trained_mentornet_dir={prefix}",
+                        *train_args(tmp_path / "run",
+                                    2)[:3], f"--trained_mentornet_dir={prefix}",
                         "--batch_size=16", "--max_number_of_steps=2")
   assert code == 1 and "holds NaN or Inf" in line
   assert not tf.train.latest_checkpoint(str(tmp_path / "run"))

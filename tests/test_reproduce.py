@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-
 HELPER = """
 import json, sys
 sys.path.insert(0, 'benchmarks')
@@ -36,9 +35,13 @@ else:
 
 
 def run_helper(repo, argv, task):
-  proc = subprocess.run([sys.executable, "-c", HELPER, json.dumps(argv)],
-                        input=json.dumps(task), capture_output=True,
-                        text=True, cwd=repo, check=False)
+  proc = subprocess.run([sys.executable, "-c", HELPER,
+                         json.dumps(argv)],
+                        input=json.dumps(task),
+                        capture_output=True,
+                        text=True,
+                        cwd=repo,
+                        check=False)
   assert proc.returncode == 0, proc.stderr[-2000:]
   return proc.stdout
 
@@ -57,11 +60,15 @@ def test_protocol_uses_the_grids_per_method_flags(repo, grid_commands):
     assert ours.pop(f"{noise} {method}") == tail, (noise, method)
   # MentorMix: its own grid's CIFAR-10 row, on the protocol's schedule.
   printed = subprocess.run(
-      ["bash", "commands/training_mentormix_command.sh", "--print"], cwd=repo,
-      capture_output=True, text=True, check=True).stdout.splitlines()
+      ["bash", "commands/training_mentormix_command.sh", "--print"],
+      cwd=repo,
+      capture_output=True,
+      text=True,
+      check=True).stdout.splitlines()
   for noise in ("0.4", "0.8"):
     flags = ours.pop(f"{noise} mentormix")
-    grid = next(line.split() for line in printed
+    grid = next(line.split()
+                for line in printed
                 if "cifar_train_mentormix" in line and
                 f"--data_dir=data/cifar10/{noise} " in line)
     assert flags[-1] == "--learning_rate_decay_factor=0.1"
@@ -74,10 +81,15 @@ def test_protocol_table_follows_the_python2_schedule(repo):
   """Images, steps and the first decay step of each protocol; the decay step
   is the original's Python 2 `int(N / B * epochs)`, N / B truncated first."""
   protocols = json.loads(run_helper(repo, [], {"do": "protocols"}))
+
   def python2_decay(images, epochs):
     return int((images // 128) * epochs)
-  expected = {"cpu_1k": (1000, 2000, 185.8), "cpu_5k_long": (5000, 12000, 200),
-              "paper": (50000, 120000, 200)}
+
+  expected = {
+      "cpu_1k": (1000, 2000, 185.8),
+      "cpu_5k_long": (5000, 12000, 200),
+      "paper": (50000, 120000, 200)
+  }
   for name, (images, steps, epochs) in expected.items():
     got = protocols.pop(name)
     assert got[:3] == [images, steps, python2_decay(images, epochs)], name
@@ -88,8 +100,7 @@ def test_protocol_table_follows_the_python2_schedule(repo):
   assert python2_decay(1000, 185.8) == 1300  # 65% of 2,000
   paper = json.loads(run_helper(repo, ["--protocol=paper"],
                                 {"do": "protocols"}))["paper"]
-  assert paper[3] == ["0.8"] and paper[4] == ["baseline",
-                                              "mentornet_dd_as_run"]
+  assert paper[3] == ["0.8"] and paper[4] == ["baseline", "mentornet_dd_as_run"]
   command = paper[6]
   # The original command's schedule flags, and DD as it really ran.
   for flag in ("--max_number_of_steps=120000", "--num_epochs_per_decay=200",
@@ -102,15 +113,19 @@ def test_protocol_table_follows_the_python2_schedule(repo):
 
 
 def test_print_shows_every_protocols_commands(repo, tmp_path):
-  proc = subprocess.run(
-      [sys.executable, "benchmarks/reproduce.py", "--print",
-       f"--work_dir={tmp_path}"], cwd=repo, capture_output=True, text=True,
-      check=False)
+  proc = subprocess.run([
+      sys.executable, "benchmarks/reproduce.py", "--print",
+      f"--work_dir={tmp_path}"
+  ],
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False)
   assert proc.returncode == 0, proc.stderr[-2000:]
   lines = proc.stdout.splitlines()
   headers = [l for l in lines if l.startswith("# protocol ")]
-  assert [h.split()[2].rstrip(":") for h in headers] == [
-      "cpu_1k", "cpu_5k_long", "paper"]
+  assert [h.split()[2].rstrip(":") for h in headers
+         ] == ["cpu_1k", "cpu_5k_long", "paper"]
   assert "decay x0.1 at step 78,000 (65%)" in headers[2]
   commands = [l for l in lines if not l.startswith("#")]
   # cpu_1k: 7 methods x 2 noises + 5 x 2 x 2 seeds; 5k: 3 + 2; paper: 2.
@@ -121,33 +136,55 @@ def test_print_shows_every_protocols_commands(repo, tmp_path):
 
 @pytest.mark.slow
 def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
+
   def run(method, noise, final, best, seed=0, share=0.6):
     curve = {"300": best - 0.05, "1500": best, "3000": final}
-    diagnostics = {"steps": [50, 100], "series": {
-        "weight_share_clean": [0.6, share], "mean_weight_clean": [1.0, 0.9],
-        "mean_weight_noisy": [1.0, 0.4]}, "final": {
-            "weight_share_clean": share, "mean_weight_clean": 0.9,
-            "mean_weight_noisy": 0.4}}
-    return {"method": method, "noise": noise, "seed": seed,
-            "command": f"python x {method} {seed}",
-            "train_seconds": 300, "eval_seconds": 30, "final_accuracy": final,
-            "best_accuracy": best, "best_step": 1500,
-            "accuracy_by_step": curve, "diagnostics": diagnostics}
-  results = [run("baseline", "0.4", 0.42, 0.45),
-             run("mentornet_dd", "0.4", 0.47, 0.47, share=0.75),
-             run("baseline", "0.4", 0.40, 0.41, seed=1),
-             run("mentornet_dd", "0.4", 0.43, 0.43, seed=1),
-             run("baseline", "0.4", 0.40, 0.41, seed=2),
-             run("mentornet_dd", "0.4", 0.44, 0.44, seed=2),
-             run("mentormix", "0.4", 0.45, 0.46, share=0.7)]
+    diagnostics = {
+        "steps": [50, 100],
+        "series": {
+            "weight_share_clean": [0.6, share],
+            "mean_weight_clean": [1.0, 0.9],
+            "mean_weight_noisy": [1.0, 0.4]
+        },
+        "final": {
+            "weight_share_clean": share,
+            "mean_weight_clean": 0.9,
+            "mean_weight_noisy": 0.4
+        }
+    }
+    return {
+        "method": method,
+        "noise": noise,
+        "seed": seed,
+        "command": f"python x {method} {seed}",
+        "train_seconds": 300,
+        "eval_seconds": 30,
+        "final_accuracy": final,
+        "best_accuracy": best,
+        "best_step": 1500,
+        "accuracy_by_step": curve,
+        "diagnostics": diagnostics
+    }
+
+  results = [
+      run("baseline", "0.4", 0.42, 0.45),
+      run("mentornet_dd", "0.4", 0.47, 0.47, share=0.75),
+      run("baseline", "0.4", 0.40, 0.41, seed=1),
+      run("mentornet_dd", "0.4", 0.43, 0.43, seed=1),
+      run("baseline", "0.4", 0.40, 0.41, seed=2),
+      run("mentornet_dd", "0.4", 0.44, 0.44, seed=2),
+      run("mentormix", "0.4", 0.45, 0.46, share=0.7)
+  ]
   notes = tmp_path / "notes.md"
   notes.write_text("## Why\n\nHand-written analysis.\n")
-  run_helper(repo, [f"--results_dir={tmp_path}", f"--notes_file={notes}",
-                    "--repeat_methods=baseline,mentornet_dd,mentormix",
-                    "--noises=0.4",
-                    "--methods=baseline,mentornet_dd,mentormix",
-                    "--repeat_seeds=1,2"],
-             {"do": "write", "results": results})
+  run_helper(repo, [
+      f"--results_dir={tmp_path}", f"--notes_file={notes}",
+      "--repeat_methods=baseline,mentornet_dd,mentormix", "--noises=0.4",
+      "--methods=baseline,mentornet_dd,mentormix", "--repeat_seeds=1,2"
+  ], {
+      "do": "write",
+      "results": results
+  })
   text = (tmp_path / "reproduce_cpu.md").read_text()
   assert ("| 0.4 | baseline | 0 | 0.4200 | 0.4500 (1500) | -3.0 points | "
           "0.600 | 0.900 | 0.400 | 0.720 |") in text

@@ -26,8 +26,8 @@ from mentornet.data import records
 from mentornet.evaluation import evaluate
 from mentornet.learning import generate
 from mentornet import training
-from mentornet.training import checkpoints
-from mentornet.training import run_dir
+from mentornet.runs import checkpoints
+from mentornet.runs import run_dir
 
 pytestmark = pytest.mark.slow  # subprocesses, kills and resumes
 
@@ -39,9 +39,13 @@ QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 def config(repo, tmp_path, **kwargs):
   del repo
-  return helpers.train_config(tmp_path, **{
-      "max_number_of_steps": 30, "save_checkpoint_steps": 10,
-      "save_summaries_secs": 100000, **kwargs})
+  return helpers.train_config(
+      tmp_path, **{
+          "max_number_of_steps": 30,
+          "save_checkpoint_steps": 10,
+          "save_summaries_secs": 100000,
+          **kwargs
+      })
 
 
 def digests(directory):
@@ -50,22 +54,27 @@ def digests(directory):
   for path in glob.glob(os.path.join(directory, "**", "model.ckpt-*"),
                         recursive=True):
     with open(path, "rb") as f:
-      out[os.path.relpath(path, directory)] = hashlib.sha256(
-          f.read()).hexdigest()
+      out[os.path.relpath(path,
+                          directory)] = hashlib.sha256(f.read()).hexdigest()
   return out
 
 
 def steps_on_disk(directory):
-  return [f.step for f in checkpoints.on_disk(str(directory), "model.ckpt")
-          if f.complete]
+  return [
+      f.step
+      for f in checkpoints.on_disk(str(directory), "model.ckpt")
+      if f.complete
+  ]
 
 
 def tensors(prefix):
   """Every tensor of a checkpoint but the save counter (a count of saves)."""
   reader = tf.train.load_checkpoint(prefix)
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()
-          if not name.startswith("save_counter")}
+  return {
+      name: reader.get_tensor(name)
+      for name in reader.get_variable_to_shape_map()
+      if not name.startswith("save_counter")
+  }
 
 
 def script(repo, name, *args):
@@ -73,8 +82,11 @@ def script(repo, name, *args):
 
 
 def run_script(repo, name, *args):
-  return subprocess.run(script(repo, name, *args), cwd=repo,
-                        capture_output=True, text=True, check=False,
+  return subprocess.run(script(repo, name, *args),
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
+                        check=False,
                         env=dict(os.environ, **QUIET))
 
 
@@ -154,8 +166,8 @@ def test_corrupt_newest_checkpoint_falls_back_naming_both(
   before = digests(run)
   with caplog.at_level(logging.INFO):
     training.run(config(repo, tmp_path, max_number_of_steps=40))
-  line = next(r.getMessage() for r in caplog.records
-              if "passed over" in r.getMessage())
+  line = next(
+      r.getMessage() for r in caplog.records if "passed over" in r.getMessage())
   assert f"passed over {run}/model.ckpt-30 (" in line
   assert f"resumed from {run}/model.ckpt-20" in line
   assert "\n" not in line
@@ -179,8 +191,8 @@ def test_no_readable_checkpoint_is_refused_and_nothing_changes(
                     "--batch_size=16", "--max_number_of_steps=40",
                     "--save_checkpoint_steps=10",
                     "--save_summaries_secs=100000")
-  one_line_error(proc, "holds checkpoints but none restores",
-                 "model.ckpt-30", "nothing was changed")
+  one_line_error(proc, "holds checkpoints but none restores", "model.ckpt-30",
+                 "nothing was changed")
   assert digests(run) == before and sorted(os.listdir(run)) == files
 
 
@@ -188,9 +200,12 @@ def test_eval_job_finds_checkpoints_without_the_state_file(
     repo, tmp_path, three_checkpoints):
   run = three_checkpoints
   (run / "checkpoint").unlink()
-  results = evaluate.run(EvalConfig(
-      checkpoint_dir=str(run), data_dir=str(repo / VAL), batch_size=250,
-      eval_all=True, output_csv_file=str(tmp_path / "eval.csv")))
+  results = evaluate.run(
+      EvalConfig(checkpoint_dir=str(run),
+                 data_dir=str(repo / VAL),
+                 batch_size=250,
+                 eval_all=True,
+                 output_csv_file=str(tmp_path / "eval.csv")))
   assert sorted(results) == [10, 20, 30]
 
 
@@ -198,20 +213,25 @@ def test_eval_job_finds_checkpoints_without_the_state_file(
 
 
 def _train_args(log_dir, steps):
-  return ["--studentnet=inception", f"--data_dir={DEMO}",
-          f"--train_log_dir={log_dir}", f"--trained_mentornet_dir={PD}",
-          "--batch_size=32", f"--max_number_of_steps={steps}",
-          "--save_checkpoint_steps=40", "--save_interval_secs=100000",
-          "--save_summaries_secs=100000", "--log_every_n_steps=1",
-          "--loss_p_percentile=0.75", "--example_dropout_rates=0.5,30,0.1,70",
-          "--seed=3"]
+  return [
+      "--studentnet=inception", f"--data_dir={DEMO}",
+      f"--train_log_dir={log_dir}", f"--trained_mentornet_dir={PD}",
+      "--batch_size=32", f"--max_number_of_steps={steps}",
+      "--save_checkpoint_steps=40", "--save_interval_secs=100000",
+      "--save_summaries_secs=100000", "--log_every_n_steps=1",
+      "--loss_p_percentile=0.75", "--example_dropout_rates=0.5,30,0.1,70",
+      "--seed=3"
+  ]
 
 
 def _start(repo, log_dir, steps):
-  return subprocess.Popen(
-      script(repo, "cifar_train_mentornet.py", *_train_args(log_dir, steps)),
-      cwd=repo, env=dict(os.environ, **QUIET), stdout=subprocess.PIPE,
-      stderr=subprocess.STDOUT, text=True)
+  return subprocess.Popen(script(repo, "cifar_train_mentornet.py",
+                                 *_train_args(log_dir, steps)),
+                          cwd=repo,
+                          env=dict(os.environ, **QUIET),
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True)
 
 
 def _stop_at(proc, sig, step):
@@ -243,8 +263,8 @@ def test_killed_and_resumed_run_ends_bit_identical(repo, tmp_path):
     proc = _start(repo, pieces, steps)
     output = _stop_at(proc, sig, at)
     assert proc.returncode == code, output[-3000:]
-  stopped = int(re.search(r"stopped by SIGTERM at step (\d+) of 240",
-                          output).group(1))
+  stopped = int(
+      re.search(r"stopped by SIGTERM at step (\d+) of 240", output).group(1))
   assert 170 <= stopped < 180 and stopped % 40  # mid-interval, mid-pass
   proc = _start(repo, pieces, steps)
   output = proc.communicate(timeout=600)[0]
@@ -262,23 +282,26 @@ def test_killed_and_resumed_run_ends_bit_identical(repo, tmp_path):
 
 def _mentornet_data(tmp_path):
   data = tmp_path / "data"
-  generate.generate_predefined("vstar_self_paced", str(data),
-                                       sample_size=8000)
+  generate.generate_predefined("vstar_self_paced", str(data), sample_size=8000)
   return data
 
 
 def test_killed_mentornet_training_resumes_bit_identical(repo, tmp_path):
   data = _mentornet_data(tmp_path)
-  args = [f"--data_path={data}", "--max_step_train=4000",
-          "--mini_batch_size=32", "--seed=1"]
+  args = [
+      f"--data_path={data}", "--max_step_train=4000", "--mini_batch_size=32",
+      "--seed=1"
+  ]
   whole = run_script(repo, "training_mentornet/train.py",
                      f"--train_dir={tmp_path / 'whole'}", *args)
   assert whole.returncode == 0, whole.stderr[-2000:]
   pieces = tmp_path / "pieces"
-  proc = subprocess.Popen(
-      script(repo, "training_mentornet/train.py", f"--train_dir={pieces}",
-             *args), cwd=repo, env=dict(os.environ, **QUIET),
-      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  proc = subprocess.Popen(script(repo, "training_mentornet/train.py",
+                                 f"--train_dir={pieces}", *args),
+                          cwd=repo,
+                          env=dict(os.environ, **QUIET),
+                          stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
   deadline = time.time() + 300
   while not glob.glob(str(pieces / "mentornet-1000.index")):
     assert proc.poll() is None and time.time() < deadline
@@ -301,39 +324,46 @@ def test_mentornet_trainer_refuses_a_changed_resume_and_a_second_trainer(
     repo, tmp_path):
   data = _mentornet_data(tmp_path)
   train_dir = tmp_path / "mn"
-  args = [f"--train_dir={train_dir}", f"--data_path={data}",
-          "--max_step_train=400"]
+  args = [
+      f"--train_dir={train_dir}", f"--data_path={data}", "--max_step_train=400"
+  ]
   assert run_script(repo, "training_mentornet/train.py", *args).returncode == 0
   for changed, needle in (("--learning_rate=0.05", "learning_rate: 0.1 there"),
                           ("--seed=4", "seed: 0 there, 4 here"),
                           ("--mini_batch_size=64", "mini_batch_size: 32")):
-    one_line_error(run_script(repo, "training_mentornet/train.py", *args,
-                              changed), needle, "holds a MentorNet trained")
+    one_line_error(
+        run_script(repo, "training_mentornet/train.py", *args, changed), needle,
+        "holds a MentorNet trained")
   other = tmp_path / "other"
-  generate.generate_predefined("vstar_self_paced", str(other),
-                                       sample_size=8000, seed=5)
-  one_line_error(run_script(repo, "training_mentornet/train.py",
-                            f"--train_dir={train_dir}", f"--data_path={other}",
-                            "--max_step_train=400"), "training data")
+  generate.generate_predefined("vstar_self_paced",
+                               str(other),
+                               sample_size=8000,
+                               seed=5)
+  one_line_error(
+      run_script(repo, "training_mentornet/train.py",
+                 f"--train_dir={train_dir}", f"--data_path={other}",
+                 "--max_step_train=400"), "training data")
   # A longer run of the same settings resumes (the schedule does not depend
   # on max_step_train).
   longer = run_script(repo, "training_mentornet/train.py", *args[:2],
                       "--max_step_train=600")
   assert longer.returncode == 0 and "resumed from" in longer.stderr
   # Two trainers at once on one directory: the second is refused.
-  first = subprocess.Popen(
-      script(repo, "training_mentornet/train.py", *args[:2],
-             "--max_step_train=400000"), cwd=repo,
-      env=dict(os.environ, **QUIET), stdout=subprocess.DEVNULL,
-      stderr=subprocess.DEVNULL)
+  first = subprocess.Popen(script(repo, "training_mentornet/train.py",
+                                  *args[:2], "--max_step_train=400000"),
+                           cwd=repo,
+                           env=dict(os.environ, **QUIET),
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
   try:
     deadline = time.time() + 120
     while not run_dir.trainer_is_running(str(train_dir)):
       assert first.poll() is None and time.time() < deadline
       time.sleep(0.05)
-    one_line_error(run_script(repo, "training_mentornet/train.py", *args[:2],
-                              "--max_step_train=400000"),
-                   "in use by another trainer", f"pid {first.pid}")
+    one_line_error(
+        run_script(repo, "training_mentornet/train.py", *args[:2],
+                   "--max_step_train=400000"), "in use by another trainer",
+        f"pid {first.pid}")
     assert first.poll() is None
   finally:
     first.kill()
@@ -346,15 +376,16 @@ def test_mentornet_trainer_refuses_a_changed_resume_and_a_second_trainer(
 def _small_records(directory, n, seed):
   rng = np.random.default_rng(seed)
   images = rng.integers(0, 256, [n, 32, 32, 3]).astype(np.uint8)
-  serialized = [records.make_example(tf.io.encode_png(images[i]).numpy(),
-                                     i % 10, i % 10, i)
-                for i in range(n)]
+  serialized = [
+      records.make_example(
+          tf.io.encode_png(images[i]).numpy(), i % 10, i % 10, i)
+      for i in range(n)
+  ]
   os.makedirs(directory, exist_ok=True)
   records.write_records(serialized, str(directory), "cifar10", "train")
 
 
-def test_resume_on_other_records_is_refused_naming_the_change(repo,
-                                                               tmp_path):
+def test_resume_on_other_records_is_refused_naming_the_change(repo, tmp_path):
   data = tmp_path / "data"
   _small_records(data, 300, seed=0)
   cfg = config(repo, tmp_path, data_dir=str(data), max_number_of_steps=4)
@@ -362,15 +393,16 @@ def test_resume_on_other_records_is_refused_naming_the_change(repo,
   shutil.rmtree(data)
   _small_records(data, 200, seed=1)  # other size, other images
   before = digests(tmp_path / "run")
-  with pytest.raises(ValueError, match=r"holds other training data than the "
+  with pytest.raises(ValueError,
+                     match=r"holds other training data than the "
                      r"run in .* \(300 records there, 200 here\)"):
-    training.run(config(repo, tmp_path, data_dir=str(data),
-                         max_number_of_steps=8))
+    training.run(
+        config(repo, tmp_path, data_dir=str(data), max_number_of_steps=8))
   shutil.rmtree(data)
   _small_records(data, 300, seed=2)  # same size, other images
   with pytest.raises(ValueError, match="other contents"):
-    training.run(config(repo, tmp_path, data_dir=str(data),
-                         max_number_of_steps=8))
+    training.run(
+        config(repo, tmp_path, data_dir=str(data), max_number_of_steps=8))
   assert digests(tmp_path / "run") == before
 
 
@@ -378,22 +410,35 @@ def test_resume_on_other_records_is_refused_naming_the_change(repo,
 
 
 def test_deleted_run_config_cannot_adopt_other_flags(repo, tmp_path):
-  training.run(config(repo, tmp_path, max_number_of_steps=4,
-                       save_checkpoint_steps=0, use_mentornet=True,
-                       trained_mentornet_dir=str(repo / PD)))
+  training.run(
+      config(repo,
+             tmp_path,
+             max_number_of_steps=4,
+             save_checkpoint_steps=0,
+             use_mentornet=True,
+             trained_mentornet_dir=str(repo / PD)))
   (tmp_path / "run" / "train_config.json").unlink()
-  with pytest.raises(ValueError, match=r"learning_rate: 0.1 there, 0.05 here"
-                     r"\), as .*model.ckpt-4 \(its train_config.json is gone\)"):
-    training.run(config(repo, tmp_path, max_number_of_steps=4,
-                         save_checkpoint_steps=0, use_mentornet=True,
-                         trained_mentornet_dir=str(repo / PD),
-                         learning_rate=0.05))
+  with pytest.raises(
+      ValueError,
+      match=r"learning_rate: 0.1 there, 0.05 here"
+      r"\), as .*model.ckpt-4 \(its train_config.json is gone\)"):
+    training.run(
+        config(repo,
+               tmp_path,
+               max_number_of_steps=4,
+               save_checkpoint_steps=0,
+               use_mentornet=True,
+               trained_mentornet_dir=str(repo / PD),
+               learning_rate=0.05))
   assert not (tmp_path / "run" / "train_config.json").exists()
   # The same flags, the MentorNet spelled another way: the same run.
-  training.run(config(repo, tmp_path, max_number_of_steps=4,
-                       save_checkpoint_steps=0, use_mentornet=True,
-                       trained_mentornet_dir="./" + os.path.relpath(
-                           repo / PD)))
+  training.run(
+      config(repo,
+             tmp_path,
+             max_number_of_steps=4,
+             save_checkpoint_steps=0,
+             use_mentornet=True,
+             trained_mentornet_dir="./" + os.path.relpath(repo / PD)))
   saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
   assert saved["learning_rate"] == 0.1 and saved["data"]["records"] == 5000
 
@@ -404,27 +449,29 @@ def test_deleted_run_config_cannot_adopt_other_flags(repo, tmp_path):
 def test_eval_job_without_anything_to_evaluate_fails(repo, tmp_path):
   missing = tmp_path / "missing"
   for mode in ("--eval_once", "--eval_all"):
-    one_line_error(run_script(repo, "cifar_eval.py",
-                              f"--checkpoint_dir={missing}",
-                              f"--data_dir={VAL}", "--studentnet=inception",
-                              mode), "does not exist")
+    one_line_error(
+        run_script(repo, "cifar_eval.py", f"--checkpoint_dir={missing}",
+                   f"--data_dir={VAL}", "--studentnet=inception", mode),
+        "does not exist")
   for directory in (missing, tmp_path):  # never created; empty, no trainer
-    one_line_error(run_script(repo, "cifar_eval.py",
-                              f"--checkpoint_dir={directory}",
-                              f"--data_dir={VAL}", "--studentnet=inception",
-                              "--trainer_wait_secs=1",
-                              "--eval_interval_secs=0"),
-                   "no trainer came to", "nothing was evaluated")
+    one_line_error(
+        run_script(repo, "cifar_eval.py", f"--checkpoint_dir={directory}",
+                   f"--data_dir={VAL}", "--studentnet=inception",
+                   "--trainer_wait_secs=1", "--eval_interval_secs=0"),
+        "no trainer came to", "nothing was evaluated")
 
 
 def test_csv_row_cut_short_is_repaired_not_glued(repo, tmp_path,
                                                  three_checkpoints):
   csv = tmp_path / "eval.csv"
   csv.write_text("step,accuracy,loss\n10,0.250000,2.000000\n20,0.3")
-  evaluate.run(EvalConfig(
-      checkpoint_dir=str(three_checkpoints), data_dir=str(repo / VAL),
-      studentnet="inception", batch_size=250, eval_all=True,
-      output_csv_file=str(csv)))
+  evaluate.run(
+      EvalConfig(checkpoint_dir=str(three_checkpoints),
+                 data_dir=str(repo / VAL),
+                 studentnet="inception",
+                 batch_size=250,
+                 eval_all=True,
+                 output_csv_file=str(csv)))
   rows = csv.read_text().splitlines()
   assert rows[:2] == ["step,accuracy,loss", "10,0.250000,2.000000"]
   assert [r.split(",")[0] for r in rows[2:]] == ["20", "30"]
@@ -441,6 +488,7 @@ def test_read_only_train_log_dir_is_one_line(repo, tmp_path, monkeypatch):
     if str(path).endswith(run_dir.LOCK_FILE):
       raise OSError(errno.EROFS, "Read-only file system", str(path))
     return real_open(path, *args, **kwargs)
+
   monkeypatch.setattr(run_dir.os, "open", read_only)
   with pytest.raises(training.TrainingError,
                      match=r"cannot use --train_log_dir=.*Read-only file "
@@ -461,19 +509,18 @@ def test_eval_dir_that_cannot_be_created_is_one_line(repo, tmp_path,
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated"])
-def test_empty_or_truncated_mentornet_data_is_one_line(repo, tmp_path,
-                                                       content):
+def test_empty_or_truncated_mentornet_data_is_one_line(repo, tmp_path, content):
   data = _mentornet_data(tmp_path)
   (data / "tr.npz").write_bytes(content)
-  one_line_error(run_script(repo, "training_mentornet/train.py",
-                            f"--train_dir={tmp_path / 'mn'}",
-                            f"--data_path={data}"),
-                 "tr.npz is not a readable .npz file")
+  one_line_error(
+      run_script(repo, "training_mentornet/train.py",
+                 f"--train_dir={tmp_path / 'mn'}", f"--data_path={data}"),
+      "tr.npz is not a readable .npz file")
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
-def test_loss_dump_with_nan_or_inf_is_refused_naming_the_line(repo, tmp_path,
-                                                              value):
+def test_loss_dump_with_nan_or_inf_is_refused_naming_the_line(
+    repo, tmp_path, value):
   dump = tmp_path / "dump.txt"
   dump.write_text(f"1 18 3 3 0.50000\n2 18 4 1 {value}\n3 18 5 5 0.2\n")
   proc = run_script(repo, "training_mentornet/data_generator.py",

@@ -18,12 +18,11 @@ import helpers
 from mentornet.models import optimizers
 from mentornet.models import students
 from mentornet import training
-from mentornet.training import checkpoints
+from mentornet.runs import checkpoints
 
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 DEMO = "data/demo/cifar10/0.4"
 SMALL_RESNET = dict(num_residual_units=1, resnet_widths=(16, 32, 64))
-
 
 
 def run_schedule(config, num_examples):
@@ -31,10 +30,15 @@ def run_schedule(config, num_examples):
   config = training.with_rules(config)
   return optimizers.make_schedule(config.schedule, config, num_examples)
 
+
 def config(repo, tmp_path, **kwargs):
   del repo
-  return helpers.train_config(tmp_path, **{"max_number_of_steps": 6,
-                                           "log_every_n_steps": 2, **kwargs})
+  return helpers.train_config(
+      tmp_path, **{
+          "max_number_of_steps": 6,
+          "log_every_n_steps": 2,
+          **kwargs
+      })
 
 
 def ckpt_value(prefix, key):
@@ -46,20 +50,28 @@ def ckpt_value(prefix, key):
 def run_script(repo, script, *args, **popen):
   cmd = [sys.executable, str(repo / "code" / script), *args]
   if popen:
-    return subprocess.Popen(cmd, cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-  return subprocess.run(cmd, cwd=repo, capture_output=True, text=True,
+    return subprocess.Popen(cmd,
+                            cwd=repo,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            text=True)
+  return subprocess.run(cmd,
+                        cwd=repo,
+                        capture_output=True,
+                        text=True,
                         check=False)
 
 
-@pytest.mark.parametrize("script", ["cifar_train_baseline.py",
-                                    "cifar_train_mentornet.py"])
+@pytest.mark.parametrize(
+    "script", ["cifar_train_baseline.py", "cifar_train_mentornet.py"])
 @pytest.mark.parametrize("studentnet", ["resnet101", "inception"])
-def test_scripts_end_to_end_write_summaries(repo, tmp_path, script,
-                                            studentnet, scalars):
+def test_scripts_end_to_end_write_summaries(repo, tmp_path, script, studentnet,
+                                            scalars):
   mentornet = script == "cifar_train_mentornet.py"
-  extra = ([f"--trained_mentornet_dir={PD}", "--burn_in_epoch=100",
-            "--example_dropout_rates=0.25,100"] if mentornet else [])
+  extra = ([
+      f"--trained_mentornet_dir={PD}", "--burn_in_epoch=100",
+      "--example_dropout_rates=0.25,100"
+  ] if mentornet else [])
   proc = run_script(repo, script, f"--studentnet={studentnet}",
                     "--num_residual_units=1", "--resnet_widths=16,32,64",
                     f"--data_dir={DEMO}", f"--train_log_dir={tmp_path}",
@@ -99,20 +111,26 @@ def test_mentornet_script_honours_misspelled_flag(repo, tmp_path):
                     "--max_number_of_steps=2", "--loss_p_precentile=0.25")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "misspelling" in proc.stderr
-  assert '"loss_p_percentile": 0.25' in (tmp_path / "train_config.json").read_text()
+  assert '"loss_p_percentile": 0.25' in (tmp_path /
+                                         "train_config.json").read_text()
 
 
 @pytest.mark.slow
 def test_state_resumes_from_checkpoint(repo, tmp_path):
-  cfg = config(repo, tmp_path, use_mentornet=True, studentnet="resnet101",
-               example_dropout_rates="0.0,100", max_number_of_steps=3,
+  cfg = config(repo,
+               tmp_path,
+               use_mentornet=True,
+               studentnet="resnet101",
+               example_dropout_rates="0.0,100",
+               max_number_of_steps=3,
                **SMALL_RESNET)
   training.run(cfg)
   prefix = tf.train.latest_checkpoint(cfg.train_log_dir)
   saved_avg = ckpt_value(prefix, "curriculum/moving_average")
   assert saved_avg != 0
   model, _, optimizer, curriculum = training.build_training(cfg, 5000)
-  status = tf.train.Checkpoint(model=model, optimizer=optimizer,
+  status = tf.train.Checkpoint(model=model,
+                               optimizer=optimizer,
                                curriculum=curriculum).restore(prefix)
   status.expect_partial().assert_existing_objects_matched()
   stored = json.loads(checkpoints.stored_config(prefix))
@@ -140,11 +158,12 @@ def test_baseline_run_may_be_extended(repo, tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_then_rerun_finishes(repo, tmp_path):
-  args = ["--studentnet=inception", f"--data_dir={DEMO}",
-          f"--train_log_dir={tmp_path}", f"--trained_mentornet_dir={PD}",
-          "--batch_size=16", "--max_number_of_steps=400",
-          "--save_interval_secs=0", "--example_dropout_rates=0.0,100",
-          "--log_every_n_steps=50"]
+  args = [
+      "--studentnet=inception", f"--data_dir={DEMO}",
+      f"--train_log_dir={tmp_path}", f"--trained_mentornet_dir={PD}",
+      "--batch_size=16", "--max_number_of_steps=400", "--save_interval_secs=0",
+      "--example_dropout_rates=0.0,100", "--log_every_n_steps=50"
+  ]
   proc = run_script(repo, "cifar_train_mentornet.py", *args, popen=True)
   deadline = time.time() + 120
   while time.time() < deadline:
@@ -172,9 +191,14 @@ def test_sigkill_then_rerun_finishes(repo, tmp_path):
 @pytest.mark.slow
 def test_mirrored_over_two_logical_cpus(repo, tmp_path):
   assert len(tf.config.list_logical_devices("CPU")) == 2
-  cfg = config(repo, tmp_path, use_mentornet=True, studentnet="resnet101",
-               distribution_strategy="mirrored", max_number_of_steps=3,
-               burn_in_epoch=100, example_dropout_rates="0.5,100",
+  cfg = config(repo,
+               tmp_path,
+               use_mentornet=True,
+               studentnet="resnet101",
+               distribution_strategy="mirrored",
+               max_number_of_steps=3,
+               burn_in_epoch=100,
+               example_dropout_rates="0.5,100",
                **SMALL_RESNET)
   metrics = training.run(cfg)
   assert np.isfinite(metrics["total_loss"])
@@ -184,7 +208,10 @@ def test_mirrored_over_two_logical_cpus(repo, tmp_path):
 
 @pytest.mark.slow
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(repo, tmp_path):
-  cfg = config(repo, tmp_path, learning_rate=1e12, max_number_of_steps=50,
+  cfg = config(repo,
+               tmp_path,
+               learning_rate=1e12,
+               max_number_of_steps=50,
                save_interval_secs=0)
   with pytest.raises(training.TrainingError,
                      match=r"total loss is (nan|inf) at step \d+; training "
@@ -198,16 +225,28 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(repo, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"example_dropout_rates": "0.5,17,0.05,80"},
-     "--example_dropout_rates '0.5,17,0.05,80': epoch counts sum to 97"),
-    ({"loss_p_percentile": 1.5}, "--loss_p_percentile=1.5 is outside"),
-    ({"studentnet": "vgg"}, "--studentnet=vgg is unknown"),
-    ({"dataset_name": "mnist"}, "--dataset_name=mnist is unknown"),
-    ({"data_dir": "/nonexistent/dir"}, "data directory '/nonexistent/dir' "
+    ({
+        "example_dropout_rates": "0.5,17,0.05,80"
+    }, "--example_dropout_rates '0.5,17,0.05,80': epoch counts sum to 97"),
+    ({
+        "loss_p_percentile": 1.5
+    }, "--loss_p_percentile=1.5 is outside"),
+    ({
+        "studentnet": "vgg"
+    }, "--studentnet=vgg is unknown"),
+    ({
+        "dataset_name": "mnist"
+    }, "--dataset_name=mnist is unknown"),
+    ({
+        "data_dir": "/nonexistent/dir"
+    }, "data directory '/nonexistent/dir' "
      "does not exist"),
-    ({"trained_mentornet_dir": "/nonexistent/mentor"},
-     "no MentorNet checkpoint at /nonexistent/mentor"),
-    ({"burn_in_epoch": 101}, "--burn_in_epoch=101 is outside"),
+    ({
+        "trained_mentornet_dir": "/nonexistent/mentor"
+    }, "no MentorNet checkpoint at /nonexistent/mentor"),
+    ({
+        "burn_in_epoch": 101
+    }, "--burn_in_epoch=101 is outside"),
 ])
 def test_bad_flags_fail_before_any_work(repo, tmp_path, kwargs, message):
   cfg = config(repo, tmp_path, use_mentornet=True, **kwargs)
@@ -231,17 +270,20 @@ def test_script_bad_flag_is_one_line(repo, tmp_path):
 def test_other_configuration_is_not_overwritten(repo, tmp_path):
   training.run(config(repo, tmp_path, max_number_of_steps=2))
   before = sorted(os.listdir(tmp_path / "run"))
-  with pytest.raises(ValueError, match="holds a run with another configuration"
+  with pytest.raises(ValueError,
+                     match="holds a run with another configuration"
                      r" \(learning_rate: 0.1 there, 0.05 here\)"):
-    training.run(config(repo, tmp_path, max_number_of_steps=4,
-                         learning_rate=0.05))
+    training.run(
+        config(repo, tmp_path, max_number_of_steps=4, learning_rate=0.05))
   assert sorted(os.listdir(tmp_path / "run")) == before
 
 
 def schedule(studentnet, use_mentornet, num_examples=50000, **kwargs):
-  cfg = training.TrainConfig(train_log_dir="x", data_dir="x",
-                              studentnet=studentnet,
-                              use_mentornet=use_mentornet, **kwargs)
+  cfg = training.TrainConfig(train_log_dir="x",
+                             data_dir="x",
+                             studentnet=studentnet,
+                             use_mentornet=use_mentornet,
+                             **kwargs)
   return run_schedule(cfg, num_examples)
 
 
@@ -251,17 +293,16 @@ def test_learning_rate_schedules():
       pytest.approx([0.1, 0.1, 0.01, 0.001, 0.0001])
   # baseline resnet really used exponential decay, every 390 x 50 steps
   exp = schedule("resnet101", False)
-  assert [float(exp(s)) for s in (19499, 19500, 39000)] == pytest.approx(
-      [0.1, 0.01, 0.001])
+  assert [float(exp(s)) for s in (19499, 19500, 39000)
+         ] == pytest.approx([0.1, 0.01, 0.001])
   # inception: exponential decay in both scripts, every 390 x 200 steps
   for use_mentornet in (False, True):
     inc = schedule("inception", use_mentornet, num_epochs_per_decay=200)
-    assert [float(inc(s)) for s in (77999, 78000)] == pytest.approx(
-        [0.1, 0.01])
-  assert isinstance(students.get("inception").make_optimizer(0.1),
-                    keras.optimizers.SGD)
-  assert isinstance(students.get("resnet101").make_optimizer(0.1),
-                    optimizers.TF1Momentum)
+    assert [float(inc(s)) for s in (77999, 78000)] == pytest.approx([0.1, 0.01])
+  assert isinstance(
+      students.get("inception").make_optimizer(0.1), keras.optimizers.SGD)
+  assert isinstance(
+      students.get("resnet101").make_optimizer(0.1), optimizers.TF1Momentum)
 
 
 def test_tf1_momentum_matches_hand_computation():
@@ -280,9 +321,12 @@ def test_tf1_momentum_matches_hand_computation():
 
 
 def build(studentnet, dataset_name="cifar10", **kwargs):
-  return students.build_for(training.TrainConfig(
-      train_log_dir="", data_dir="", studentnet=studentnet,
-      dataset_name=dataset_name, **kwargs))
+  return students.build_for(
+      training.TrainConfig(train_log_dir="",
+                           data_dir="",
+                           studentnet=studentnet,
+                           dataset_name=dataset_name,
+                           **kwargs))
 
 
 def test_resnet_structure():
@@ -296,8 +340,10 @@ def test_resnet_structure():
 def test_cifarnet_structure():
   model = build("inception")
   names = [layer.name for layer in model.layers]
-  assert names[1:] == ["conv1", "pool1", "norm1", "conv2", "norm2", "pool2",
-                       "flatten", "fc3", "dropout3", "fc4", "logits"]
+  assert names[1:] == [
+      "conv1", "pool1", "norm1", "conv2", "norm2", "pool2", "flatten", "fc3",
+      "dropout3", "fc4", "logits"
+  ]
   assert model.get_layer("fc3").kernel.shape == (8 * 8 * 64, 384)
   assert len(model.losses) == 2  # fc3 and fc4 kernels only
   np.testing.assert_allclose(model.get_layer("fc3").bias.numpy(), 0.1)

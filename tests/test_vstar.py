@@ -5,15 +5,17 @@ import pytest
 
 from mentornet.learning import vstar
 
-ROWS = np.array([
-    # loss, loss_diff, label, epoch
-    [0.0, -1.0, 0, 0],
-    [1.0, 0.0, 0, 18],
-    [2.0, 0.5, 0, 19],
-    [3.0, 2.0, 1, 89],
-    [4.0, -0.5, 0, 90],
-    [5.0, 0.25, 0, 99],
-], np.float32)
+ROWS = np.array(
+    [
+        # loss, loss_diff, label, epoch
+        [0.0, -1.0, 0, 0],
+        [1.0, 0.0, 0, 18],
+        [2.0, 0.5, 0, 19],
+        [3.0, 2.0, 1, 89],
+        [4.0, -0.5, 0, 90],
+        [5.0, 0.25, 0, 99],
+    ],
+    np.float32)
 
 
 def test_baseline():
@@ -21,7 +23,8 @@ def test_baseline():
 
 
 def test_self_paced():
-  np.testing.assert_array_equal(vstar.vstar_self_paced(ROWS), [1, 1, 0, 0, 1, 0])
+  np.testing.assert_array_equal(vstar.vstar_self_paced(ROWS),
+                                [1, 1, 0, 0, 1, 0])
 
 
 def test_hard_example_mining():
@@ -30,11 +33,12 @@ def test_hard_example_mining():
 
 
 def test_focal_loss_default_and_gamma():
-  want = (1 - np.exp(-ROWS[:, 0])) ** 2
+  want = (1 - np.exp(-ROWS[:, 0]))**2
   np.testing.assert_allclose(vstar.vstar_focal_loss(ROWS), want, rtol=1e-6)
   assert vstar.vstar_focal_loss(ROWS)[0] == 0.0
   np.testing.assert_allclose(vstar.vstar_focal_loss(ROWS, gamma=1.0),
-                             1 - np.exp(-ROWS[:, 0]), rtol=1e-6)
+                             1 - np.exp(-ROWS[:, 0]),
+                             rtol=1e-6)
 
 
 def test_spcl_linear_default_and_gamma():

@@ -33,14 +33,17 @@ SCHEDULES = (SCHEDULE_PIECEWISE, SCHEDULE_EXPONENTIAL, SCHEDULE_CONSTANT,
 
 def setting(default, help_text, **kwargs):
   """A dataclass field with its flag's help text."""
-  return dataclasses.field(default=default, metadata={"help": help_text},
+  return dataclasses.field(default=default,
+                           metadata={"help": help_text},
                            **kwargs)
 
 
 def help_of(config_class, name):
   """The help text declared for field `name` of `config_class`."""
-  return next(f.metadata.get("help", "") for f in
-              dataclasses.fields(config_class) if f.name == name)
+  return next(
+      f.metadata.get("help", "")
+      for f in dataclasses.fields(config_class)
+      if f.name == name)
 
 
 def _fail(message):
@@ -116,10 +119,14 @@ MENTORMIX_FIELDS = tuple(f.name for f in dataclasses.fields(MentorMixConfig))
 # The MentorMix script's defaults where they differ from the MentorNet
 # scripts' (mentormix `cifar_train_mentormix.py`).
 MENTORMIX_DEFAULTS = {
-    "dataset_name": "cifar100", "studentnet": "resnet32",
-    "learning_rate_decay_factor": 0.9, "num_epochs_per_decay": 3.0,
-    "max_number_of_steps": 100000, "example_dropout_rates": "0.0,100",
-    "ema_decay": 0.9999}
+    "dataset_name": "cifar100",
+    "studentnet": "resnet32",
+    "learning_rate_decay_factor": 0.9,
+    "num_epochs_per_decay": 3.0,
+    "max_number_of_steps": 100000,
+    "example_dropout_rates": "0.0,100",
+    "ema_decay": 0.9999
+}
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -264,8 +271,9 @@ class EvalConfig:
 
   def with_split(self):
     """The config with `split_name` resolved (test, or train for a dump)."""
-    return dataclasses.replace(self, split_name=self.split_name or (
-        "train" if self.mode == "dump" else "test"))
+    return dataclasses.replace(self,
+                               split_name=self.split_name or
+                               ("train" if self.mode == "dump" else "test"))
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -31,9 +31,9 @@ HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")
 VERBOSE = ("--verbose" in sys.argv or
            os.environ.get("MENTORNET_VERBOSE", "") not in ("", "0"))
 
-flags.DEFINE_bool("verbose", False,
-                  "Show TensorFlow's own start-up and warning lines (also "
-                  "MENTORNET_VERBOSE=1).")
+flags.DEFINE_bool(
+    "verbose", False, "Show TensorFlow's own start-up and warning lines (also "
+    "MENTORNET_VERBOSE=1).")
 
 if not VERBOSE:
   # Read by TensorFlow's C++ logging when it loads: warnings and errors of
@@ -127,21 +127,47 @@ def run(main, doc, modules):
     if flag not in FLAGS.get_key_flags_for_module(sys.argv[0]):
       FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   sys.modules["__main__"].__doc__ = _usage(doc, program)
-  asked_for_help = any(arg.lstrip("-").split("=")[0] in HELP_FLAGS
-                       for arg in sys.argv[1:] if arg.startswith("-"))
+  asked_for_help = any(
+      arg.lstrip("-").split("=")[0] in HELP_FLAGS
+      for arg in sys.argv[1:]
+      if arg.startswith("-"))
   if not VERBOSE:
     absl_logging.get_absl_handler().setFormatter(_Lines())
     absl_logging.get_absl_handler().addFilter(_own_or_serious)
 
   def main_with_tensorflow(argv):
     load_tensorflow()  # after the flags were parsed: --help needs none
-    return main(argv)
+    return guarded(main, argv, _script_name(program))
+
   try:
     app.run(main_with_tensorflow)
   except SystemExit as e:
     if asked_for_help and e.code == 1:
       sys.exit(0)  # help was printed as asked: a success
     raise
+
+
+def _script_name(program):
+  """How errors name the program: `cifar_eval.py` (a script, also when run
+  as its installed command `cifar_eval`)."""
+  name = os.path.basename(program)
+  if name.startswith("mentornet_"):
+    name = name[len("mentornet_"):]
+  return name if name.endswith(".py") else name + ".py"
+
+
+def guarded(main, argv, script):
+  """Runs `main(argv)`; the one place where the project's errors become one
+  line and an exit code (`errors.REPORTED`; `Interrupted`: its own code,
+  128 + the signal's number, after the checkpoint it saved)."""
+  from mentornet import errors  # pylint: disable=g-import-not-at-top
+  try:
+    return main(argv)
+  except errors.Interrupted as e:
+    print(f"{script}: {e}", file=sys.stderr)
+    sys.exit(e.exit_code)
+  except errors.REPORTED as e:
+    fail(script, e)
 
 
 def fail(script, error):

@@ -34,8 +34,12 @@ def define_model_flags(batch_size, data_dir_help):
                     "resnet101: the three stage widths.")
 
 
-_DEFINE = {str: flags.DEFINE_string, float: flags.DEFINE_float,
-           int: flags.DEFINE_integer, bool: flags.DEFINE_bool}
+_DEFINE = {
+    str: flags.DEFINE_string,
+    float: flags.DEFINE_float,
+    int: flags.DEFINE_integer,
+    bool: flags.DEFINE_bool
+}
 
 
 def define_from_config(config_class, names=None):

@@ -11,7 +11,6 @@ from absl import flags
 from absl import logging
 
 from mentornet import config as config_lib
-from mentornet_cli import cli
 from mentornet_cli import flags_lib
 
 FLAGS = flags.FLAGS
@@ -29,26 +28,30 @@ def define_common_flags():
                      "Number of epochs after which the learning rate decays.")
   flags.DEFINE_integer("save_summaries_secs", 120,
                        "How often summaries are written, in seconds.")
-  flags.DEFINE_integer("save_summaries_steps", 0,
-                       "Also write summaries every N steps (0: only by time "
-                       "and at the end).")
+  flags.DEFINE_integer(
+      "save_summaries_steps", 0,
+      "Also write summaries every N steps (0: only by time "
+      "and at the end).")
   flags.DEFINE_integer("save_interval_secs", 1200,
                        "How often checkpoints are written, in seconds.")
-  flags.DEFINE_integer("save_checkpoint_steps", 0,
-                       "Also write a checkpoint every N steps (0: only by "
-                       "time and at the end).")
+  flags.DEFINE_integer(
+      "save_checkpoint_steps", 0,
+      "Also write a checkpoint every N steps (0: only by "
+      "time and at the end).")
   flags.DEFINE_integer("max_number_of_steps", 39000,
                        "The number of training steps.")
-  flags.DEFINE_integer("ps_tasks", 0,
-                       "TF1 parameter servers; TF2 uses "
-                       "--distribution_strategy.")
+  flags.DEFINE_integer(
+      "ps_tasks", 0, "TF1 parameter servers; TF2 uses "
+      "--distribution_strategy.")
   flags.DEFINE_integer("task", 0, "TF1 task id; TF2 uses "
                        "--distribution_strategy.")
-  flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order, "
-                       "augmentation and example drop-out.")
-  flags.DEFINE_string("distribution_strategy", "default",
-                      "default (one device), mirrored (all local GPUs) or "
-                      "multi_worker_mirrored (configured by TF_CONFIG).")
+  flags.DEFINE_integer(
+      "seed", 0, "Seed of initialisation, data order, "
+      "augmentation and example drop-out.")
+  flags.DEFINE_string(
+      "distribution_strategy", "default",
+      "default (one device), mirrored (all local GPUs) or "
+      "multi_worker_mirrored (configured by TF_CONFIG).")
   flags.DEFINE_integer("log_every_n_steps", 100,
                        "Steps between progress lines.")
   flags.DEFINE_bool("jit_compile", False,
@@ -80,12 +83,13 @@ def config_from_flags(script):
     logging.warning("--ps_tasks/--task are TF1 settings and are ignored; TF2 "
                     "uses --distribution_strategy")
   use_mentornet = script in (students.MENTORNET, students.MENTORMIX)
-  if use_mentornet and any(a.startswith("--loss_p_precentile")
-                           for a in sys.argv):
+  if use_mentornet and any(
+      a.startswith("--loss_p_precentile") for a in sys.argv):
     logging.warning("--loss_p_precentile is the original's misspelling of "
                     "--loss_p_percentile; it is honoured")
   rules = students.rules_for(FLAGS.studentnet, script)
-  values = dict(use_mentornet=use_mentornet, schedule=rules.schedule,
+  values = dict(use_mentornet=use_mentornet,
+                schedule=rules.schedule,
                 regularization=rules.regularization)
   keep = () if use_mentornet else config_lib.CURRICULUM_FIELDS
   if script == students.MENTORMIX:
@@ -98,25 +102,16 @@ def config_from_flags(script):
   else:
     keep += config_lib.MENTORMIX_FIELDS + ("use_mentormix", "ema_decay")
   return flags_lib.config_from_flags(config_lib.TrainConfig,
-                                     keep_defaults=keep, **values)
+                                     keep_defaults=keep,
+                                     **values)
 
 
 def train_main(script, name):
-  """The body of both scripts' main(): build the config and train.
-
-  Exit codes: 0 finished; 1 a bad flag or input, a NaN, a failed save or a
-  directory held by another trainer; 128 + signal (143 SIGTERM, 130 SIGINT)
-  stopped by a signal after saving a checkpoint.
-  """
-  # pylint: disable=g-import-not-at-top
-  from mentornet import training
-  from mentornet.training import checkpoints
-  from mentornet.training import run_dir
-  try:
-    training.run(config_from_flags(script))
-  except training.Interrupted as e:
-    print(f"{name}: {e}", file=sys.stderr)
-    sys.exit(e.exit_code)
-  except (ValueError, OSError, training.TrainingError,
-          checkpoints.RestoreError, run_dir.DirectoryInUse) as e:
-    cli.fail(name, e)
+  """The body of the three training scripts' main(): build the config and
+  train. Errors become one line in `cli.guarded` (exit codes: 0 finished; 1
+  a bad flag or input, a NaN, a failed save or a directory held by another
+  trainer; 128 + signal, 143 SIGTERM and 130 SIGINT, stopped by a signal
+  after saving a checkpoint)."""
+  del name  # the program's own name is used
+  from mentornet import training  # pylint: disable=g-import-not-at-top
+  training.run(config_from_flags(script))

@@ -16,17 +16,19 @@ from absl import flags
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 
-flags.DEFINE_string("model_dir", "", "MentorNet checkpoint directory or prefix.")
+flags.DEFINE_string("model_dir", "",
+                    "MentorNet checkpoint directory or prefix.")
 flags.DEFINE_string("vstar_fn", "", "The predefined v* it was trained on.")
 flags.DEFINE_float("vstar_gamma", None, "gamma given to the v* function.")
 flags.DEFINE_string("data_path", "", "Directory holding ts.npz (optional).")
 flags.DEFINE_integer("num_points", 20000, "Fresh grid points for the MSE.")
-flags.DEFINE_string("readme_commands", "",
-                    "If set: write README.md beside the model, giving these "
-                    "commands (';'-separated) and the figures.")
-flags.DEFINE_string("readme_note", "",
-                    "Extra paragraph for README.md (e.g. how the data were "
-                    "made).")
+flags.DEFINE_string(
+    "readme_commands", "",
+    "If set: write README.md beside the model, giving these "
+    "commands (';'-separated) and the figures.")
+flags.DEFINE_string(
+    "readme_note", "", "Extra paragraph for README.md (e.g. how the data were "
+    "made).")
 FLAGS = flags.FLAGS
 
 
@@ -36,19 +38,15 @@ def main(argv):
   from mentornet.learning import fit
   from mentornet.learning import generate
   from mentornet.models import mentor
-  try:
-    net = mentor.load_mentornet(FLAGS.model_dir)
-    result = {"model_dir": FLAGS.model_dir}
-    if FLAGS.data_path:
-      _, test = generate.load_split(FLAGS.data_path)
-      result["test_rows"] = fit.evaluate(
-          net, test, fit.is_binary(test[:, 4]))
-    if FLAGS.vstar_fn and FLAGS.vstar_fn != "data_driven":
-      mse, max_err = fit.grid_mse(
-          net, FLAGS.vstar_fn, FLAGS.vstar_gamma, FLAGS.num_points)
-      result["grid_mse"], result["grid_max_abs_error"] = mse, max_err
-  except (ValueError, OSError) as e:
-    cli.fail("evaluate.py", e)
+  net = mentor.load_mentornet(FLAGS.model_dir)
+  result = {"model_dir": FLAGS.model_dir}
+  if FLAGS.data_path:
+    _, test = generate.load_split(FLAGS.data_path)
+    result["test_rows"] = fit.evaluate(net, test, fit.is_binary(test[:, 4]))
+  if FLAGS.vstar_fn and FLAGS.vstar_fn != "data_driven":
+    mse, max_err = fit.grid_mse(net, FLAGS.vstar_fn, FLAGS.vstar_gamma,
+                                FLAGS.num_points)
+    result["grid_mse"], result["grid_max_abs_error"] = mse, max_err
   print(json.dumps(result, indent=1))
   if FLAGS.readme_commands:
     write_readme(result)
@@ -62,8 +60,10 @@ def write_readme(result):
   what = ("Data-driven MentorNet: v* is 1 for examples whose noisy label is "
           "right, 0 otherwise" if FLAGS.vstar_fn == "data_driven" else
           f"MentorNet trained to imitate `{FLAGS.vstar_fn}`")
-  lines = [f"# {os.path.basename(os.path.normpath(directory))}", "",
-           f"{what}. Made by:", "", "```bash", commands, "```", ""]
+  lines = [
+      f"# {os.path.basename(os.path.normpath(directory))}", "",
+      f"{what}. Made by:", "", "```bash", commands, "```", ""
+  ]
   if FLAGS.readme_note:
     lines += [FLAGS.readme_note, ""]
   if "test_rows" in result:

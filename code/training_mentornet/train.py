@@ -8,7 +8,6 @@ The checkpoints in --train_dir load with
 --trained_mentornet_dir.
 """
 
-
 from absl import flags
 from absl import logging
 
@@ -21,9 +20,10 @@ flags.DEFINE_integer("mini_batch_size", 32, "Rows per step.")
 flags.DEFINE_float("max_step_train", 3e4, "Training steps.")
 flags.DEFINE_float("learning_rate", 0.1, "Initial Adam learning rate.")
 flags.DEFINE_integer("seed", 0, "Seed of initialisation and shuffling.")
-flags.DEFINE_bool("allow_pickle", False,
-                  "Allow legacy tr.p/ts.p pickle files (loading a pickle runs "
-                  "the code it contains).")
+flags.DEFINE_bool(
+    "allow_pickle", False,
+    "Allow legacy tr.p/ts.p pickle files (loading a pickle runs "
+    "the code it contains).")
 FLAGS = flags.FLAGS
 
 
@@ -31,25 +31,21 @@ def main(argv):
   del argv
   # pylint: disable=g-import-not-at-top
   from mentornet.learning import fit
-  from mentornet.training import checkpoints
-  from mentornet.training import run_dir
   logging.set_verbosity(logging.INFO)
-  try:
-    if not FLAGS.train_dir or not FLAGS.data_path:
-      raise ValueError("--train_dir and --data_path are required")
-    if FLAGS.max_step_train <= 0 or FLAGS.max_step_train != int(
-        FLAGS.max_step_train):
-      raise ValueError(f"--max_step_train={FLAGS.max_step_train} must be a "
-                       "positive whole number")
-    metrics = fit.train_mentornet(config_lib.MentorNetTrainConfig(
-        train_dir=FLAGS.train_dir, data_path=FLAGS.data_path,
-        mini_batch_size=FLAGS.mini_batch_size,
-        max_step_train=int(FLAGS.max_step_train),
-        learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
-        allow_pickle=FLAGS.allow_pickle))
-  except (ValueError, OSError, checkpoints.RestoreError,
-          run_dir.DirectoryInUse) as e:
-    cli.fail("train.py", e)
+  if not FLAGS.train_dir or not FLAGS.data_path:
+    raise ValueError("--train_dir and --data_path are required")
+  if FLAGS.max_step_train <= 0 or FLAGS.max_step_train != int(
+      FLAGS.max_step_train):
+    raise ValueError(f"--max_step_train={FLAGS.max_step_train} must be a "
+                     "positive whole number")
+  metrics = fit.train_mentornet(
+      config_lib.MentorNetTrainConfig(train_dir=FLAGS.train_dir,
+                                      data_path=FLAGS.data_path,
+                                      mini_batch_size=FLAGS.mini_batch_size,
+                                      max_step_train=int(FLAGS.max_step_train),
+                                      learning_rate=FLAGS.learning_rate,
+                                      seed=FLAGS.seed,
+                                      allow_pickle=FLAGS.allow_pickle))
   print(f"test loss {metrics['loss']:.6f}  test mse {metrics['mse']:.6f}  "
         f"test accuracy {metrics['accuracy']:.4f}  training loop "
         f"{metrics['loop_seconds']:.1f} s")

@@ -11,21 +11,21 @@ shipped curriculum's folder (mentornet_models/) is only written into with
 
 import os
 
-
-
 from absl import flags
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 
-flags.DEFINE_string("model_dir", "", "MentorNet checkpoint directory or prefix.")
+flags.DEFINE_string("model_dir", "",
+                    "MentorNet checkpoint directory or prefix.")
 flags.DEFINE_float("loss_bound", 15, "Losses drawn in [0, loss_bound).")
 flags.DEFINE_string("epoch_ranges", "0,10,20,30,40,50,60,70,80,90,99",
                     "Comma-separated epochs in [0, 99] to draw.")
 flags.DEFINE_string("output_dir", "",
                     "Where to write the pictures (default: --model_dir).")
-flags.DEFINE_bool("write_into_shipped_models", False,
-                  "Allow writing into the shipped mentornet_models/ folder "
-                  "(commands/training_mentornet_command.sh remakes it).")
+flags.DEFINE_bool(
+    "write_into_shipped_models", False,
+    "Allow writing into the shipped mentornet_models/ folder "
+    "(commands/training_mentornet_command.sh remakes it).")
 SHIPPED = "mentornet_models"
 FLAGS = flags.FLAGS
 
@@ -35,23 +35,20 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   from mentornet.learning import visualize
   from mentornet.models import mentor
-  try:
-    if not FLAGS.model_dir:
-      raise ValueError("--model_dir is required")
-    if not 0 < FLAGS.loss_bound < float("inf"):
-      raise ValueError(f"--loss_bound={FLAGS.loss_bound} must be a positive "
-                       "number")
-    epochs = visualize.parse_epochs(FLAGS.epoch_ranges)
-    net = mentor.load_mentornet(FLAGS.model_dir)
-    output_dir = FLAGS.output_dir or mentor.checkpoint_dir(FLAGS.model_dir)
-    if (SHIPPED in os.path.abspath(output_dir).split(os.sep) and
-        not FLAGS.write_into_shipped_models):
-      raise ValueError(f"{output_dir} is inside the shipped {SHIPPED}/; give "
-                       "--output_dir (e.g. runs/pictures/<name>), or "
-                       "--write_into_shipped_models to remake its pictures")
-    pngs, gif = visualize.visualize(net, output_dir, epochs, FLAGS.loss_bound)
-  except (ValueError, OSError) as e:
-    cli.fail("visualizer.py", e)
+  if not FLAGS.model_dir:
+    raise ValueError("--model_dir is required")
+  if not 0 < FLAGS.loss_bound < float("inf"):
+    raise ValueError(f"--loss_bound={FLAGS.loss_bound} must be a positive "
+                     "number")
+  epochs = visualize.parse_epochs(FLAGS.epoch_ranges)
+  net = mentor.load_mentornet(FLAGS.model_dir)
+  output_dir = FLAGS.output_dir or mentor.checkpoint_dir(FLAGS.model_dir)
+  if (SHIPPED in os.path.abspath(output_dir).split(os.sep) and
+      not FLAGS.write_into_shipped_models):
+    raise ValueError(f"{output_dir} is inside the shipped {SHIPPED}/; give "
+                     "--output_dir (e.g. runs/pictures/<name>), or "
+                     "--write_into_shipped_models to remake its pictures")
+  pngs, gif = visualize.visualize(net, output_dir, epochs, FLAGS.loss_bound)
   print(f"wrote {len(pngs)} frames and {gif}")
 
 

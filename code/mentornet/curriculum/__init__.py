@@ -38,5 +38,7 @@ __all__ = [
     "kept_count", "nearest_percentile", "parse_dropout_rate_list",
     "percentile_fraction", "progress_epoch", "training_epoch",
     "CurriculumOutput", "DATA_UTIL_THRESHOLD", "make_curriculum",
-    "MentorNetCurriculum", "ThresholdCurriculum", "UniformCurriculum", "NOISE_SUMS", "noise_diagnostics", "noise_masks",
-    "noise_sums", "Objective", "weighted_objective"]
+    "MentorNetCurriculum", "ThresholdCurriculum", "UniformCurriculum",
+    "NOISE_SUMS", "noise_diagnostics", "noise_masks", "noise_sums", "Objective",
+    "weighted_objective"
+]

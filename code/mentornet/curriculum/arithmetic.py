@@ -131,8 +131,8 @@ def nearest_percentile(values, fraction_at_or_above):
   """
   descending = tf.sort(values, direction="DESCENDING")
   n = tf.shape(values)[0]
-  index = tf.round(tf.cast(n - 1, tf.float64) *
-                   tf.cast(fraction_at_or_above, tf.float64))
+  index = tf.round(
+      tf.cast(n - 1, tf.float64) * tf.cast(fraction_at_or_above, tf.float64))
   index = tf.clip_by_value(tf.cast(index, tf.int32), 0, n - 1)
   return tf.gather(descending, index)
 
@@ -149,16 +149,16 @@ def keep_fraction(rate):
 
 def kept_count(batch_size, fraction):
   """`floor(B * fraction)` in float64, with `fraction` from `keep_fraction`."""
-  return tf.floor(tf.cast(batch_size, tf.float64) *
-                  tf.cast(fraction, tf.float64))
+  return tf.floor(
+      tf.cast(batch_size, tf.float64) * tf.cast(fraction, tf.float64))
 
 
 def _mul32(x, c):
   """`x * c mod 2**32` for x in [0, 2**32), without int64 overflow."""
   mask = tf.constant(0xFFFFFFFF, tf.int64)
   low = x * (c & 0xFFFF)
-  high = tf.bitwise.left_shift(
-      tf.bitwise.bitwise_and(x * (c >> 16), 0xFFFF), 16)
+  high = tf.bitwise.left_shift(tf.bitwise.bitwise_and(x * (c >> 16), 0xFFFF),
+                               16)
   return tf.bitwise.bitwise_and(low + high, mask)
 
 

@@ -16,12 +16,16 @@ FIRST, MIXED = "first", "mixed"
 KINDS = (UNIFORM, config_lib.CURRICULUM_MENTORNET,
          config_lib.CURRICULUM_THRESHOLD)
 NAMES = {
-    FIRST: {UNIFORM: "uniform_curriculum",
-            config_lib.CURRICULUM_MENTORNET: "mentor_inputs",
-            config_lib.CURRICULUM_THRESHOLD: "threshold_curriculum"},
-    MIXED: {UNIFORM: "mixed_uniform_curriculum",
-            config_lib.CURRICULUM_MENTORNET: "mentor_inputs_mixed",
-            config_lib.CURRICULUM_THRESHOLD: "threshold_curriculum_mixed"},
+    FIRST: {
+        UNIFORM: "uniform_curriculum",
+        config_lib.CURRICULUM_MENTORNET: "mentor_inputs",
+        config_lib.CURRICULUM_THRESHOLD: "threshold_curriculum"
+    },
+    MIXED: {
+        UNIFORM: "mixed_uniform_curriculum",
+        config_lib.CURRICULUM_MENTORNET: "mentor_inputs_mixed",
+        config_lib.CURRICULUM_THRESHOLD: "threshold_curriculum_mixed"
+    },
 }
 # The settings of `config.CurriculumConfig` a MentorNet curriculum takes (the
 # MentorNet itself is given as an object).
@@ -30,8 +34,13 @@ MENTORNET_SETTINGS = ("loss_p_percentile", "burn_in_epoch",
                       "example_dropout_rates")
 
 
-def make(kind, *, mentornet=None, max_number_of_steps=None, seed=0,
-         role=FIRST, **settings):
+def make(kind,
+         *,
+         mentornet=None,
+         max_number_of_steps=None,
+         seed=0,
+         role=FIRST,
+         **settings):
   """A curriculum layer; create it inside `strategy.scope()` to train under
   a distribution strategy.
 
@@ -57,11 +66,16 @@ def make(kind, *, mentornet=None, max_number_of_steps=None, seed=0,
   if kind == UNIFORM:
     return layers.UniformCurriculum(name=name)
   if kind == config_lib.CURRICULUM_THRESHOLD:
-    return layers.ThresholdCurriculum(
-        settings.get("loss_p_percentile", config_lib.THRESHOLD_PERCENTILE),
-        name=name)
+    return layers.ThresholdCurriculum(settings.get(
+        "loss_p_percentile", config_lib.THRESHOLD_PERCENTILE),
+                                      name=name)
   if mentornet is None:
     raise ValueError("a MentorNet curriculum needs a MentorNet")
   return layers.MentorNetCurriculum(
-      mentornet, max_number_of_steps, seed=seed + (role == MIXED), name=name,
-      **{k: v for k, v in settings.items() if k in MENTORNET_SETTINGS})
+      mentornet,
+      max_number_of_steps,
+      seed=seed + (role == MIXED),
+      name=name,
+      **{
+          k: v for k, v in settings.items() if k in MENTORNET_SETTINGS
+      })

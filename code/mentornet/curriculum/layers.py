@@ -48,8 +48,10 @@ class UniformCurriculum(_Curriculum):
     del global_step
     weights = tf.ones_like(loss)
     one = tf.ones([], tf.float32)
-    return CurriculumOutput(weights, {"data_util": one,
-                                      "sum_v": tf.reduce_sum(weights)})
+    return CurriculumOutput(weights, {
+        "data_util": one,
+        "sum_v": tf.reduce_sum(weights)
+    })
 
 
 def _all_replicas(loss):
@@ -71,13 +73,14 @@ class ThresholdCurriculum(_Curriculum):
 
   STATS = ("data_util", "sum_v", "percentile_loss")
 
-  def __init__(self, percentile=config_lib.THRESHOLD_PERCENTILE,
-               name="threshold_curriculum", **kwargs):
+  def __init__(self,
+               percentile=config_lib.THRESHOLD_PERCENTILE,
+               name="threshold_curriculum",
+               **kwargs):
     """`percentile`: the batch percentile at and above which an example
     weighs 0 (the original function's default, 0.75)."""
     super().__init__(name=name, **kwargs)
-    config_lib.CurriculumConfig(
-        loss_p_percentile=percentile).check_curriculum()
+    config_lib.CurriculumConfig(loss_p_percentile=percentile).check_curriculum()
     percent = int(percentile * 100)  # the original's int q
     self._fraction = 1.0 - percent / 100.0  # index round((B-1)(1-q/100))
     self.built = True
@@ -85,13 +88,29 @@ class ThresholdCurriculum(_Curriculum):
   def call(self, loss, global_step):
     del global_step
     loss = tf.stop_gradient(tf.cast(loss, tf.float32))
-    percentile_loss = arithmetic.nearest_percentile(
-        _all_replicas(loss), np.float64(self._fraction))
+    percentile_loss = arithmetic.nearest_percentile(_all_replicas(loss),
+                                                    np.float64(self._fraction))
     v = tf.cast(loss < percentile_loss, tf.float32)
-    return CurriculumOutput(v, {
-        "data_util": tf.reduce_mean(tf.cast(v > DATA_UTIL_THRESHOLD,
-                                            tf.float32)),
-        "sum_v": tf.reduce_sum(v), "percentile_loss": percentile_loss})
+    return CurriculumOutput(
+        v, {
+            "data_util":
+                tf.reduce_mean(tf.cast(v > DATA_UTIL_THRESHOLD, tf.float32)),
+            "sum_v":
+                tf.reduce_sum(v),
+            "percentile_loss":
+                percentile_loss
+        })
+
+
+def _dropout_table(rates):
+  """The 100 per-epoch drop-out rates (float32) from a 'rate,n_epochs,...'
+  string or a list of 100 rates."""
+  if isinstance(rates, str):
+    rates = arithmetic.parse_dropout_rate_list(rates)
+  if len(rates) != NUM_EPOCHS:
+    raise ValueError(f"example_dropout_rates has {len(rates)} rates, needs "
+                     f"one per epoch ({NUM_EPOCHS})")
+  return np.asarray(rates, np.float32)
 
 
 class MentorNetCurriculum(_Curriculum):
@@ -109,8 +128,12 @@ class MentorNetCurriculum(_Curriculum):
   STATS = ("data_util", "sum_v", "percentile_loss", "moving_average",
            "dropout_rate", "epoch")  # the statistics `call` returns
 
-  def __init__(self, mentornet, max_number_of_steps, seed=0,
-               name="mentor_inputs", **kwargs):
+  def __init__(self,
+               mentornet,
+               max_number_of_steps,
+               seed=0,
+               name="mentor_inputs",
+               **kwargs):
     """Builds the curriculum.
 
     Args:
@@ -130,43 +153,36 @@ class MentorNetCurriculum(_Curriculum):
     Raises:
       ValueError: a setting out of range, with one line saying which.
     """
-    settings = {k: kwargs.pop(k) for k in list(kwargs)
-                if k in config_lib.CURRICULUM_FIELDS}
+    settings = {
+        k: kwargs.pop(k)
+        for k in list(kwargs)
+        if k in config_lib.CURRICULUM_FIELDS
+    }
     super().__init__(name=name, **kwargs)
     settings = config_lib.CurriculumConfig(**settings)
     settings.check_curriculum()
-    example_dropout_rates = settings.example_dropout_rates
-    if isinstance(example_dropout_rates, str):
-      example_dropout_rates = arithmetic.parse_dropout_rate_list(
-          example_dropout_rates)
-    if len(example_dropout_rates) != NUM_EPOCHS:
-      raise ValueError(f"example_dropout_rates has {len(example_dropout_rates)}"
-                       f" rates, needs one per epoch ({NUM_EPOCHS})")
-    burn_in_epoch = settings.burn_in_epoch
-    fixed_epoch_after_burn_in = settings.fixed_epoch_after_burn_in
-    loss_moving_average_decay = settings.loss_moving_average_decay
-    loss_p_percentile = settings.loss_p_percentile
     self.mentornet = mentornet
-    self.burn_in_epoch = int(burn_in_epoch)
-    self.fixed_epoch_after_burn_in = bool(fixed_epoch_after_burn_in)
-    self.decay = float(loss_moving_average_decay)
+    self.burn_in_epoch = int(settings.burn_in_epoch)
+    self.fixed_epoch_after_burn_in = bool(settings.fixed_epoch_after_burn_in)
+    self.decay = float(settings.loss_moving_average_decay)
     self.seed = int(seed)
     # Per-epoch tables, float32 as the original's.
-    self.loss_p_percentile = np.full([NUM_EPOCHS], loss_p_percentile,
+    self.loss_p_percentile = np.full([NUM_EPOCHS], settings.loss_p_percentile,
                                      np.float32)
-    self.example_dropout_rates = np.asarray(example_dropout_rates, np.float32)
+    self.example_dropout_rates = _dropout_table(settings.example_dropout_rates)
     self._percentile_fraction = arithmetic.percentile_fraction(
         self.loss_p_percentile)
-    self._keep_fraction = arithmetic.keep_fraction(
-        self.example_dropout_rates)
+    self._keep_fraction = arithmetic.keep_fraction(self.example_dropout_rates)
     self.max_number_of_steps = None
     if max_number_of_steps is not None:
       self.set_max_number_of_steps(max_number_of_steps)
     # Every replica computes the same value (losses are all-gathered), so
     # keeping the first replica's update is exact.
-    self.moving_average = self.add_weight(
-        shape=(), initializer="zeros", name="cumulative", trainable=False,
-        aggregation="only_first_replica")
+    self.moving_average = self.add_weight(shape=(),
+                                          initializer="zeros",
+                                          name="cumulative",
+                                          trainable=False,
+                                          aggregation="only_first_replica")
     self.built = True
 
   def set_max_number_of_steps(self, max_number_of_steps):
@@ -201,10 +217,9 @@ class MentorNetCurriculum(_Curriculum):
     dropout_rate = tf.gather(self.example_dropout_rates, cur_epoch)
 
     percentile_loss = arithmetic.nearest_percentile(
-        _all_replicas(loss),
-        tf.gather(self._percentile_fraction, cur_epoch))
-    moving_average = (tf.convert_to_tensor(self.moving_average) * self.decay
-                      + (1.0 - self.decay) * percentile_loss)
+        _all_replicas(loss), tf.gather(self._percentile_fraction, cur_epoch))
+    moving_average = (tf.convert_to_tensor(self.moving_average) * self.decay +
+                      (1.0 - self.decay) * percentile_loss)
     self.moving_average.assign(moving_average)
 
     batch_size = tf.shape(loss)[0]
@@ -216,16 +231,20 @@ class MentorNetCurriculum(_Curriculum):
     v = tf.maximum(v, burn_in)
     v = v * arithmetic.dropout_mask(
         batch_size, tf.gather(self._keep_fraction, cur_epoch),
-        arithmetic.dropout_key(self.seed, global_step),
-        arithmetic.replica_id())
+        arithmetic.dropout_key(self.seed, global_step), arithmetic.replica_id())
     v = tf.stop_gradient(v)
     stats = {
-        "data_util": tf.reduce_mean(
-            tf.cast(v > DATA_UTIL_THRESHOLD, tf.float32)),
-        "sum_v": tf.reduce_sum(v),
-        "percentile_loss": percentile_loss,
-        "moving_average": moving_average,
-        "dropout_rate": tf.cast(dropout_rate, tf.float32),
-        "epoch": tf.cast(cur_epoch, tf.float32),
+        "data_util":
+            tf.reduce_mean(tf.cast(v > DATA_UTIL_THRESHOLD, tf.float32)),
+        "sum_v":
+            tf.reduce_sum(v),
+        "percentile_loss":
+            percentile_loss,
+        "moving_average":
+            moving_average,
+        "dropout_rate":
+            tf.cast(dropout_rate, tf.float32),
+        "epoch":
+            tf.cast(cur_epoch, tf.float32),
     }
     return CurriculumOutput(v, stats)

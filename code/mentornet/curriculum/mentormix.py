@@ -57,8 +57,8 @@ def mix(images, labels, weights, batch_draws):
     (mixed images, mixed labels), without gradient.
   """
   factors = tf.maximum(batch_draws.factors, 1.0 - batch_draws.factors)
-  factors = tf.where(tf.cast(weights, tf.float32) >= 0.5, factors,
-                     1.0 - factors)
+  factors = tf.where(
+      tf.cast(weights, tf.float32) >= 0.5, factors, 1.0 - factors)
   partner_images = tf.gather(images, batch_draws.partners)
   partner_labels = tf.gather(labels, batch_draws.partners)
   image_factor = tf.reshape(factors, [-1, 1, 1, 1])
@@ -70,6 +70,8 @@ def mix(images, labels, weights, batch_draws):
 
 def step_seed(seed, global_step):
   """The stateless seed of one step's draws on this replica."""
-  return tf.stack([tf.cast(seed, tf.int64),
-                   tf.cast(global_step, tf.int64) * 256 +
-                   tf.cast(arithmetic.replica_id(), tf.int64)])
+  return tf.stack([
+      tf.cast(seed, tf.int64),
+      tf.cast(global_step, tf.int64) * 256 +
+      tf.cast(arithmetic.replica_id(), tf.int64)
+  ])

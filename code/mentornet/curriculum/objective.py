@@ -12,11 +12,25 @@ import tensorflow as tf
 
 from mentornet import config as config_lib
 
-Objective = collections.namedtuple("Objective", ["total", "weights",
-                                                 "metrics"])
+Objective = collections.namedtuple("Objective", ["total", "weights", "metrics"])
 
 
-def weighted_objective(per_example_loss, curriculum, global_step,
+def _global_batch(loss, global_batch_size):
+  """(B as float32, the number of replicas): B given, or counted over all
+  replicas (an all-reduce when there are several)."""
+  ctx = tf.distribute.get_replica_context()
+  num_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
+  if global_batch_size is not None:
+    return tf.cast(global_batch_size, tf.float32), num_replicas
+  global_batch = tf.cast(tf.shape(loss)[0], tf.float32)
+  if num_replicas > 1:
+    global_batch = ctx.all_reduce(tf.distribute.ReduceOp.SUM, global_batch)
+  return global_batch, num_replicas
+
+
+def weighted_objective(per_example_loss,
+                       curriculum,
+                       global_step,
                        regularization_losses=(),
                        regularization=config_lib.REGULARIZATION_ADDED,
                        global_batch_size=None):
@@ -47,15 +61,8 @@ def weighted_objective(per_example_loss, curriculum, global_step,
   if regularization not in config_lib.REGULARIZATIONS:
     raise ValueError(f"regularization '{regularization}' is unknown; choose "
                      f"one of {', '.join(config_lib.REGULARIZATIONS)}")
-  ctx = tf.distribute.get_replica_context()
-  num_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
   loss = tf.cast(per_example_loss, tf.float32)
-  if global_batch_size is not None:
-    global_batch = tf.cast(global_batch_size, tf.float32)
-  else:
-    global_batch = tf.cast(tf.shape(loss)[0], tf.float32)
-    if num_replicas > 1:
-      global_batch = ctx.all_reduce(tf.distribute.ReduceOp.SUM, global_batch)
+  global_batch, num_replicas = _global_batch(loss, global_batch_size)
   out = curriculum(loss, global_step)
   v = out.weights
   weighted = tf.reduce_sum(loss * v) / global_batch
@@ -64,12 +71,15 @@ def weighted_objective(per_example_loss, curriculum, global_step,
       regularization_losses):
     decay = tf.cast(tf.add_n(list(regularization_losses)), tf.float32)
     # Each replica adds its share, so that the shares sum to the whole.
-    decay = (decay * tf.reduce_sum(v) / global_batch
-             if regularization == config_lib.REGULARIZATION_SCALED_BY_WEIGHTS
-             else decay / num_replicas)
-  metrics = {"orig_loss": tf.reduce_sum(loss) / global_batch,
-             "weighted_loss": weighted, "decay_loss": decay,
-             "mean_weight": tf.reduce_sum(v) / global_batch}
+    decay = (decay * tf.reduce_sum(v) / global_batch if regularization
+             == config_lib.REGULARIZATION_SCALED_BY_WEIGHTS else decay /
+             num_replicas)
+  metrics = {
+      "orig_loss": tf.reduce_sum(loss) / global_batch,
+      "weighted_loss": weighted,
+      "decay_loss": decay,
+      "mean_weight": tf.reduce_sum(v) / global_batch
+  }
   metrics.update(out.stats)
   return Objective(weighted + decay, v, metrics)
 
@@ -104,9 +114,10 @@ def noise_sums(weights, labels, clean_labels):
   """
   clean, noisy = noise_masks(labels, clean_labels)
   weights = tf.cast(weights, tf.float32)
-  return dict(zip(NOISE_SUMS, (tf.reduce_sum(weights * clean),
-                               tf.reduce_sum(weights * noisy),
-                               tf.reduce_sum(clean), tf.reduce_sum(noisy))))
+  return dict(
+      zip(NOISE_SUMS,
+          (tf.reduce_sum(weights * clean), tf.reduce_sum(
+              weights * noisy), tf.reduce_sum(clean), tf.reduce_sum(noisy))))
 
 
 def noise_diagnostics(sums):
@@ -120,10 +131,10 @@ def noise_diagnostics(sums):
   """
   v_clean, v_noisy, n_clean, n_noisy = (float(sums[k]) for k in NOISE_SUMS)
   out = {}
-  for name, numerator, denominator in (
-      ("weight_share_clean", v_clean, v_clean + v_noisy),
-      ("mean_weight_clean", v_clean, n_clean),
-      ("mean_weight_noisy", v_noisy, n_noisy)):
+  for name, numerator, denominator in (("weight_share_clean", v_clean,
+                                        v_clean + v_noisy),
+                                       ("mean_weight_clean", v_clean, n_clean),
+                                       ("mean_weight_noisy", v_noisy, n_noisy)):
     if denominator > 0:
       out[name] = numerator / denominator
   return out

@@ -56,7 +56,8 @@ def validate(config):
       raise ValueError(f"--output_dir: {path} exists and is not a directory")
   train_dir = os.path.join(config.output_dir, config.dataset_name,
                            noise_dir_name(config.noise_fraction))
-  if os.path.isdir(train_dir) and os.listdir(train_dir) and not config.overwrite:
+  if os.path.isdir(train_dir) and os.listdir(
+      train_dir) and not config.overwrite:
     raise ValueError(f"output directory {train_dir} is not empty; pass "
                      "--overwrite to replace it")
 
@@ -108,8 +109,10 @@ def encode_pngs(images):
 def _serialize(images, noisy, clean, dataset_name):
   pngs = [p for batch in encode_pngs(images) for p in batch]
   label_key = datasets.get(dataset_name).label_key
-  return [records.make_example(png, n, c, i, label_key)
-          for i, (png, n, c) in enumerate(zip(pngs, noisy, clean))]
+  return [
+      records.make_example(png, n, c, i, label_key)
+      for i, (png, n, c) in enumerate(zip(pngs, noisy, clean))
+  ]
 
 
 def _target_map(config, num_classes, labels, coarse):
@@ -146,28 +149,20 @@ def prepare_noisy_cifar(config):
     The noise report (also written as `noise_report.json`).
   """
   validate(config)
-  builder = tfds_builder(datasets.get(config.dataset_name).tfds_name,
-                         config.tfds_data_dir)
+  builder = tfds_builder(
+      datasets.get(config.dataset_name).tfds_name, config.tfds_data_dir)
   num_classes = builder.info.features["label"].num_classes
   base = os.path.join(config.output_dir, config.dataset_name)
   train_dir = os.path.join(base, noise_dir_name(config.noise_fraction))
   val_dir = os.path.join(base, "val")
   os.makedirs(base, exist_ok=True)
 
-  images, clean, coarse = read_split(builder, "train", config.max_train_examples)
+  images, clean, coarse = read_split(builder, "train",
+                                     config.max_train_examples)
   noisy = noise.noisy_labels(clean, num_classes, config.noise_type,
                              config.noise_fraction, config.seed,
                              _target_map(config, num_classes, clean, coarse))
-  report = {
-      "dataset_name": config.dataset_name,
-      "noise_fraction": config.noise_fraction,
-      "noise_type": config.noise_type,
-      "seed": config.seed,
-      "num_examples": int(len(clean)),
-      "realized_noise_fraction": float(np.mean(noisy != clean)),
-      "confusion_counts": noise.confusion_counts(clean, noisy,
-                                                 num_classes).tolist(),
-  }
+  report = _noise_report(config, clean, noisy, num_classes)
   _remove_stale_temporaries(base)
   keep_val = (os.path.isdir(val_dir) and bool(os.listdir(val_dir)) and
               not config.overwrite)
@@ -180,32 +175,58 @@ def prepare_noisy_cifar(config):
         config.dataset_name, "train")
     with open(os.path.join(train_tmp, "noise_report.json"), "w") as f:
       json.dump(report, f, indent=1)
-    val_tmp = None
-    if not keep_val:
-      test_images, test_labels, _ = read_split(builder, "test",
-                                               config.max_test_examples)
-      val_tmp = tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=base)
-      temporaries.append(val_tmp)
-      records.write_records(
-          _serialize(test_images, test_labels, test_labels,
-                     config.dataset_name), val_tmp, config.dataset_name,
-          "test")
+    val_tmp, test_count = (None, 0) if keep_val else _write_test_split(
+        builder, config, base, temporaries)
     # Both splits are complete: move them into place, the training split
     # (which a rerun checks for) last.
     if val_tmp:
       _replace_dir(val_tmp, val_dir)
-      logging.info("wrote %d test records to %s", len(test_labels), val_dir)
+      logging.info("wrote %d test records to %s", test_count, val_dir)
     else:
       logging.info("kept the existing clean test split in %s", val_dir)
     _replace_dir(train_tmp, train_dir)
-    logging.info("wrote %d training records (%.4f of labels changed) in %d "
-                 "files to %s", len(clean), report["realized_noise_fraction"],
-                 len(files), train_dir)
+    logging.info(
+        "wrote %d training records (%.4f of labels changed) in %d "
+        "files to %s", len(clean), report["realized_noise_fraction"],
+        len(files), train_dir)
   finally:
     for tmp in temporaries:
       if os.path.isdir(tmp):
         shutil.rmtree(tmp)
   return report
+
+
+def _noise_report(config, clean, noisy, num_classes):
+  """What `noise_report.json` says of the labels made."""
+  return {
+      "dataset_name":
+          config.dataset_name,
+      "noise_fraction":
+          config.noise_fraction,
+      "noise_type":
+          config.noise_type,
+      "seed":
+          config.seed,
+      "num_examples":
+          int(len(clean)),
+      "realized_noise_fraction":
+          float(np.mean(noisy != clean)),
+      "confusion_counts":
+          noise.confusion_counts(clean, noisy, num_classes).tolist(),
+  }
+
+
+def _write_test_split(builder, config, base, temporaries):
+  """The clean test split written into a new temporary folder: (its path,
+  also added to `temporaries`, and the number of records)."""
+  test_images, test_labels, _ = read_split(builder, "test",
+                                           config.max_test_examples)
+  val_tmp = tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=base)
+  temporaries.append(val_tmp)
+  records.write_records(
+      _serialize(test_images, test_labels, test_labels, config.dataset_name),
+      val_tmp, config.dataset_name, "test")
+  return val_tmp, len(test_labels)
 
 
 def _remove_stale_temporaries(base):

@@ -50,5 +50,8 @@ def register(dataset):
 
 register(Dataset("cifar10", num_classes=10, tfds_name="cifar10"))
 # The original read CIFAR-100's fine label; both label keys hold it.
-register(Dataset("cifar100", num_classes=100, label_key=schema.FINE_LABEL,
-                 tfds_name="cifar100"))
+register(
+    Dataset("cifar100",
+            num_classes=100,
+            label_key=schema.FINE_LABEL,
+            tfds_name="cifar100"))

@@ -15,7 +15,6 @@ from mentornet.data import records
 from mentornet.data import shards
 
 
-
 def _decoded(files, dataset_name):
   """Dataset of {image uint8 [H, W, 3], label, clean_label, id} in file order.
 
@@ -24,13 +23,17 @@ def _decoded(files, dataset_name):
   size = datasets.get(dataset_name).image_size
 
   def parse(index, serialized):
-    ex = records.parse_example(serialized,
-                              datasets.get(dataset_name).label_key)
+    ex = records.parse_example(serialized, datasets.get(dataset_name).label_key)
     image = tf.io.decode_png(ex["png"], channels=3)
     image = tf.ensure_shape(image, [size, size, 3])
     example_id = tf.where(ex["id"] >= 0, ex["id"], index)
-    return {"image": image, "label": ex["label"],
-            "clean_label": ex["clean_label"], "id": example_id}
+    return {
+        "image": image,
+        "label": ex["label"],
+        "clean_label": ex["clean_label"],
+        "id": example_id
+    }
+
   ds = tf.data.TFRecordDataset(files).enumerate()
   return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -55,8 +58,7 @@ def augment(image, pad, seed, preprocessing="standardize"):
   size = image.shape[0]
   image = pad(tf.cast(image, tf.float32), size)
   seeds = tf.random.experimental.stateless_split(seed, 2)
-  image = tf.image.stateless_random_crop(image, [size, size, 3],
-                                         seed=seeds[0])
+  image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seeds[0])
   image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
   return PREPROCESSING[preprocessing][0](image, seed)
 
@@ -79,8 +81,7 @@ def mentormix_color(image, seed):
   saturation = lambda x: tf.image.stateless_random_saturation(
       x, 0.5, 1.5, seeds[1])
   hue = lambda x: tf.image.stateless_random_hue(x, 0.2, seeds[2])
-  contrast = lambda x: tf.image.stateless_random_contrast(
-      x, 0.5, 1.5, seeds[3])
+  contrast = lambda x: tf.image.stateless_random_contrast(x, 0.5, 1.5, seeds[3])
   order = tf.random.stateless_uniform([], seeds[4], maxval=2, dtype=tf.int32)
   image = tf.cond(tf.equal(order, 0),
                   lambda: contrast(hue(saturation(brightness(image)))),
@@ -96,8 +97,9 @@ def mentormix_scale(image):
 # name -> (training tail `(float image, augmentation seed) -> image`, evaluation
 # `uint8 image -> float image`); the names of `students.StudentNet`.
 PREPROCESSING = {
-    "standardize": (lambda image, seed: tf.image.per_image_standardization(
-        image), standardize),
+    "standardize":
+        (lambda image, seed: tf.image.per_image_standardization(image),
+         standardize),
     "mentormix": (mentormix_color, mentormix_scale),
 }
 
@@ -111,8 +113,10 @@ def load_examples(files, dataset_name):
   batches = list(_decoded(files, dataset_name).batch(4096).as_numpy_iterator())
   if not batches:
     raise ValueError(f"no records in {', '.join(files)}")
-  return {key: np.concatenate([b[key] for b in batches])
-          for key in ("image", "label", "clean_label", "id")}
+  return {
+      key: np.concatenate([b[key] for b in batches])
+      for key in ("image", "label", "clean_label", "id")
+  }
 
 
 def has_clean_labels(examples):
@@ -131,13 +135,19 @@ def pass_order(num_examples, seed, pass_index, offset=None):
   if offset is None:
     offset = tf.range(num_examples, dtype=tf.int64)
   return tf.random.experimental.index_shuffle(
-      offset,
-      tf.stack([tf.cast(seed, tf.int64), tf.cast(pass_index, tf.int64)]),
-      num_examples - 1)
+      offset, tf.stack([tf.cast(seed, tf.int64),
+                        tf.cast(pass_index, tf.int64)]), num_examples - 1)
 
 
-def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
-                  split_name="train", files=None, examples=None, start=0,
+def train_dataset(data_dir,
+                  dataset_name,
+                  pad,
+                  batch_size,
+                  seed=0,
+                  split_name="train",
+                  files=None,
+                  examples=None,
+                  start=0,
                   preprocessing="standardize"):
   """Endless, shuffled, augmented training batches, from any position.
 
@@ -174,20 +184,28 @@ def train_dataset(data_dir, dataset_name, pad, batch_size, seed=0,
   arrays = {k: tf.constant(v) for k, v in examples.items()}
 
   def example_at(position):
-    index = pass_order(num_examples, seed, position // num_examples,
+    index = pass_order(num_examples,
+                       seed,
+                       position // num_examples,
                        offset=position % num_examples)
     example = {k: v[index] for k, v in arrays.items()}
     example["image"] = augment(example["image"], pad,
                                tf.stack([tf.cast(seed, tf.int64), position]),
                                preprocessing)
     return example
+
   ds = tf.data.Dataset.range(int(start), 2**62)
   ds = ds.map(example_at, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
-                 files=None, select=None, preprocessing="standardize"):
+def eval_dataset(data_dir,
+                 dataset_name,
+                 batch_size,
+                 split_name="test",
+                 files=None,
+                 select=None,
+                 preprocessing="standardize"):
   """One ordered pass over a split, standardised, the last batch kept.
 
   Args:
@@ -200,10 +218,12 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
     A `tf.data.Dataset` of dicts like `train_dataset`'s.
   """
   files = files or shards.record_files(data_dir, dataset_name, split_name)
+
   def preprocess(example):
     example = dict(example)
     example["image"] = PREPROCESSING[preprocessing][1](example["image"])
     return example
+
   ds = _decoded(files, dataset_name)
   if select is not None:
     mask = tf.constant(select, tf.bool)
@@ -213,8 +233,12 @@ def eval_dataset(data_dir, dataset_name, batch_size, split_name="test",
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def supervised_dataset(data_dir, dataset_name, split_name, batch_size,
-                       shuffle_seed=None, clean_labels=False):
+def supervised_dataset(data_dir,
+                       dataset_name,
+                       split_name,
+                       batch_size,
+                       shuffle_seed=None,
+                       clean_labels=False):
   """`(image, label)` batches of one pass over a split, for `model.fit`.
 
   Images are standardised as for evaluation (no augmentation); the labels
@@ -239,15 +263,18 @@ def supervised_dataset(data_dir, dataset_name, split_name, batch_size,
   files = shards.record_files(data_dir, dataset_name, split_name)
   num_examples = shards.count_records(files, dataset_name)
   # The decoded uint8 images are cached, a quarter of their float size.
-  ds = _decoded(files, dataset_name).map(
-      lambda ex: (ex["image"], {"label": ex["label"],
-                                "clean_label": ex["clean_label"]})).cache()
+  ds = _decoded(files, dataset_name).map(lambda ex: (ex["image"], {
+      "label": ex["label"],
+      "clean_label": ex["clean_label"]
+  })).cache()
   ds = ds.apply(tf.data.experimental.assert_cardinality(num_examples))
   if shuffle_seed is not None:
-    ds = ds.shuffle(num_examples, seed=shuffle_seed,
+    ds = ds.shuffle(num_examples,
+                    seed=shuffle_seed,
                     reshuffle_each_iteration=True)
 
   def prepare(image, labels):
     return standardize(image), labels if clean_labels else labels["label"]
+
   ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -39,8 +39,12 @@ def superclass_next_map(fine_to_coarse):
   return target
 
 
-def noisy_labels(labels, num_classes, noise_type="uniform", fraction=0.2,
-                 seed=0, target_map=None):
+def noisy_labels(labels,
+                 num_classes,
+                 noise_type="uniform",
+                 fraction=0.2,
+                 seed=0,
+                 target_map=None):
   """Returns corrupted copies of `labels`.
 
   Args:
@@ -73,7 +77,8 @@ def noisy_labels(labels, num_classes, noise_type="uniform", fraction=0.2,
   if noise_type == "uniform":
     candidates = rng.integers(0, num_classes, labels.shape)
   elif noise_type == "flip":
-    candidates = (labels + rng.integers(1, num_classes, labels.shape)) % num_classes
+    candidates = (labels +
+                  rng.integers(1, num_classes, labels.shape)) % num_classes
   elif noise_type == "pairflip":
     candidates = (labels + 1) % num_classes
   else:

@@ -12,8 +12,8 @@ import tensorflow as tf
 
 from mentornet.data import schema
 
-def make_example(png, label, clean_label, example_id,
-                 label_key=schema.LABEL):
+
+def make_example(png, label, clean_label, example_id, label_key=schema.LABEL):
   """Builds one serialized `tf.train.Example`.
 
   Args:
@@ -27,27 +27,39 @@ def make_example(png, label, clean_label, example_id,
   Returns:
     Serialized bytes.
   """
+
   def ints(value):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+
   def raw(value):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-  feature = {schema.ENCODED: raw(png), schema.FORMAT: raw(b"png"),
-             schema.LABEL: ints(label), schema.CLEAN_LABEL: ints(clean_label),
-             schema.ID: ints(example_id)}
+
+  feature = {
+      schema.ENCODED: raw(png),
+      schema.FORMAT: raw(b"png"),
+      schema.LABEL: ints(label),
+      schema.CLEAN_LABEL: ints(clean_label),
+      schema.ID: ints(example_id)
+  }
   feature[label_key] = ints(label)
   return tf.train.Example(
       features=tf.train.Features(feature=feature)).SerializeToString(
-      deterministic=True)  # map fields otherwise serialise in any order
+          deterministic=True)  # map fields otherwise serialise in any order
 
 
 def shard_paths(directory, dataset_name, split_name, num_shards):
   """`<dir>/<dataset>_<split>-0000i-of-0000n`, the original file names."""
-  return [os.path.join(directory, f"{dataset_name}_{split_name}-"
-                       f"{i:05d}-of-{num_shards:05d}")
-          for i in range(num_shards)]
+  return [
+      os.path.join(
+          directory, f"{dataset_name}_{split_name}-"
+          f"{i:05d}-of-{num_shards:05d}") for i in range(num_shards)
+  ]
 
 
-def write_records(serialized, directory, dataset_name, split_name,
+def write_records(serialized,
+                  directory,
+                  dataset_name,
+                  split_name,
                   examples_per_shard=10000):
   """Writes serialized examples, in order, into contiguous, evenly filled shards.
 
@@ -72,12 +84,19 @@ def parse_example(serialized, label_key=schema.LABEL):
   """
   missing = schema.MISSING
   features = {
-      schema.ENCODED: tf.io.FixedLenFeature([], tf.string),
-      label_key: tf.io.FixedLenFeature([], tf.int64),
-      schema.CLEAN_LABEL: tf.io.FixedLenFeature([], tf.int64,
-                                                default_value=missing),
-      schema.ID: tf.io.FixedLenFeature([], tf.int64, default_value=missing),
+      schema.ENCODED:
+          tf.io.FixedLenFeature([], tf.string),
+      label_key:
+          tf.io.FixedLenFeature([], tf.int64),
+      schema.CLEAN_LABEL:
+          tf.io.FixedLenFeature([], tf.int64, default_value=missing),
+      schema.ID:
+          tf.io.FixedLenFeature([], tf.int64, default_value=missing),
   }
   parsed = tf.io.parse_single_example(serialized, features)
-  return {"png": parsed[schema.ENCODED], "label": parsed[label_key],
-          "clean_label": parsed[schema.CLEAN_LABEL], "id": parsed[schema.ID]}
+  return {
+      "png": parsed[schema.ENCODED],
+      "label": parsed[label_key],
+      "clean_label": parsed[schema.CLEAN_LABEL],
+      "id": parsed[schema.ID]
+  }

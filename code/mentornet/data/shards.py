@@ -20,10 +20,12 @@ from mentornet.data import schema
 
 def _hint(data_dir, dataset_name, split_name):
   """Names the directories below `data_dir` that hold this split's records."""
-  found = sorted({os.path.relpath(os.path.dirname(p), data_dir) for p in
-                  glob.glob(os.path.join(data_dir, "**",
-                                         f"{dataset_name}_{split_name}-*"),
-                            recursive=True)})
+  found = sorted({
+      os.path.relpath(os.path.dirname(p),
+                      data_dir) for p in glob.glob(os.path.join(
+                          data_dir, "**", f"{dataset_name}_{split_name}-*"),
+                                                   recursive=True)
+  })
   if not found:
     return ""
   shown = ", ".join(os.path.join(data_dir, d) + "/" for d in found[:6])
@@ -46,8 +48,8 @@ def record_files(data_dir, dataset_name, split_name):
   pattern = os.path.join(data_dir, f"{dataset_name}_{split_name}-*")
   files = sorted(glob.glob(pattern))
   if not files:
-    raise FileNotFoundError(f"no files match {pattern}"
-                            + _hint(data_dir, dataset_name, split_name))
+    raise FileNotFoundError(f"no files match {pattern}" +
+                            _hint(data_dir, dataset_name, split_name))
   for path in files:
     if os.path.isdir(path):
       raise ValueError(f"{path} is a directory, not a TFRecord file")
@@ -77,8 +79,11 @@ def data_fingerprint(files, num_examples):
       f.seek(max(0, size - FINGERPRINT_BYTES))
       tail = f.read(FINGERPRINT_BYTES)
     digest.update(f"{names[-1]}\n".encode() + head + tail)
-  return {"records": int(num_examples), "files": names,
-          "content": digest.hexdigest()[:16]}
+  return {
+      "records": int(num_examples),
+      "files": names,
+      "content": digest.hexdigest()[:16]
+  }
 
 
 def fingerprint_change(saved, ours):
@@ -118,8 +123,12 @@ def _png_kind(png):
     return (f"image is not a PNG (it starts {data[:4]!r}); records hold "
             "32x32 RGB PNGs")
   if data[25:26] != PNG_RGB:
-    kinds = {b"\x00": "grayscale", b"\x03": "palette", b"\x04":
-             "grayscale with alpha", b"\x06": "RGBA"}
+    kinds = {
+        b"\x00": "grayscale",
+        b"\x03": "palette",
+        b"\x04": "grayscale with alpha",
+        b"\x06": "RGBA"
+    }
     return (f"image is a {kinds.get(data[25:26], 'non-RGB')} PNG; records "
             "hold 32x32 RGB PNGs")
   return ""
@@ -128,8 +137,7 @@ def _png_kind(png):
 def _check_record(serialized, dataset_name):
   """The reason a record is bad, or "" (eager)."""
   info = datasets.get(dataset_name)
-  ex = records.parse_example(serialized,
-                              datasets.get(dataset_name).label_key)
+  ex = records.parse_example(serialized, datasets.get(dataset_name).label_key)
   label = int(ex["label"])
   if not 0 <= label < info.num_classes:
     return f"label {label} is outside [0, {info.num_classes})"
@@ -159,8 +167,9 @@ def count_records(files, dataset_name=None):
   for path in files:
     try:
       if dataset_name is None:
-        total += int(tf.data.TFRecordDataset(path).reduce(
-            tf.constant(0, tf.int64), lambda n, _: n + 1))
+        total += int(
+            tf.data.TFRecordDataset(path).reduce(tf.constant(0, tf.int64),
+                                                 lambda n, _: n + 1))
       else:
         total += _count_checked(path, dataset_name)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
@@ -178,25 +187,26 @@ def _count_checked(path, dataset_name):
   info = datasets.get(dataset_name)
 
   def check(serialized):
-    ex = records.parse_example(serialized,
-                              datasets.get(dataset_name).label_key)
+    ex = records.parse_example(serialized, datasets.get(dataset_name).label_key)
     image = tf.io.decode_png(ex["png"], channels=3)
     size = info.image_size
     clean = ex["clean_label"]
     labels_ok = tf.reduce_all([
         ex["label"] >= 0, ex["label"] < info.num_classes,
-        tf.logical_or(tf.equal(clean, schema.MISSING), tf.logical_and(
-            clean >= 0, clean < info.num_classes))])
+        tf.logical_or(tf.equal(clean, schema.MISSING),
+                      tf.logical_and(clean >= 0, clean < info.num_classes))
+    ])
     rgb_png = tf.logical_and(
         tf.equal(tf.strings.substr(ex["png"], 0, 8), PNG_SIGNATURE),
         tf.equal(tf.strings.substr(ex["png"], 25, 1), PNG_RGB))
     ok = tf.reduce_all([
         labels_ok, rgb_png,
-        tf.reduce_all(tf.equal(tf.shape(image), [size, size, 3]))])
+        tf.reduce_all(tf.equal(tf.shape(image), [size, size, 3]))
+    ])
     return tf.cast(ok, tf.int64)
 
-  ds = tf.data.TFRecordDataset(path).map(
-      check, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = tf.data.TFRecordDataset(path).map(check,
+                                         num_parallel_calls=tf.data.AUTOTUNE)
   good, total = ds.reduce((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
                           lambda acc, ok: (acc[0] + ok, acc[1] + 1))
   if int(good) != int(total):

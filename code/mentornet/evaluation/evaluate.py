@@ -25,15 +25,15 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet.data import datasets
 from mentornet.data import inputs
 from mentornet.data import shards
 from mentornet.evaluation import output
 from mentornet.models import students
-from mentornet.training import checkpoints
-from mentornet.training import run_dir
-from mentornet.training.validate import saved_record
-from mentornet.training import weight_average
+from mentornet.runs import checkpoints
+from mentornet.runs import run_dir
+from mentornet.models import weight_average
 
 ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
                        "resnet_widths")
@@ -53,8 +53,7 @@ def adopt_training_config(config):
   Raises:
     ValueError: one line for a record that cannot be read as a run's.
   """
-  saved, source = saved_record(config.checkpoint_dir,
-                                              binding=False)
+  saved, source = run_dir.saved_record(config.checkpoint_dir, binding=False)
   if saved is None:
     return config, False
   changes = {}
@@ -67,9 +66,10 @@ def adopt_training_config(config):
     if value != getattr(config, field):
       changes[field] = value
   if changes:
-    logging.warning("using the training run's %s (from %s)", " ".join(
-        f"--{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
-        for k, v in changes.items()), source)
+    logging.warning(
+        "using the training run's %s (from %s)",
+        " ".join(f"--{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+                 for k, v in changes.items()), source)
   if not config.max_number_of_steps:
     changes["max_number_of_steps"] = saved["max_number_of_steps"]
   # A run that averaged its weights is scored with the averages (MentorMix).
@@ -77,8 +77,7 @@ def adopt_training_config(config):
   return dataclasses.replace(config, **changes), True
 
 
-class EvalError(RuntimeError):
-  """The evaluation job cannot go on; the message says why."""
+EvalError = errors.EvalError
 
 
 class Unreadable(Exception):
@@ -100,13 +99,17 @@ class Evaluator:
     self.model = students.build_for(config)
     # The averaged weights are scored when the run kept them (MentorMix's
     # evaluation restored its moving averages).
-    self.average = (weight_average.WeightAverage(
-        self.model.trainable_variables, config.ema_decay)
+    self.average = (weight_average.WeightAverage(self.model.trainable_variables,
+                                                 config.ema_decay)
                     if config.ema_decay else None)
-    self.dataset = inputs.eval_dataset(
-        config.data_dir, config.dataset_name, config.batch_size,
-        config.split_name, files=files, select=select,
-        preprocessing=students.get(config.studentnet).preprocessing)
+    self.dataset = inputs.eval_dataset(config.data_dir,
+                                       config.dataset_name,
+                                       config.batch_size,
+                                       config.split_name,
+                                       files=files,
+                                       select=select,
+                                       preprocessing=students.get(
+                                           config.studentnet).preprocessing)
 
   @tf.function
   def _batch_metrics(self, images, labels):
@@ -128,8 +131,7 @@ class Evaluator:
       status.expect_partial()
       status.assert_existing_objects_matched()
       if self.average is not None:
-        status = tf.train.Checkpoint(weight_average=self.average).restore(
-            path)
+        status = tf.train.Checkpoint(weight_average=self.average).restore(path)
         status.expect_partial()
         status.assert_existing_objects_matched()
         self.average.copy_to(self.model.trainable_variables)
@@ -141,8 +143,8 @@ class Evaluator:
           f"configuration ({checkpoints.first_line(e)})") from None
     except Exception as e:  # pylint: disable=broad-except
       # A truncated or damaged file: IndexError, DataLossError, ...
-      raise Unreadable(f"{type(e).__name__}: {checkpoints.first_line(e)}"
-                       ) from None
+      raise Unreadable(
+          f"{type(e).__name__}: {checkpoints.first_line(e)}") from None
     if not all(np.all(np.isfinite(v.numpy())) for v in self.model.variables):
       raise Unreadable("it holds NaN or Inf values")
 
@@ -173,8 +175,8 @@ def latest_checkpoint(checkpoint_dir):
   if not found:
     raise FileNotFoundError(
         f"no StudentNet checkpoint ({run_dir.CHECKPOINT_NAME}-<step>) in "
-        f"{checkpoint_dir}" if os.path.isdir(checkpoint_dir)
-        else f"--checkpoint_dir={checkpoint_dir} does not exist")
+        f"{checkpoint_dir}" if os.path.isdir(checkpoint_dir) else
+        f"--checkpoint_dir={checkpoint_dir} does not exist")
   return found[-1]
 
 
@@ -190,8 +192,10 @@ def _pending(config, adopted, done):
   while True:
     if not adopted:  # before any checkpoint is read: the run's network
       config, adopted = adopt_training_config(config)
-    new = [p for p in checkpoints_on_disk(config.checkpoint_dir)
-           if checkpoint_step(p) not in done]
+    new = [
+        p for p in checkpoints_on_disk(config.checkpoint_dir)
+        if checkpoint_step(p) not in done
+    ]
     for path in new:
       yield path, config
     if config.eval_all:
@@ -223,8 +227,8 @@ def _pending(config, adopted, done):
           f"no trainer has held {config.checkpoint_dir} for "
           f"{config.trainer_wait_secs:g} s and its last checkpoint is step "
           f"{reached} of {final}: the run stopped before its end")
-    time.sleep(max(0.1, min(config.eval_interval_secs,
-                            config.trainer_wait_secs)))
+    time.sleep(
+        max(0.1, min(config.eval_interval_secs, config.trainer_wait_secs)))
 
 
 def validate(config):
@@ -282,8 +286,8 @@ def run(config):
     try:
       lock = run_dir.csv_lock(config.output_csv_file).acquire(attempts=1)
     except run_dir.DirectoryInUse as e:
-      raise EvalError(f"{e}: one evaluation job per --output_csv_file"
-                      ) from None
+      raise EvalError(
+          f"{e}: one evaluation job per --output_csv_file") from None
     except OSError as e:
       raise EvalError(f"cannot use --output_csv_file="
                       f"{config.output_csv_file}: {e}") from None
@@ -321,13 +325,12 @@ def _evaluate_all(config, adopted):
         logging.warning("passed over checkpoint %s: unreadable (%s)", path,
                         passed[path])
         continue
-      logging.warning("skipped checkpoint %s: deleted before it was read",
-                      path)
+      logging.warning("skipped checkpoint %s: deleted before it was read", path)
       continue
     except Unreadable as e:
       passed[path] = str(e)
-      logging.warning("passed over checkpoint %s: %s; it is not scored",
-                      path, e)
+      logging.warning("passed over checkpoint %s: %s; it is not scored", path,
+                      e)
       continue
     except tf.errors.OpError as e:
       raise EvalError(f"evaluating {path} on {config.data_dir} failed: "

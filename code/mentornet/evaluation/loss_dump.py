@@ -59,8 +59,7 @@ def dump_losses(config):
   files = shards.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
   select = select_subset(shards.count_records(files, config.dataset_name),
-                         config.dump_fraction,
-                         config.dump_seed)
+                         config.dump_fraction, config.dump_seed)
   epoch = config.dump_epoch
   if epoch < 0:
     step = evaluate.checkpoint_step(path)
@@ -101,8 +100,10 @@ def read_loss_dump(path):
   rows = []
   with open(path) as f:
     for number, line in enumerate(f, 1):
-      fields = [x for x in (line.split(",") if "," in line else line.split())
-                if x.strip()]
+      fields = [
+          x for x in (line.split(",") if "," in line else line.split())
+          if x.strip()
+      ]
       if not fields:
         continue
       try:

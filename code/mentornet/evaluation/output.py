@@ -12,7 +12,7 @@ from absl import logging
 import tensorflow as tf
 
 from mentornet.evaluation import plot
-from mentornet.training import checkpoints
+from mentornet.runs import checkpoints
 
 
 class WriteError(RuntimeError):
@@ -68,7 +68,7 @@ def csv_steps(path):
         steps.add(int(field))
       except ValueError:
         raise BadRow(f"{path}:{number}: '{line.strip()}' is not a row "
-                        "'step,accuracy,loss'") from None
+                     "'step,accuracy,loss'") from None
   return steps
 
 
@@ -95,11 +95,12 @@ def write_result(config, eval_dir, writer, step, accuracy, loss):
     raise WriteError(
         f"could not append step {step} to {config.output_csv_file} "
         f"({checkpoints.first_line(e)}); its summaries are in {eval_dir}"
-        ) from None
+    ) from None
   try:
     plot.draw_csv(config.output_csv_file)
   except (OSError, RuntimeError, ValueError) as e:
-    logging.warning("step %d is in %s and %s, but its picture was not drawn"
-                    " (%s)", step, config.output_csv_file, eval_dir,
-                    checkpoints.first_line(e))
+    logging.warning(
+        "step %d is in %s and %s, but its picture was not drawn"
+        " (%s)", step, config.output_csv_file, eval_dir,
+        checkpoints.first_line(e))
   return writer

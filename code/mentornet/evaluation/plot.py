@@ -36,8 +36,7 @@ def draw_csv(csv_path, title=None):
   right.set_ylabel("test loss")
   for axis in (left, right):
     axis.grid(alpha=0.3)
-  fig.suptitle(title or os.path.dirname(os.path.abspath(csv_path)),
-               fontsize=9)
+  fig.suptitle(title or os.path.dirname(os.path.abspath(csv_path)), fontsize=9)
   fig.tight_layout()
   path = png_path(csv_path)
   tmp = path + ".tmp.png"

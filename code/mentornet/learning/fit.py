@@ -19,8 +19,8 @@ import tensorflow as tf
 from mentornet.learning import vstar
 from mentornet.learning import generate
 from mentornet.models import mentor
-from mentornet.training import checkpoints
-from mentornet.training import run_dir
+from mentornet.runs import checkpoints
+from mentornet.runs import run_dir
 
 
 def grid_mse(net, vstar_fn, gamma=None, num_points=20000, seed=12345):
@@ -33,7 +33,7 @@ def grid_mse(net, vstar_fn, gamma=None, num_points=20000, seed=12345):
   rows = grid[np.random.default_rng(seed).integers(0, len(grid), num_points)]
   want = vstar.get_vstar(vstar_fn)(rows, gamma)
   got = net.weights(rows.astype(np.float32)).numpy()
-  return float(np.mean((got - want) ** 2)), float(np.max(np.abs(got - want)))
+  return float(np.mean((got - want)**2)), float(np.max(np.abs(got - want)))
 
 
 def is_binary(targets):
@@ -44,11 +44,14 @@ def is_binary(targets):
 
 
 def _loss_fn(binary):
+
   def loss_fn(logits, targets):
     if binary:
-      return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-          labels=targets, logits=logits))
+      return tf.reduce_mean(
+          tf.nn.sigmoid_cross_entropy_with_logits(labels=targets,
+                                                  logits=logits))
     return tf.reduce_mean(tf.square(tf.sigmoid(logits) - targets))
+
   return loss_fn
 
 
@@ -57,11 +60,18 @@ def evaluate(net, rows, binary):
   logits = net(rows[:, :4])[:, 0]
   targets = tf.constant(rows[:, 4])
   weights = tf.sigmoid(logits)
-  return {"loss": float(_loss_fn(binary)(logits, targets)),
-          "mse": float(tf.reduce_mean(tf.square(weights - targets))),
-          "clean_fraction": float(np.mean(rows[:, 4] > 0.5)),
-          "accuracy": float(tf.reduce_mean(tf.cast(
-              tf.equal(weights > 0.5, targets > 0.5), tf.float32)))}
+  return {
+      "loss":
+          float(_loss_fn(binary)(logits, targets)),
+      "mse":
+          float(tf.reduce_mean(tf.square(weights - targets))),
+      "clean_fraction":
+          float(np.mean(rows[:, 4] > 0.5)),
+      "accuracy":
+          float(
+              tf.reduce_mean(
+                  tf.cast(tf.equal(weights > 0.5, targets > 0.5), tf.float32)))
+  }
 
 
 def _make_pass_fn(net, optimizer, loss_fn, batch_size):
@@ -88,6 +98,7 @@ def _make_pass_fn(net, optimizer, loss_fn, batch_size):
     for i in tf.range(num_steps):
       total += train_step(xs[i], ys[i])
     return total / tf.cast(tf.maximum(num_steps, 1), tf.float32)
+
   return run_pass
 
 
@@ -116,8 +127,8 @@ def train_mentornet(config):
     os.makedirs(config.train_dir, exist_ok=True)
     lock = run_dir.DirectoryLock(config.train_dir).acquire()
   except OSError as e:
-    raise ValueError(f"cannot use --train_dir={config.train_dir}: {e}"
-                     ) from None
+    raise ValueError(
+        f"cannot use --train_dir={config.train_dir}: {e}") from None
   try:
     _check_record(config.train_dir, record)
     run_dir.save_config(config.train_dir, record, CONFIG_FILE)
@@ -137,8 +148,11 @@ def _run_record(config, train, test):
   digest = hashlib.sha256(np.ascontiguousarray(train).tobytes())
   digest.update(np.ascontiguousarray(test).tobytes())
   record = {name: getattr(config, name) for name in RECORD_FIELDS}
-  record["data"] = {"train_rows": len(train), "test_rows": len(test),
-                    "content": digest.hexdigest()[:16]}
+  record["data"] = {
+      "train_rows": len(train),
+      "test_rows": len(test),
+      "content": digest.hexdigest()[:16]
+  }
   return record
 
 
@@ -147,11 +161,14 @@ def _check_record(train_dir, record):
   saved = run_dir.read_json(os.path.join(train_dir, CONFIG_FILE))
   if saved is None:
     if checkpoints.on_disk(train_dir, CHECKPOINT_NAME):
-      logging.warning("%s holds MentorNet checkpoints but no %s; adopting "
-                      "this run's settings", train_dir, CONFIG_FILE)
+      logging.warning(
+          "%s holds MentorNet checkpoints but no %s; adopting "
+          "this run's settings", train_dir, CONFIG_FILE)
     return
-  differing = [f"{k}: {saved.get(k)!r} there, {v!r} here"
-               for k, v in record.items() if saved.get(k) != v and k != "data"]
+  differing = [
+      f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in record.items()
+      if saved.get(k) != v and k != "data"
+  ]
   if saved.get("data") != record["data"]:
     differing.append("the training data (--data_path) differ")
   if differing:
@@ -164,10 +181,11 @@ def _fit(config, train, test):
   """The training loop of `train_mentornet`, inside the directory lock."""
   binary = is_binary(train[:, 4])
   net = mentor.MentorNet(seed=config.seed)
-  schedule = keras.optimizers.schedules.ExponentialDecay(
-      config.learning_rate, 1000, 0.9, staircase=True)
-  optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8,
-                                    global_clipnorm=5.0)
+  schedule = keras.optimizers.schedules.ExponentialDecay(config.learning_rate,
+                                                         1000,
+                                                         0.9,
+                                                         staircase=True)
+  optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8, global_clipnorm=5.0)
   optimizer.build(net.trainable_variables)
   parts = {"mentornet": net, "optimizer": optimizer}
   latest = checkpoints.resume(
@@ -175,9 +193,10 @@ def _fit(config, train, test):
       lambda: all(np.all(np.isfinite(v.numpy())) for v in net.variables))
   if latest:
     logging.info("resumed from %s", latest)
-  manager = tf.train.CheckpointManager(
-      tf.train.Checkpoint(**parts), config.train_dir, max_to_keep=2,
-      checkpoint_name=CHECKPOINT_NAME)
+  manager = tf.train.CheckpointManager(tf.train.Checkpoint(**parts),
+                                       config.train_dir,
+                                       max_to_keep=2,
+                                       checkpoint_name=CHECKPOINT_NAME)
   run_pass = _make_pass_fn(net, optimizer, _loss_fn(binary),
                            config.mini_batch_size)
   features, targets = tf.constant(train[:, :4]), tf.constant(train[:, 4])
@@ -200,9 +219,9 @@ def _fit(config, train, test):
     step = int(optimizer.iterations)
     metrics = evaluate(net, test, binary)
     manager.save(checkpoint_number=step)
-    logging.info("step %d/%d  train loss %.5f  test loss %.5f  test mse %.5f"
-                 "  test acc %.4f  %.0f steps/s", step, config.max_step_train,
-                 train_loss, metrics["loss"], metrics["mse"],
-                 metrics["accuracy"], rate)
+    logging.info(
+        "step %d/%d  train loss %.5f  test loss %.5f  test mse %.5f"
+        "  test acc %.4f  %.0f steps/s", step, config.max_step_train,
+        train_loss, metrics["loss"], metrics["mse"], metrics["accuracy"], rate)
   metrics["loop_seconds"] = time.perf_counter() - loop_start
   return metrics

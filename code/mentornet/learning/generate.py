@@ -33,8 +33,11 @@ def predefined_grid():
   diffs = np.arange(-5, 5, 0.1)
   epochs = np.arange(0, 100, 1)
   loss, diff, epoch = np.meshgrid(losses, diffs, epochs, indexing="ij")
-  return np.stack([loss.ravel(), diff.ravel(), np.zeros(loss.size),
-                   epoch.ravel()], axis=1).astype(np.float64)
+  return np.stack(
+      [loss.ravel(),
+       diff.ravel(),
+       np.zeros(loss.size),
+       epoch.ravel()], axis=1).astype(np.float64)
 
 
 def split_rows(rows, seed):
@@ -51,7 +54,10 @@ def save_split(train, test, outdir):
   np.savez(os.path.join(outdir, "ts.npz"), data=test)
 
 
-def generate_predefined(vstar_fn, outdir, sample_size=100000, gamma=None,
+def generate_predefined(vstar_fn,
+                        outdir,
+                        sample_size=100000,
+                        gamma=None,
                         seed=0):
   """Labels the grid with a predefined v*, keeps `sample_size` random rows.
 
@@ -69,7 +75,9 @@ def generate_predefined(vstar_fn, outdir, sample_size=100000, gamma=None,
   return train, test
 
 
-def generate_data_driven(input_csv_filename, outdir, percentiles=DD_PERCENTILES,
+def generate_data_driven(input_csv_filename,
+                         outdir,
+                         percentiles=DD_PERCENTILES,
                          seed=0):
   """Data-driven MentorNet data from a loss dump, one directory per percentile.
 
@@ -88,8 +96,11 @@ def generate_data_driven(input_csv_filename, outdir, percentiles=DD_PERCENTILES,
   name = os.path.splitext(os.path.basename(input_csv_filename))[0]
   written = []
   for p in percentiles:
-    rows = np.stack([loss, loss - np.percentile(loss, p), np.zeros_like(loss),
-                     epoch, (noisy == clean).astype(np.float64)], axis=1)
+    rows = np.stack([
+        loss, loss - np.percentile(loss, p),
+        np.zeros_like(loss), epoch, (noisy == clean).astype(np.float64)
+    ],
+                    axis=1)
     directory = os.path.join(outdir, f"{name}_percentile_{p}")
     save_split(*split_rows(rows, seed), directory)
     written.append(directory)
@@ -116,8 +127,7 @@ def load_rows(path, allow_pickle=False):
     try:
       with np.load(path, allow_pickle=False) as f:
         data = f["data"]
-    except (OSError, EOFError, ValueError, KeyError,
-            zipfile.BadZipFile) as e:
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as e:
       raise ValueError(f"{path} is not a readable .npz file of MentorNet rows"
                        f" ({type(e).__name__}: {str(e)[:120]}); remake it "
                        "with data_generator.py") from None

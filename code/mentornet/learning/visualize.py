@@ -10,6 +10,7 @@ import os
 
 import imageio.v3 as iio
 import matplotlib
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
@@ -35,8 +36,9 @@ def curriculum_points(epoch, loss_bound, seed=0):
   rng = np.random.default_rng(seed)
   loss = rng.uniform(0, loss_bound, NUM_POINTS)
   diff = np.linspace(-loss_bound, loss_bound, NUM_POINTS, endpoint=False)
-  return np.stack([loss, diff, np.zeros(NUM_POINTS),
-                   np.full(NUM_POINTS, epoch)], 1).astype(np.float32)
+  return np.stack(
+      [loss, diff, np.zeros(NUM_POINTS),
+       np.full(NUM_POINTS, epoch)], 1).astype(np.float32)
 
 
 def plot_epoch(net, epoch, loss_bound, path):
@@ -45,8 +47,14 @@ def plot_epoch(net, epoch, loss_bound, path):
   weights = net.weights(points).numpy()
   fig = plt.figure(figsize=(6, 5), dpi=100)
   ax = fig.add_subplot(projection="3d")
-  ax.scatter(points[:, 1], points[:, 0], weights, c=weights, cmap="viridis",
-             s=4, vmin=0, vmax=1)
+  ax.scatter(points[:, 1],
+             points[:, 0],
+             weights,
+             c=weights,
+             cmap="viridis",
+             s=4,
+             vmin=0,
+             vmax=1)
   ax.set_xlabel("loss - moving percentile (loss_diff)")
   ax.set_ylabel("loss")
   ax.set_zlabel("weight v")

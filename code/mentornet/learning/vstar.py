@@ -47,7 +47,7 @@ def vstar_focal_loss(inbatch, gamma=None):
   """`(1 - exp(-loss)) ** gamma`, gamma 2 by default."""
   gamma = DEFAULT_FOCAL_GAMMA if gamma is None else gamma
   loss, _, _, _ = _columns(inbatch)
-  return ((1.0 - np.exp(-loss)) ** gamma).astype(np.float32)
+  return ((1.0 - np.exp(-loss))**gamma).astype(np.float32)
 
 
 def vstar_spcl_linear(inbatch, gamma=None):
@@ -69,9 +69,9 @@ def vstar_mentornet_pd(inbatch, gamma=None):
 
 
 VSTAR_FUNCTIONS = {
-    f.__name__: f for f in (vstar_baseline, vstar_self_paced,
-                            vstar_hard_example_mining, vstar_focal_loss,
-                            vstar_spcl_linear, vstar_mentornet_pd)
+    f.__name__: f
+    for f in (vstar_baseline, vstar_self_paced, vstar_hard_example_mining,
+              vstar_focal_loss, vstar_spcl_linear, vstar_mentornet_pd)
 }
 
 

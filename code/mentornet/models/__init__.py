@@ -5,4 +5,5 @@
                  cifarnet.py ("inception")
   mentor.py      the MentorNet network; TF2 and original TF1 checkpoints
   optimizers.py  TF1-style momentum and the original learning-rate schedules
+  weight_average.py  averaged weights for evaluation (MentorMix)
 """

@@ -45,8 +45,12 @@ class MentorNet(tf.Module):
   epoch) it returns logits `[B, 1]`. Works for any B >= 1.
   """
 
-  def __init__(self, label_embedding_size=2, epoch_embedding_size=5,
-               num_fc_nodes=20, seed=None, name="mentornet"):
+  def __init__(self,
+               label_embedding_size=2,
+               epoch_embedding_size=5,
+               num_fc_nodes=20,
+               seed=None,
+               name="mentornet"):
     super().__init__(name=name)
     # One seed stream for all variables: every initializer call advances it,
     # so each variable gets its own draw (as the original's did), and the
@@ -56,14 +60,18 @@ class MentorNet(tf.Module):
     glorot = lambda: keras.initializers.GlorotUniform(seed=stream)
     normal = lambda: keras.initializers.RandomNormal(stddev=1.0, seed=stream)
     feat_size = label_embedding_size + epoch_embedding_size + 2
+
     def var(init, shape, vname, trainable=True):
-      return tf.Variable(init()(shape, dtype=tf.float32), trainable=trainable,
+      return tf.Variable(init()(shape, dtype=tf.float32),
+                         trainable=trainable,
                          name=vname)
+
     self.label_embedding = var(glorot, [NUM_LABELS, label_embedding_size],
                                "label_embedding")
     # Not trainable in the original: it stays at its random initial value.
     self.epoch_embedding = var(glorot, [NUM_EPOCHS, epoch_embedding_size],
-                               "epoch_embedding", trainable=False)
+                               "epoch_embedding",
+                               trainable=False)
     zeros = keras.initializers.Zeros
     # Basic LSTM cell kernels: rows are [loss, loss_diff, h], columns (i,j,f,o).
     self.fw_kernel = var(glorot, [3, 4], "fw_kernel")
@@ -89,14 +97,17 @@ class MentorNet(tf.Module):
     lstm_inputs = inputs[:, 0:2]
     # Truncating casts as in the original; out-of-range indices are clipped
     # (the original only clipped epochs from above and crashed otherwise).
-    labels = tf.clip_by_value(tf.cast(inputs[:, 2], tf.int32), 0, NUM_LABELS - 1)
-    epochs = tf.clip_by_value(tf.cast(inputs[:, 3], tf.int32), 0, NUM_EPOCHS - 1)
+    labels = tf.clip_by_value(tf.cast(inputs[:, 2], tf.int32), 0,
+                              NUM_LABELS - 1)
+    epochs = tf.clip_by_value(tf.cast(inputs[:, 3], tf.int32), 0,
+                              NUM_EPOCHS - 1)
     feat = tf.concat([
         tf.gather(self.label_embedding, labels),
         tf.gather(self.epoch_embedding, epochs),
         self._cell_state(lstm_inputs, self.fw_kernel, self.fw_bias),
         self._cell_state(lstm_inputs, self.bw_kernel, self.bw_bias),
-    ], axis=1)
+    ],
+                     axis=1)
     fc1 = tf.tanh(tf.matmul(feat, self.fc1_weights) + self.fc1_bias)
     # The original's quirk: the bias is added to the weight matrix.
     return tf.matmul(fc1, self.fc2_weights + self.fc2_bias)
@@ -232,8 +243,10 @@ def checked_values(path):
   Raises:
     FileNotFoundError / ValueError: as `load_mentornet`.
   """
-  values = {k: np.asarray(v, np.float32)
-            for k, v in read_mentornet_variables(path).items()}
+  values = {
+      k: np.asarray(v, np.float32)
+      for k, v in read_mentornet_variables(path).items()
+  }
   for attr, value in values.items():
     if not np.all(np.isfinite(value)):
       raise ValueError(f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in "

@@ -25,7 +25,8 @@ class TF1Momentum(keras.optimizers.Optimizer):
     super().build(variables)
     self.accumulators = [
         self.add_variable_from_reference(v, name="accumulator")
-        for v in variables]
+        for v in variables
+    ]
 
   def update_step(self, gradient, variable, learning_rate):
     lr = ops.cast(learning_rate, variable.dtype)
@@ -71,7 +72,8 @@ def exponential_decay(learning_rate, learning_rate_decay_factor, num_examples,
   return keras.optimizers.schedules.ExponentialDecay(
       learning_rate,
       decay_steps(num_examples, batch_size, num_epochs_per_decay),
-      learning_rate_decay_factor, staircase=True)
+      learning_rate_decay_factor,
+      staircase=True)
 
 
 def plain_sgd(schedule):
@@ -102,6 +104,7 @@ def make_schedule(kind, config, num_examples):
     return keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate,
         config.num_epochs_per_decay * num_examples / config.batch_size,
-        config.learning_rate_decay_factor, staircase=True)
+        config.learning_rate_decay_factor,
+        staircase=True)
   raise ValueError(f"schedule '{kind}' is unknown; choose one of "
                    f"{', '.join(config_lib.SCHEDULES)}")

@@ -1,16 +1,17 @@
-"""Training a StudentNet: one step, two drivers, and the run's safety.
+"""Training a StudentNet: one step and its two drivers.
 
   step.py         the training step both drivers run
-  loop.py         the scripts' loop: run(config), summaries, saves, signals
+  loop.py         the scripts' loop: run(config), set up, restore, steps
+  distributed.py  build_step: the compiled step over one distributed batch
+  reporting.py    summaries, progress lines, the closing line
   keras_model.py  MentorNetModel: model.fit with a curriculum
   keras_mentormix.py  MentorMixModel: model.fit with MentorMix
   fit_inputs.py   what fit hands a curriculum model: loss, labels, steps
-  weight_average.py  averaged weights for evaluation (MentorMix)
   build.py        strategy, StudentNet, schedule, optimizer, curriculum
   validate.py     flags and the run's record checked before any work
-  safety.py       stop signals, finite state, guarded saves
-  checkpoints.py  a run's checkpoints from the files on disk
-  run_dir.py      the run directory: lock, record file, worker roles
+
+A run's safety (directory, record, checkpoints, signals) is the room below,
+`mentornet.runs`; the errors are `mentornet.errors`.
 
 The names below are the ones scripts, tests and benchmarks use.
 """
@@ -20,13 +21,15 @@ from mentornet.training.build import build_training
 from mentornet.training.build import make_curriculum
 from mentornet.training.build import make_strategy
 from mentornet.training.build import with_rules
-from mentornet.training.loop import build_step
+from mentornet.training.distributed import build_step
 from mentornet.training.loop import run
-from mentornet.training.safety import Interrupted
-from mentornet.training.safety import TrainingError
+from mentornet.errors import Interrupted
+from mentornet.errors import TrainingError
 from mentornet.training.validate import check_log_dir
 from mentornet.training.validate import validate
 
-__all__ = ["TrainConfig", "build_training", "make_curriculum", "make_strategy",
-           "with_rules", "build_step", "run", "Interrupted", "TrainingError",
-           "check_log_dir", "validate"]
+__all__ = [
+    "TrainConfig", "build_training", "make_curriculum", "make_strategy",
+    "with_rules", "build_step", "run", "Interrupted", "TrainingError",
+    "check_log_dir", "validate"
+]

@@ -10,7 +10,7 @@ from mentornet.curriculum import factory
 from mentornet.models import mentor
 from mentornet.models import optimizers
 from mentornet.models import students
-from mentornet.training import weight_average
+from mentornet.models import weight_average
 
 
 def with_rules(config):
@@ -19,17 +19,18 @@ def with_rules(config):
   script = (students.MENTORMIX if config.use_mentormix else
             students.MENTORNET if config.use_mentornet else students.BASELINE)
   rules = students.rules_for(config.studentnet, script)
-  return dataclasses.replace(
-      config, regularization=config.regularization or rules.regularization,
-      schedule=config.schedule or rules.schedule)
+  return dataclasses.replace(config,
+                             regularization=config.regularization or
+                             rules.regularization,
+                             schedule=config.schedule or rules.schedule)
 
 
 def make_strategy(name):
   """The tf.distribute strategy named by --distribution_strategy."""
   if name == "mirrored":
     # All GPUs; on a machine without any, all logical CPU devices.
-    devices = (tf.config.list_logical_devices("GPU")
-               or tf.config.list_logical_devices("CPU"))
+    devices = (tf.config.list_logical_devices("GPU") or
+               tf.config.list_logical_devices("CPU"))
     return tf.distribute.MirroredStrategy([d.name for d in devices])
   if name == "multi_worker_mirrored":
     return tf.distribute.MultiWorkerMirroredStrategy()
@@ -62,9 +63,12 @@ def make_curriculum(config, checked=None, role=factory.FIRST):
       settings["example_dropout_rates"] = checked.dropout_rates
       prefix, values = checked.mentornet_checkpoint, checked.mentornet_values
     net = mentor.load_mentornet(prefix, values)
-  return factory.make(kind, mentornet=net,
+  return factory.make(kind,
+                      mentornet=net,
                       max_number_of_steps=config.max_number_of_steps,
-                      seed=config.seed, role=role, **settings)
+                      seed=config.seed,
+                      role=role,
+                      **settings)
 
 
 def make_mixed_curriculum(config, checked=None):

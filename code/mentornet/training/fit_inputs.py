@@ -44,6 +44,7 @@ def per_example_loss_fn(loss):
       values = values * tf.cast(tf.reshape(sample_weight, tf.shape(values)),
                                 values.dtype)
     return values
+
   return call
 
 
@@ -77,8 +78,8 @@ def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
     return x.num_batches
   first = x
   while isinstance(first, (list, tuple, dict)) and first:
-    first = (next(iter(first.values())) if isinstance(first, dict)
-             else first[0])
+    first = (next(iter(first.values()))
+             if isinstance(first, dict) else first[0])
   if not hasattr(first, "shape") or not first.shape:
     return None
   num_train = math.ceil(int(first.shape[0]) * (1.0 - validation_split))

@@ -30,7 +30,6 @@ from mentornet.training import fit_inputs
 from mentornet.training import keras_model
 from mentornet.training import step as step_lib
 
-
 MENTORMIX_NO_XLA = (
     "MentorMix does not run under XLA (jit_compile): its mixup draws "
     "(stateless categorical and Beta) differ when compiled, so the run would "
@@ -47,8 +46,14 @@ class MentorMixModel(keras_model.MentorNetModel):
     mixup_alpha: the Beta distribution's parameter (0: no mixup).
   """
 
-  def __init__(self, student, mentornet=None, *, mixup_alpha=8.0,
-               second_reweight=True, regularization=None, **kwargs):
+  def __init__(self,
+               student,
+               mentornet=None,
+               *,
+               mixup_alpha=8.0,
+               second_reweight=True,
+               regularization=None,
+               **kwargs):
     """Wraps `student` as `MentorNetModel` does; a MentorNet is required.
 
     Args:
@@ -64,9 +69,11 @@ class MentorMixModel(keras_model.MentorNetModel):
         `max_number_of_steps`, `name`, ...).
     """
     if regularization is None:
-      regularization = (config_lib.REGULARIZATION_NONE if second_reweight
-                        else config_lib.REGULARIZATION_ADDED)
-    super().__init__(student, mentornet, regularization=regularization,
+      regularization = (config_lib.REGULARIZATION_NONE
+                        if second_reweight else config_lib.REGULARIZATION_ADDED)
+    super().__init__(student,
+                     mentornet,
+                     regularization=regularization,
                      **kwargs)
     if not isinstance(self.curriculum, layers.MentorNetCurriculum):
       raise ValueError("MentorMixModel weighs with a MentorNet: give it one "
@@ -89,8 +96,10 @@ class MentorMixModel(keras_model.MentorNetModel):
     super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
   def get_config(self):
-    return {**super().get_config(), "mixup_alpha": self.mixup_alpha,
-            "second_reweight": self.second_reweight}
+    return {
+        **super().get_config(), "mixup_alpha": self.mixup_alpha,
+        "second_reweight": self.second_reweight
+    }
 
   def curricula(self):
     return [self.curriculum, self.mixed_curriculum]
@@ -100,9 +109,16 @@ class MentorMixModel(keras_model.MentorNetModel):
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     y, clean = fit_inputs.split_clean_labels(y)
     result = step_lib.mentormix_step(
-        self, self.optimizer, self.curriculum, self.mixed_curriculum, x,
-        self._one_hot(y), clean, regularization=self.regularization,
-        mixup_alpha=self.mixup_alpha, seed=self._curriculum_args["seed"],
+        self,
+        self.optimizer,
+        self.curriculum,
+        self.mixed_curriculum,
+        x,
+        self._one_hot(y),
+        clean,
+        regularization=self.regularization,
+        mixup_alpha=self.mixup_alpha,
+        seed=self._curriculum_args["seed"],
         loss_fn=lambda labels, predictions: self._example_losses(
             labels, predictions, sample_weight))
     return self._report(result, x, y, clean, sample_weight)

@@ -47,8 +47,17 @@ from mentornet.training import step as step_lib
 CURRICULUM_METRICS = ("weighted_loss", "mean_weight", "data_util",
                       "percentile_loss", "moving_average")
 # Reported when the labels come with their clean labels (see `train_step`).
-NOISE_METRICS = ("weight_share_clean", "mean_weight_clean",
-                 "mean_weight_noisy")
+NOISE_METRICS = ("weight_share_clean", "mean_weight_clean", "mean_weight_noisy")
+
+
+def _check_arguments(regularization, curriculum, mentornet):
+  if regularization not in config_lib.REGULARIZATIONS:
+    raise ValueError(
+        f"regularization '{regularization}' is unknown; choose one of "
+        f"{', '.join(config_lib.REGULARIZATIONS)}")
+  if curriculum is not None and mentornet is not None:
+    raise ValueError("give MentorNetModel a mentornet or a curriculum, "
+                     "not both")
 
 
 @keras.saving.register_keras_serializable(package="mentornet")
@@ -63,9 +72,15 @@ class MentorNetModel(keras.Model):
     regularization: how the student's `losses` enter the minimised loss.
   """
 
-  def __init__(self, student, mentornet=None, *, curriculum=None,
-               max_number_of_steps=None, seed=0,
-               regularization=config_lib.REGULARIZATION_ADDED, **kwargs):
+  def __init__(self,
+               student,
+               mentornet=None,
+               *,
+               curriculum=None,
+               max_number_of_steps=None,
+               seed=0,
+               regularization=config_lib.REGULARIZATION_ADDED,
+               **kwargs):
     """Wraps `student`; the curriculum settings are the scripts' flags.
 
     Args:
@@ -82,31 +97,26 @@ class MentorNetModel(keras.Model):
       regularization: how the student's `losses` (e.g. kernel regularizers)
         enter the loss: "added" (Keras' way), "scaled_by_weights" (times
         `sum(v) / B`, the original resnet script) or "none".
-      **kwargs: the curriculum settings of `config.CurriculumConfig`
-        (`loss_p_percentile`, `burn_in_epoch`, `fixed_epoch_after_burn_in`,
-        `loss_moving_average_decay`, `example_dropout_rates`), whose defaults
-        apply, and `keras.Model` arguments such as `name`.
+      **kwargs: the curriculum settings of `config.CurriculumConfig` (its
+        defaults apply) and `keras.Model` arguments such as `name`.
 
     Raises:
       ValueError / FileNotFoundError: a bad argument or MentorNet path.
     """
-    settings = {k: kwargs.pop(k) for k in list(kwargs)
-                if k in config_lib.CURRICULUM_FIELDS}
+    settings = {
+        k: kwargs.pop(k)
+        for k in list(kwargs)
+        if k in config_lib.CURRICULUM_FIELDS
+    }
     super().__init__(**kwargs)
-    if regularization not in config_lib.REGULARIZATIONS:
-      raise ValueError(
-          f"regularization '{regularization}' is unknown; choose one of "
-          f"{', '.join(config_lib.REGULARIZATIONS)}")
-    if curriculum is not None and mentornet is not None:
-      raise ValueError("give MentorNetModel a mentornet or a curriculum, "
-                       "not both")
+    _check_arguments(regularization, curriculum, mentornet)
     settings.pop("trained_mentornet_dir", None)  # the MentorNet is given
     # What `get_config` needs to build this model again (`.keras` files).
     self._mentornet_path = None
     self._curriculum_args = dict(settings, seed=seed)
     if curriculum is None:
-      if isinstance(mentornet, (str, bytes)) or hasattr(mentornet,
-                                                        "__fspath__"):
+      if isinstance(mentornet,
+                    (str, bytes)) or hasattr(mentornet, "__fspath__"):
         self._mentornet_path = os.fsdecode(mentornet)
         mentornet = mentor.load_mentornet(self._mentornet_path)
       curriculum = self._make_curriculum(mentornet, max_number_of_steps,
@@ -115,21 +125,23 @@ class MentorNetModel(keras.Model):
     self.curriculum = curriculum
     self.regularization = regularization
     self._per_example_loss = None
-    reported = (CURRICULUM_METRICS[:3] +
-                tuple(k for k in CURRICULUM_METRICS[3:]
-                      if k in curriculum.STATS) + NOISE_METRICS)
-    self._trackers = {name: keras.metrics.Mean(name=name)
-                      for name in reported}
+    reported = (
+        CURRICULUM_METRICS[:3] +
+        tuple(k for k in CURRICULUM_METRICS[3:] if k in curriculum.STATS) +
+        NOISE_METRICS)
+    self._trackers = {name: keras.metrics.Mean(name=name) for name in reported}
     if student.built:
       self.built = True
 
   def _make_curriculum(self, mentornet, max_number_of_steps, role):
     """A curriculum of this model (`curriculum.factory`, as the scripts'):
     the MentorNet's, or uniform without one."""
-    kind = (factory.UNIFORM if mentornet is None else
-            config_lib.CURRICULUM_MENTORNET)
-    return factory.make(kind, mentornet=mentornet,
-                        max_number_of_steps=max_number_of_steps, role=role,
+    kind = (factory.UNIFORM
+            if mentornet is None else config_lib.CURRICULUM_MENTORNET)
+    return factory.make(kind,
+                        mentornet=mentornet,
+                        max_number_of_steps=max_number_of_steps,
+                        role=role,
                         **self._curriculum_args)
 
   def get_config(self):
@@ -145,9 +157,13 @@ class MentorNetModel(keras.Model):
           "a MentorNetModel can be saved whole only when its MentorNet was "
           "given as a checkpoint path; save weights instead (a "
           ".weights.h5 file, ModelCheckpoint(save_weights_only=True))")
-    config = {"name": self.name, "regularization": self.regularization,
-              "student": keras.saving.serialize_keras_object(self.student),
-              "mentornet": self._mentornet_path, **self._curriculum_args}
+    config = {
+        "name": self.name,
+        "regularization": self.regularization,
+        "student": keras.saving.serialize_keras_object(self.student),
+        "mentornet": self._mentornet_path,
+        **self._curriculum_args
+    }
     if not uniform:
       config["max_number_of_steps"] = self.curriculum.max_number_of_steps
     return config
@@ -182,11 +198,14 @@ class MentorNetModel(keras.Model):
     Unless `max_number_of_steps` was given, the progress epoch is defined
     by `epochs x steps per epoch` of this call.
     """
-    unset = [c for c in self.curricula()
-             if getattr(c, "max_number_of_steps", 0) is None]
+    unset = [
+        c for c in self.curricula()
+        if getattr(c, "max_number_of_steps", 0) is None
+    ]
     if unset:
-      steps = fit_inputs.steps_per_epoch(x, batch_size, kwargs.get("steps_per_epoch"),
-                              kwargs.get("validation_split", 0.0))
+      steps = fit_inputs.steps_per_epoch(x, batch_size,
+                                         kwargs.get("steps_per_epoch"),
+                                         kwargs.get("validation_split", 0.0))
       if steps is None:
         raise ValueError(
             "cannot tell how many steps this fit takes (the dataset's length "
@@ -202,19 +221,24 @@ class MentorNetModel(keras.Model):
     """The curriculum layers this model trains with."""
     return [self.curriculum]
 
-  def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+  def compute_loss(self,
+                   x=None,
+                   y=None,
+                   y_pred=None,
+                   sample_weight=None,
                    training=True):
     """Keras' compiled loss (Keras calls it once to build the compiled loss
     from a sample batch); labels with clean labels give it "label"."""
-    return super().compute_loss(x, fit_inputs.split_clean_labels(y)[0],
-                                y_pred, sample_weight, training)
+    return super().compute_loss(x,
+                                fit_inputs.split_clean_labels(y)[0], y_pred,
+                                sample_weight, training)
 
   def _example_losses(self, y, y_pred, sample_weight):
     if self._per_example_loss is None:
       raise ValueError("compile the MentorNetModel with a loss before fit")
     values = self._per_example_loss(y, y_pred, sample_weight=sample_weight)
-    return fit_inputs.check_per_example(values, getattr(self._per_example_loss, "name",
-                                              "function"))
+    return fit_inputs.check_per_example(
+        values, getattr(self._per_example_loss, "name", "function"))
 
   def train_step(self, data):
     """One step of `training.step.train_step`, the scripts' step.
@@ -226,7 +250,12 @@ class MentorNetModel(keras.Model):
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     y, clean = fit_inputs.split_clean_labels(y)
     result = step_lib.train_step(
-        self, self.optimizer, self.curriculum, x, y, clean,
+        self,
+        self.optimizer,
+        self.curriculum,
+        x,
+        y,
+        clean,
         regularization=self.regularization,
         loss_fn=lambda labels, predictions: self._example_losses(
             labels, predictions, sample_weight))
@@ -238,7 +267,9 @@ class MentorNetModel(keras.Model):
     self._update_trackers(result)
     if clean is not None:
       self._update_noise_trackers(result.curriculum_weights, y, clean)
-    results = self.compute_metrics(x, y, result.predictions,
+    results = self.compute_metrics(x,
+                                   y,
+                                   result.predictions,
                                    sample_weight=sample_weight)
     if clean is None:
       results = {k: v for k, v in results.items() if k not in NOISE_METRICS}
@@ -256,8 +287,8 @@ class MentorNetModel(keras.Model):
     self._trackers["weighted_loss"].update_state(loss * result.weights)
     self._trackers["mean_weight"].update_state(result.weights)
     # The curriculum's own statistic: the share of this batch it used.
-    self._trackers["data_util"].update_state(
-        result.metrics["data_util"], sample_weight=tf.shape(loss)[0])
+    self._trackers["data_util"].update_state(result.metrics["data_util"],
+                                             sample_weight=tf.shape(loss)[0])
     for name in CURRICULUM_METRICS[3:]:
       if name in self._trackers and name in result.metrics:
         self._trackers[name].update_state(result.metrics[name])
@@ -265,14 +296,14 @@ class MentorNetModel(keras.Model):
   def _update_noise_trackers(self, weights, y, clean):
     """Epoch values of the noise metrics: the correctly labelled examples'
     share of the summed weight, and the mean weights of both groups."""
-    clean_ones, noisy = objective_lib.noise_masks(step_lib.class_ids(y),
-                                                  clean)
-    self._trackers["weight_share_clean"].update_state(
-        clean_ones, sample_weight=weights * (clean_ones + noisy))
-    self._trackers["mean_weight_clean"].update_state(
-        weights, sample_weight=clean_ones)
-    self._trackers["mean_weight_noisy"].update_state(
-        weights, sample_weight=noisy)
+    clean_ones, noisy = objective_lib.noise_masks(step_lib.class_ids(y), clean)
+    self._trackers["weight_share_clean"].update_state(clean_ones,
+                                                      sample_weight=weights *
+                                                      (clean_ones + noisy))
+    self._trackers["mean_weight_clean"].update_state(weights,
+                                                     sample_weight=clean_ones)
+    self._trackers["mean_weight_noisy"].update_state(weights,
+                                                     sample_weight=noisy)
 
   def test_step(self, data):
     """Mean loss (every example counted) and the compiled metrics."""
@@ -282,6 +313,8 @@ class MentorNetModel(keras.Model):
     self._metric_named("loss").update_state(
         tf.cast(self._example_losses(y, y_pred, sample_weight), tf.float32))
     results = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-    return {k: v for k, v in results.items()
-            if k not in CURRICULUM_METRICS + NOISE_METRICS}
-
+    return {
+        k: v
+        for k, v in results.items()
+        if k not in CURRICULUM_METRICS + NOISE_METRICS
+    }

@@ -13,7 +13,6 @@ travel with the step's all-reduce, and the directory's safety.
 import json
 import math
 import os
-import shlex
 import signal
 import time
 
@@ -26,132 +25,17 @@ from mentornet.data import inputs
 from mentornet.data import shards
 from mentornet.models import students
 from mentornet.training import build
-from mentornet.training import checkpoints
-from mentornet.training import run_dir
-from mentornet.training import safety
-from mentornet.training import step as step_lib
+from mentornet.training import distributed
+from mentornet.training import reporting
+from mentornet.runs import checkpoints
+from mentornet.runs import run_dir
+from mentornet.runs import safety
 from mentornet.training import validate as validate_lib
 
 MAX_CHECKPOINTS = 10
-CONTROL_METRICS = ("stop_requests", "save_requests")
-# Metrics summed over replicas; every other one is the same on each.
-SUM_METRICS = step_lib.SUM_METRICS + CONTROL_METRICS
+CONTROL_METRICS = reporting.CONTROL_METRICS
 TrainingError, Interrupted = safety.TrainingError, safety.Interrupted
-
-
-def build_step(config, strategy, model, optimizer, curriculum, global_batch,
-               mixed_curriculum=None, weight_average=None):
-  """The compiled training step over one distributed batch.
-
-  Each replica runs `step.train_step` (or, for a MentorMix run,
-  `step.mentormix_step` with `mixed_curriculum`); then the weight average,
-  if any, is updated. The returned tf.function maps a distributed batch, and
-  optionally a float32 `[2]` vector of this worker's requests (stop, save),
-  to a dict of scalar metrics. The requests are summed over all replicas of
-  all workers and returned as `stop_requests` and `save_requests`, so every
-  worker takes the same decision at the same step.
-  """
-  config = build.with_rules(config)
-
-  def replica_step(batch, requests):
-    clean_labels = batch.get("clean_label")
-    if clean_labels is None:  # a batch without clean labels: none known
-      clean_labels = tf.fill(tf.shape(batch["label"]),
-                             tf.constant(-1, tf.int64))
-    if config.use_mentormix:
-      result = step_lib.mentormix_step(
-          model, optimizer, curriculum, mixed_curriculum, batch["image"],
-          tf.one_hot(batch["label"], model.output_shape[-1]), clean_labels,
-          regularization=config.regularization,
-          mixup_alpha=config.mixup_alpha, seed=config.seed,
-          global_batch=global_batch)
-    else:
-      result = step_lib.train_step(
-          model, optimizer, curriculum, batch["image"], batch["label"],
-          clean_labels, regularization=config.regularization,
-          global_batch=global_batch)
-    return dict(result.metrics, stop_requests=requests[0],
-                save_requests=requests[1])
-
-  if config.jit_compile and strategy.num_replicas_in_sync == 1:
-    replica_step = tf.function(replica_step, jit_compile=True)
-
-  @tf.function
-  def step(batch, requests=None):
-    if requests is None:
-      requests = tf.zeros([2], tf.float32)
-    per_replica = strategy.run(replica_step, args=(batch, requests))
-    if weight_average is not None:
-      weight_average.update(optimizer.iterations - 1)
-    metrics = {}
-    for key, value in per_replica.items():
-      op = (tf.distribute.ReduceOp.SUM if key in SUM_METRICS
-            else tf.distribute.ReduceOp.MEAN)
-      metrics[key] = strategy.reduce(op, value, axis=None)
-    metrics["total_loss"] = metrics["weighted_loss"] + metrics["decay_loss"]
-    return metrics
-  return step
-
-
-SUMMARY_NAMES = {
-    "orig_loss": "train/loss", "weighted_loss": "train/weighted_loss",
-    "total_loss": "train/total_loss", "decay_loss": "train/decay_loss",
-    "data_util": "mentornet/data_util", "sum_v": "mentornet/sum_v",
-    "percentile_loss": "mentornet/percentile_loss",
-    "moving_average": "mentornet/moving_average",
-    "dropout_rate": "mentornet/dropout_rate", "epoch": "mentornet/epoch",
-    "mean_weight": "mentornet/mean_weight"}
-NOT_SUMMARISED = CONTROL_METRICS + objective_lib.NOISE_SUMS
-
-
-def _summary_name(key):
-  """The TensorBoard tag of a metric (MentorMix's first weighting's
-  statistics as `mentormix/individual_*`)."""
-  if key.startswith("first_"):
-    return f"mentormix/individual_{key[len('first_'):]}"
-  return SUMMARY_NAMES.get(key, f"mentornet/{key}")
-
-
-def _write_summaries(writer, metrics, learning_rate, step, noise=None):
-  """One summary: the step's metrics, and the noise diagnostics of the
-  examples trained on since the previous summary (`noise`: summed
-  `curriculum.noise_sums`, None when the records carry no clean labels)."""
-  with writer.as_default(step=step):
-    for key, value in metrics.items():
-      if key not in NOT_SUMMARISED:
-        tf.summary.scalar(_summary_name(key), value)
-    tf.summary.scalar("train/learning_rate", learning_rate)
-    if noise is not None:
-      for key, value in objective_lib.noise_diagnostics(noise).items():
-        tf.summary.scalar(f"noise/{key}", value)
-  writer.flush()
-
-
-def _progress(step, config, metrics, images_per_second, first=False):
-  """One progress line; README's "Training a StudentNet" says what each is.
-
-  The first line's rate includes compilation, so it gives no ETA.
-  """
-  if first:
-    when = " (first step, with compilation)"
-  else:
-    left = (config.max_number_of_steps - step) * config.batch_size
-    eta = left / images_per_second if images_per_second > 0 else 0
-    when = f"  ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m"
-  logging.info("step %d/%d  loss %.4f  weighted %.4f  total %.4f  "
-               "data_util %.3f  %.0f images/s%s", step,
-               config.max_number_of_steps, float(metrics["orig_loss"]),
-               float(metrics["weighted_loss"]), float(metrics["total_loss"]),
-               float(metrics["data_util"]), images_per_second, when)
-
-
-def closing_line(config, steps_done, metrics):
-  """What a finished run prints last: steps, loss, where its results are."""
-  return (f"done: {steps_done} steps to step {config.max_number_of_steps}, "
-          f"final loss {float(metrics['orig_loss']):.4f} (weighted "
-          f"{float(metrics['weighted_loss']):.4f}); checkpoints, summaries "
-          f"and {run_dir.CONFIG_FILE} are in {config.train_log_dir}; look at "
-          f"them with: tensorboard --logdir {shlex.quote(config.train_log_dir)}")
+build_step = distributed.build_step
 
 
 def _setup_directory(config, role, record):
@@ -241,8 +125,20 @@ def _forget_unsaved_run(train_log_dir):
 
 
 def _train(config, strategy, role, checked, record, signals):
-  """The training loop of `run`, inside the directory lock."""
-  num_examples = record["data"]["records"]
+  """The training loop of `run`, inside the directory lock: set up, restore,
+  then one step after another with their duties (`_Loop`)."""
+  parts = _build_parts(config, strategy, checked, record["data"]["records"])
+  loop = _Loop(config, strategy, role, parts, record, signals)
+  if loop.step >= config.max_number_of_steps:
+    logging.info("already at step %d of %d", loop.step,
+                 config.max_number_of_steps)
+    return {}
+  return loop.run(_batches(config, strategy, checked, loop.step))
+
+
+def _build_parts(config, strategy, checked, num_examples):
+  """Model, schedule, optimizer and curricula (and the weight average) in the
+  strategy's scope: {name: object}, the checkpoint's parts and `schedule`."""
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
     model, schedule, optimizer, curriculum = build.build_training(
@@ -252,95 +148,165 @@ def _train(config, strategy, role, checked, record, signals):
     average = build.make_weight_average(config, model)
   # Everything a resumed run needs to continue exactly as the uninterrupted
   # one: the generators of Keras' dropout layers too.
-  parts = {"model": model, "optimizer": optimizer, "curriculum": curriculum,
-           "seed_generators": checkpoints.rng_states(model)}
-  if mixed is not None:
-    parts["mixed_curriculum"] = mixed
-  if average is not None:
-    parts["weight_average"] = average
-  checkpoint = tf.train.Checkpoint(
-      **parts, run_config=tf.Variable(json.dumps(record, sort_keys=True)))
-  all_finite = safety.finite_check(
-      list(model.variables) + list(optimizer.variables) +
-      [v for part in (curriculum, mixed, average) if part is not None
-       for v in part.variables])
-  latest = checkpoints.resume(role.train_log_dir, run_dir.CHECKPOINT_NAME,
-                              parts, all_finite, may_write=role.is_chief)
-  if latest:
-    logging.info("resumed from %s", latest)
-  manager = tf.train.CheckpointManager(
-      checkpoint, role.write_dir, max_to_keep=MAX_CHECKPOINTS,
-      checkpoint_name=run_dir.CHECKPOINT_NAME)
-  saver = safety.Saver(manager, all_finite, latest)
-  step = int(optimizer.iterations.value.numpy())
-  if step >= config.max_number_of_steps:
-    logging.info("already at step %d of %d", step, config.max_number_of_steps)
-    return {}
+  parts = {
+      "model": model,
+      "optimizer": optimizer,
+      "curriculum": curriculum,
+      "seed_generators": checkpoints.rng_states(model),
+      "mixed_curriculum": mixed,
+      "weight_average": average
+  }
+  return dict({
+      k: v for k, v in parts.items() if v is not None
+  },
+              schedule=schedule)
+
+
+def _batches(config, strategy, checked, step):
+  """The distributed training stream, continued at the example where `step`
+  left off."""
   examples = inputs.load_examples(checked.files, config.dataset_name)
-  with_noise = inputs.has_clean_labels(examples)
-  # The stream continues at the example where `step` left off.
   student = students.get(config.studentnet)
-  dataset = inputs.train_dataset(
-      config.data_dir, config.dataset_name, student.pad, config.batch_size,
-      seed=config.seed, examples=examples, start=step * config.batch_size,
-      preprocessing=student.preprocessing)
+  dataset = inputs.train_dataset(config.data_dir,
+                                 config.dataset_name,
+                                 student.pad,
+                                 config.batch_size,
+                                 seed=config.seed,
+                                 examples=examples,
+                                 start=step * config.batch_size,
+                                 preprocessing=student.preprocessing)
   if config.distribution_strategy == "multi_worker_mirrored":
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA)
     dataset = dataset.with_options(options)
-  iterator = iter(strategy.experimental_distribute_dataset(dataset))
-  train_step = build_step(config, strategy, model, optimizer, curriculum,
-                          config.batch_size, mixed, average)
-  writer = role.summary_writer()
-  summary_due = safety.Every(config.save_summaries_secs)
-  save_due = safety.Every(config.save_interval_secs)
-  save_due()  # the first save is due one interval from now
-  logging.info("%straining %s on %d examples of %s from step %d to %d",
-               "" if role.is_chief else f"{role.name}: ", config.studentnet,
-               num_examples, config.data_dir, step, config.max_number_of_steps)
-  window_start, window_step = time.perf_counter(), step
-  first_step = step + 1
-  metrics = {}
-  noise = dict.fromkeys(objective_lib.NOISE_SUMS, 0.0)
-  while step < config.max_number_of_steps:
-    requests = tf.constant([float(signals.received is not None),
-                            float(save_due())], tf.float32)
-    metrics = train_step(next(iterator), requests)
-    step += 1
+  return (iter(strategy.experimental_distribute_dataset(dataset)),
+          inputs.has_clean_labels(examples))
+
+
+class _Loop:
+  """The restored run and its per-step duties."""
+
+  def __init__(self, config, strategy, role, parts, record, signals):
+    self.config, self.role, self.signals = config, role, signals
+    self.schedule = parts.pop("schedule")
+    self.parts = parts
+    checkpoint = tf.train.Checkpoint(**parts,
+                                     run_config=tf.Variable(
+                                         json.dumps(record, sort_keys=True)))
+    all_finite = safety.finite_check([
+        v for name in ("model", "optimizer", "curriculum", "mixed_curriculum",
+                       "weight_average") if name in parts
+        for v in parts[name].variables
+    ])
+    latest = checkpoints.resume(role.train_log_dir,
+                                run_dir.CHECKPOINT_NAME,
+                                parts,
+                                all_finite,
+                                may_write=role.is_chief)
+    if latest:
+      logging.info("resumed from %s", latest)
+    self.saver = safety.Saver(
+        tf.train.CheckpointManager(checkpoint,
+                                   role.write_dir,
+                                   max_to_keep=MAX_CHECKPOINTS,
+                                   checkpoint_name=run_dir.CHECKPOINT_NAME),
+        all_finite, latest)
+    self.step = int(parts["optimizer"].iterations.value.numpy())
+    self.strategy, self.num_examples = strategy, record["data"]["records"]
+    self.train_step = None  # built once the stream exists, as it always was
+    self.writer = None
+    self.summary_due = safety.Every(config.save_summaries_secs)
+    self.save_due = safety.Every(config.save_interval_secs)
+    self.save_due()  # the first save is due one interval from now
+    self.noise = dict.fromkeys(objective_lib.NOISE_SUMS, 0.0)
+    self.first_step = self.step + 1
+    self.window = (time.perf_counter(), self.step)
+
+  def run(self, stream):
+    """Trains to the final step; returns the last step's metrics."""
+    iterator, self.with_noise = stream
+    config, parts = self.config, self.parts
+    self.train_step = build_step(config, self.strategy, parts["model"],
+                                 parts["optimizer"],
+                                 parts["curriculum"], config.batch_size,
+                                 parts.get("mixed_curriculum"),
+                                 parts.get("weight_average"))
+    self.writer = self.role.summary_writer()
+    logging.info("%straining %s on %d examples of %s from step %d to %d",
+                 "" if self.role.is_chief else f"{self.role.name}: ",
+                 config.studentnet, self.num_examples, config.data_dir,
+                 self.step, config.max_number_of_steps)
+    metrics = {}
+    while self.step < config.max_number_of_steps:
+      requests = tf.constant(
+          [float(self.signals.received is not None),
+           float(self.save_due())], tf.float32)
+      metrics = self.train_step(next(iterator), requests)
+      self.step += 1
+      self._check_finite(metrics)
+      self._summarise(metrics)
+      self._report_progress(metrics)
+      self._stop_if_asked(metrics)
+      self._save_if_due(metrics)
+    self.saver.save(self.step)
+    if self.role.is_chief:
+      logging.info(
+          "%s",
+          reporting.closing_line(config, self.step - self.first_step + 1,
+                                 metrics))
+    return {k: float(v) for k, v in metrics.items() if k not in CONTROL_METRICS}
+
+  def _check_finite(self, metrics):
     total = float(metrics["total_loss"])
     if not math.isfinite(total):
       raise safety.TrainingError(
-          f"total loss is {total} at step {step}; training stopped. The last "
-          f"good checkpoint is {saver.last_good or 'none'}")
-    for key in noise:
-      noise[key] += float(metrics[key])
-    summary_n = (config.save_summaries_steps and
-                 step % config.save_summaries_steps == 0)
-    if summary_due() or summary_n or step == config.max_number_of_steps:
-      _write_summaries(writer, metrics, schedule(step - 1)
-                       if callable(schedule) else schedule, step,
-                       noise if with_noise else None)
-      noise = dict.fromkeys(noise, 0.0)
-    if (step % config.log_every_n_steps == 0 or step == first_step or
+          f"total loss is {total} at step {self.step}; training stopped. The "
+          f"last good checkpoint is {self.saver.last_good or 'none'}")
+
+  def _summarise(self, metrics):
+    """A summary when due by time or steps, and at the final step; the noise
+    diagnostics over the steps since the previous one."""
+    for key in self.noise:
+      self.noise[key] += float(metrics[key])
+    config, step = self.config, self.step
+    every_n = (config.save_summaries_steps and
+               step % config.save_summaries_steps == 0)
+    if self.summary_due() or every_n or step == config.max_number_of_steps:
+      rate = (self.schedule(step -
+                            1) if callable(self.schedule) else self.schedule)
+      reporting.write_summaries(self.writer, metrics, rate, step,
+                                self.noise if self.with_noise else None)
+      self.noise = dict.fromkeys(self.noise, 0.0)
+
+  def _report_progress(self, metrics):
+    config, step = self.config, self.step
+    if (step % config.log_every_n_steps == 0 or step == self.first_step or
         step == config.max_number_of_steps):
-      rate = ((step - window_step) * config.batch_size
-              / (time.perf_counter() - window_start))
-      _progress(step, config, metrics, rate, first=step == first_step)
-      window_start, window_step = time.perf_counter(), step
+      start, start_step = self.window
+      rate = ((step - start_step) * config.batch_size /
+              (time.perf_counter() - start))
+      reporting.progress(step,
+                         config,
+                         metrics,
+                         rate,
+                         first=step == self.first_step)
+      self.window = (time.perf_counter(), step)
+
+  def _stop_if_asked(self, metrics):
+    """SIGTERM/SIGINT here or on any worker: save the step, then stop."""
     if float(metrics["stop_requests"]) > 0:
-      path = saver.save(step)
-      sig = signals.received or signal.SIGTERM
-      by = signal.Signals(sig).name if signals.received else "another worker"
+      path = self.saver.save(self.step)
+      sig = self.signals.received or signal.SIGTERM
+      by = (signal.Signals(sig).name
+            if self.signals.received else "another worker")
       raise safety.Interrupted(
-          f"stopped by {by} at step {step} of {config.max_number_of_steps};"
-          f" saved {path}; run the same command again to continue",
-          128 + int(sig))
-    every_n = (config.save_checkpoint_steps
-               and step % config.save_checkpoint_steps == 0)
+          f"stopped by {by} at step {self.step} of "
+          f"{self.config.max_number_of_steps}; saved {path}; run the same "
+          "command again to continue", 128 + int(sig))
+
+  def _save_if_due(self, metrics):
+    every_n = (self.config.save_checkpoint_steps and
+               self.step % self.config.save_checkpoint_steps == 0)
     if float(metrics["save_requests"]) > 0 or every_n:
-      saver.save(step)
-  saver.save(step)
-  if role.is_chief:
-    logging.info("%s", closing_line(config, step - first_step + 1, metrics))
-  return {k: float(v) for k, v in metrics.items() if k not in CONTROL_METRICS}
+      self.saver.save(self.step)

@@ -24,8 +24,8 @@ from mentornet.models import students
 # `train_step`; MentorMix's first weighting), which the noise diagnostics
 # describe.
 StepResult = collections.namedtuple(
-    "StepResult", ["metrics", "losses", "weights", "predictions",
-                   "curriculum_weights"])
+    "StepResult",
+    ["metrics", "losses", "weights", "predictions", "curriculum_weights"])
 
 # Metrics that are this replica's share of a sum over the global batch
 # (summed over replicas); every other metric is the same on every replica.
@@ -33,9 +33,16 @@ SUM_METRICS = ("orig_loss", "weighted_loss", "decay_loss", "sum_v",
                "mean_weight") + objective_lib.NOISE_SUMS
 
 
-def train_step(model, optimizer, curriculum, images, labels,
-               clean_labels=None, *, regularization,
-               loss_fn=students.example_loss, global_batch=None):
+def train_step(model,
+               optimizer,
+               curriculum,
+               images,
+               labels,
+               clean_labels=None,
+               *,
+               regularization,
+               loss_fn=students.example_loss,
+               global_batch=None):
   """One replica's training step.
 
   Args:
@@ -59,13 +66,15 @@ def train_step(model, optimizer, curriculum, images, labels,
     statistics), and this replica's per-example losses, weights and
     predictions.
   """
-  objective, losses, predictions = _weighted_update(
-      model, optimizer, curriculum, images, labels, loss_fn, regularization,
-      global_batch)
+  objective, losses, predictions = _weighted_update(model, optimizer,
+                                                    curriculum, images, labels,
+                                                    loss_fn, regularization,
+                                                    global_batch)
   metrics = dict(objective.metrics)
   if clean_labels is not None:
-    metrics.update(objective_lib.noise_sums(
-        objective.weights, class_ids(labels), clean_labels))
+    metrics.update(
+        objective_lib.noise_sums(objective.weights, class_ids(labels),
+                                 clean_labels))
   return StepResult(metrics, losses, objective.weights, predictions,
                     objective.weights)
 
@@ -78,9 +87,10 @@ def _weighted_update(model, optimizer, curriculum, images, labels, loss_fn,
   with tf.GradientTape() as tape:
     predictions = model(images, training=True)
     losses = loss_fn(labels, predictions)
-    objective = objective_lib.weighted_objective(
-        losses, curriculum, optimizer.iterations, model.losses,
-        regularization, global_batch)
+    objective = objective_lib.weighted_objective(losses, curriculum,
+                                                 optimizer.iterations,
+                                                 model.losses, regularization,
+                                                 global_batch)
     scaled = optimizer.scale_loss(objective.total)
   variables = model.trainable_variables
   optimizer.apply(tape.gradient(scaled, variables), variables)
@@ -101,13 +111,36 @@ def softmax_cross_entropy(labels, logits):
 
 def batch_norm_statistics(model):
   """The moving means and variances of a model's batch-norm layers."""
-  return [v for v in model.non_trainable_variables
-          if v.path.rsplit("/", 1)[-1] in ("moving_mean", "moving_variance")]
+  return [
+      v for v in model.non_trainable_variables
+      if v.path.rsplit("/", 1)[-1] in ("moving_mean", "moving_variance")
+  ]
 
 
-def mentormix_step(model, optimizer, curriculum, mixed_curriculum, images,
-                   labels, clean_labels=None, *, regularization,
-                   mixup_alpha, seed, loss_fn=softmax_cross_entropy,
+def _first_pass_losses(model, images, labels, loss_fn):
+  """MentorMix's first pass: per-example losses in training mode, with the
+  batch-norm moving averages left as they were (the original graph never
+  ran the first pass's update ops)."""
+  statistics = batch_norm_statistics(model)
+  saved = [tf.identity(v) for v in statistics]
+  losses = tf.stop_gradient(loss_fn(labels, model(images, training=True)))
+  for variable, value in zip(statistics, saved):
+    variable.assign(value)
+  return losses
+
+
+def mentormix_step(model,
+                   optimizer,
+                   curriculum,
+                   mixed_curriculum,
+                   images,
+                   labels,
+                   clean_labels=None,
+                   *,
+                   regularization,
+                   mixup_alpha,
+                   seed,
+                   loss_fn=softmax_cross_entropy,
                    global_batch=None):
   """One replica's MentorMix step, as the original `cifar_train_mentormix.py`.
 
@@ -127,11 +160,9 @@ def mentormix_step(model, optimizer, curriculum, mixed_curriculum, images,
       second reweight).
     images: this replica's images.
     labels: float [b, K] one-hot labels.
-    clean_labels: int [b] clean labels or None (noise diagnostics of the
-      first weighting).
-    regularization: how `model.losses` enter the loss.
-    mixup_alpha: the Beta distribution's parameter.
-    seed: the run's seed.
+    clean_labels: int [b] clean labels or None (the first weighting's noise
+      diagnostics).
+    regularization, mixup_alpha, seed: the run's.
     loss_fn: `(soft labels, logits) -> [b]`.
     global_batch: the examples of this step over all replicas, if known.
 
@@ -141,30 +172,38 @@ def mentormix_step(model, optimizer, curriculum, mixed_curriculum, images,
     and predictions.
   """
   global_step = optimizer.iterations
-  statistics = batch_norm_statistics(model)
-  saved = [tf.identity(v) for v in statistics]
-  first_losses = tf.stop_gradient(loss_fn(labels, model(images,
-                                                        training=True)))
-  for variable, value in zip(statistics, saved):
-    variable.assign(value)
-  first = curriculum(first_losses, global_step)
+  first = curriculum(_first_pass_losses(model, images, labels, loss_fn),
+                     global_step)
   mixed_images, mixed_labels = images, labels
   if mixup_alpha > 0:
     batch_draws = mentormix.draws(first.weights, mixup_alpha,
                                   mentormix.step_seed(seed, global_step))
     mixed_images, mixed_labels = mentormix.mix(images, labels, first.weights,
                                                batch_draws)
-  objective, losses, predictions = _weighted_update(
-      model, optimizer, mixed_curriculum, mixed_images, mixed_labels, loss_fn,
-      regularization, global_batch)
+  objective, losses, predictions = _weighted_update(model, optimizer,
+                                                    mixed_curriculum,
+                                                    mixed_images, mixed_labels,
+                                                    loss_fn, regularization,
+                                                    global_batch)
+  metrics = _mentormix_metrics(objective, first, mixed_curriculum, labels,
+                               clean_labels)
+  return StepResult(metrics, losses, objective.weights, predictions,
+                    first.weights)
+
+
+def _mentormix_metrics(objective, first, mixed_curriculum, labels,
+                       clean_labels):
+  """The minimised objective's metrics, the first weighting's statistics as
+  `first_*` and its noise sums."""
   metrics = dict(objective.metrics)
-  metrics.update({f"first_{k}": v for k, v in first.stats.items()
-                  if k != "sum_v"})  # (means; sum_v is a replica's share)
+  metrics.update({
+      f"first_{k}": v for k, v in first.stats.items() if k != "sum_v"
+  })  # (means; sum_v is a replica's share)
   if isinstance(mixed_curriculum, layers.UniformCurriculum):
     # As the original: its data utilisation is that of the weights used.
     metrics["data_util"] = first.stats["data_util"]
   if clean_labels is not None:
-    metrics.update(objective_lib.noise_sums(first.weights,
-                                            class_ids(labels), clean_labels))
-  return StepResult(metrics, losses, objective.weights, predictions,
-                    first.weights)
+    metrics.update(
+        objective_lib.noise_sums(first.weights, class_ids(labels),
+                                 clean_labels))
+  return metrics

@@ -19,14 +19,14 @@ from mentornet.data import datasets
 from mentornet.data import shards
 from mentornet.models import mentor
 from mentornet.models import students
-from mentornet.training import checkpoints
-from mentornet.training import run_dir
+from mentornet.runs import checkpoints
+from mentornet.runs import run_dir
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
 
 Checked = collections.namedtuple(
-    "Checked", ["files", "dropout_rates", "mentornet_checkpoint",
-                "mentornet_values"])
+    "Checked",
+    ["files", "dropout_rates", "mentornet_checkpoint", "mentornet_values"])
 
 
 def validate(config):
@@ -80,9 +80,6 @@ def _read_mentornet(flag_value, prefix):
         "checkpoint") from None
 
 
-
-
-
 def _same_path(a, b):
   return (os.path.normpath(str(a)) == os.path.normpath(str(b)) or
           os.path.realpath(str(a)) == os.path.realpath(str(b)))
@@ -94,39 +91,16 @@ def run_record(config, fingerprint):
   return {**config.to_json_dict(), "data": fingerprint}
 
 
-def _field_types():
-  """{field: accepted JSON types} of a TrainConfig record, from the fields'
-  declared types (None is accepted for any)."""
-  kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,),
-           tuple: (list,)}
-  out = {"data": (dict,)}
-  for field in dataclasses.fields(config_lib.TrainConfig):
-    declared = [t for t in getattr(field.type, "__args__", (field.type,))
-                if t is not type(None)]
-    out[field.name] = kinds.get(declared[0], (object,))
-  return out
-
-
-def _binding_fields(record):
-  """The fields of a record that a resume may not change (hand edits of the
-  others are harmless; paths are compared as paths by `check_log_dir`)."""
-  runtime = set(config_lib.RUNTIME_FIELDS)
-  if record.get("use_mentornet"):
-    runtime.discard("max_number_of_steps")
-  return [k for k in record if k not in runtime and
-          k not in config_lib.PATH_FIELDS]
-
-
 def saved_record(train_log_dir, binding=True):
   """(the run's saved record, where it was read) or (None, None): see
   `run_dir.saved_record`."""
-  return run_dir.saved_record(train_log_dir, _field_types(), _binding_fields,
-                              binding)
+  return run_dir.saved_record(train_log_dir, binding)
 
 
 def _default(name):
   """The TrainConfig default of field `name`."""
-  return next(f.default for f in dataclasses.fields(config_lib.TrainConfig)
+  return next(f.default
+              for f in dataclasses.fields(config_lib.TrainConfig)
               if f.name == name)
 
 
@@ -148,23 +122,23 @@ def check_log_dir(config, fingerprint):
   runtime = set(config_lib.RUNTIME_FIELDS)
   if config.use_mentornet:
     runtime.discard("max_number_of_steps")
-  same_data = not shards.fingerprint_change(saved.get("data") or {},
-                                            fingerprint)
+  same_data = not shards.fingerprint_change(
+      saved.get("data") or {}, fingerprint)
   differing = []
   for key in ours:
     if (key in runtime or key in config_lib.LOCATION_FIELDS or
         saved.get(key) == ours[key]):
       continue
     if key in config_lib.NEW_FIELDS and key not in saved and (
-        key in ("regularization", "schedule") or
-        ours[key] == _default(key)):
+        key in ("regularization", "schedule") or ours[key] == _default(key)):
       continue  # a run of an older version ran as this one does
     if (key in config_lib.PATH_FIELDS and saved.get(key) and ours[key] and
         _same_path(saved[key], ours[key])):
       continue
     if key == "data_dir" and saved.get("data") and same_data:
-      logging.info("the run's data moved from %s to %s (the same records, by"
-                   " their fingerprint)", saved.get(key), ours[key])
+      logging.info(
+          "the run's data moved from %s to %s (the same records, by"
+          " their fingerprint)", saved.get(key), ours[key])
       continue
     differing.append(f"{key}: {saved.get(key)!r} there, {ours[key]!r} here")
   if differing and not (config.use_mentornet and len(differing) == 1 and
@@ -180,8 +154,8 @@ def check_log_dir(config, fingerprint):
         "MentorNet run's total steps define its progress epoch (burn-in, "
         "drop-out schedule, MentorNet's input), so it cannot be extended; "
         "start a new run in another directory")
-  change = shards.fingerprint_change(saved.get("data") or fingerprint,
-                                     fingerprint)
+  change = shards.fingerprint_change(
+      saved.get("data") or fingerprint, fingerprint)
   if change:
     raise ValueError(
         f"--data_dir={config.data_dir} holds other training data than the run"
@@ -195,7 +169,8 @@ def _refuse_a_mentornet_directory(train_log_dir):
   if not os.path.isdir(train_log_dir):
     return
   names = os.listdir(train_log_dir)
-  mentornets = sorted(n[:-len(".index")] for n in names
+  mentornets = sorted(n[:-len(".index")]
+                      for n in names
                       if n.startswith("mentornet") and n.endswith(".index"))
   if mentornets or "mentornet_config.json" in names:
     raise ValueError(

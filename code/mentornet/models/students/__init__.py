@@ -89,8 +89,8 @@ def build_for(config):
   """The StudentNet of a run's TrainConfig or EvalConfig (same field names:
   `studentnet`, `dataset_name` and the architecture flags)."""
   dataset = datasets.get(config.dataset_name)
-  return get(config.studentnet).build(dataset.num_classes,
-                                      dataset.image_size, config)
+  return get(config.studentnet).build(dataset.num_classes, dataset.image_size,
+                                      config)
 
 
 def rules_for(studentnet, script):
@@ -108,15 +108,20 @@ def rules_for(studentnet, script):
 
 def _wide_resnet(num_classes, size, config):
   from mentornet.models.students import resnet
-  return resnet.wide_resnet(num_classes, config.num_residual_units,
-                            tuple(config.resnet_widths), image_size=size)
+  return resnet.wide_resnet(num_classes,
+                            config.num_residual_units,
+                            tuple(config.resnet_widths),
+                            image_size=size)
 
 
 def _resnet32(num_classes, size, config):
   del config  # MentorMix's network has no size flags
   from mentornet.models.students import resnet
-  return resnet.wide_resnet(num_classes, 5, (128, 256, 512), image_size=size,
-                            init_width=64, name="resnet32")
+  return resnet.wide_resnet(num_classes,
+                            5, (128, 256, 512),
+                            image_size=size,
+                            init_width=64,
+                            name="resnet32")
 
 
 def _cifarnet(num_classes, size, config):
@@ -154,33 +159,53 @@ def _zero_pad_quarter(image, size):
 # MentorMix gets that script's rules.
 _MENTORMIX_SCRIPT = Rules(config_lib.REGULARIZATION_ADDED,
                           config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED)
-register(StudentNet(
-    name="resnet101", build=_wide_resnet, make_optimizer=_tf1_momentum,
-    rules={BASELINE: Rules(config_lib.REGULARIZATION_ADDED,
-                           config_lib.SCHEDULE_EXPONENTIAL),
-           MENTORNET: Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
-                            config_lib.SCHEDULE_PIECEWISE),
-           MENTORMIX: _MENTORMIX_SCRIPT},
-    pad=_crop_or_pad_by_4))
+register(
+    StudentNet(name="resnet101",
+               build=_wide_resnet,
+               make_optimizer=_tf1_momentum,
+               rules={
+                   BASELINE:
+                       Rules(config_lib.REGULARIZATION_ADDED,
+                             config_lib.SCHEDULE_EXPONENTIAL),
+                   MENTORNET:
+                       Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
+                             config_lib.SCHEDULE_PIECEWISE),
+                   MENTORMIX:
+                       _MENTORMIX_SCRIPT
+               },
+               pad=_crop_or_pad_by_4))
 # inception: both scripts declared an fc L2 but never added it.
 _NO_DECAY_EXPONENTIAL = Rules(config_lib.REGULARIZATION_NONE,
                               config_lib.SCHEDULE_EXPONENTIAL)
-register(StudentNet(
-    name="inception", build=_cifarnet, make_optimizer=_plain_sgd,
-    rules={BASELINE: _NO_DECAY_EXPONENTIAL, MENTORNET: _NO_DECAY_EXPONENTIAL,
-           MENTORMIX: _NO_DECAY_EXPONENTIAL},
-    pad=_zero_pad_quarter))
+register(
+    StudentNet(name="inception",
+               build=_cifarnet,
+               make_optimizer=_plain_sgd,
+               rules={
+                   BASELINE: _NO_DECAY_EXPONENTIAL,
+                   MENTORNET: _NO_DECAY_EXPONENTIAL,
+                   MENTORMIX: _NO_DECAY_EXPONENTIAL
+               },
+               pad=_zero_pad_quarter))
 # resnet32: MentorMix's network. Its script added the weight decay and
 # decayed the learning rate every `epochs x N / B` steps, unrounded; the
 # MentorNet scripts treat it as resnet101.
-register(StudentNet(
-    name="resnet32", build=_resnet32, make_optimizer=_tf1_momentum,
-    rules={BASELINE: Rules(config_lib.REGULARIZATION_ADDED,
-                           config_lib.SCHEDULE_EXPONENTIAL),
-           MENTORNET: Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
-                            config_lib.SCHEDULE_PIECEWISE),
-           MENTORMIX: _MENTORMIX_SCRIPT},
-    pad=_crop_or_pad_by_4, preprocessing=MENTORMIX_COLOR))
+register(
+    StudentNet(name="resnet32",
+               build=_resnet32,
+               make_optimizer=_tf1_momentum,
+               rules={
+                   BASELINE:
+                       Rules(config_lib.REGULARIZATION_ADDED,
+                             config_lib.SCHEDULE_EXPONENTIAL),
+                   MENTORNET:
+                       Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
+                             config_lib.SCHEDULE_PIECEWISE),
+                   MENTORMIX:
+                       _MENTORMIX_SCRIPT
+               },
+               pad=_crop_or_pad_by_4,
+               preprocessing=MENTORMIX_COLOR))
 
 
 def example_loss(labels, logits):

@@ -26,9 +26,14 @@ def _decay():
 
 def _conv(x, filters, stride, name):
   init = keras.initializers.RandomNormal(stddev=math.sqrt(2.0 / (9 * filters)))
-  return layers.Conv2D(filters, 3, strides=stride, padding="same",
-                       use_bias=False, kernel_initializer=init,
-                       kernel_regularizer=_decay(), name=name)(x)
+  return layers.Conv2D(filters,
+                       3,
+                       strides=stride,
+                       padding="same",
+                       use_bias=False,
+                       kernel_initializer=init,
+                       kernel_regularizer=_decay(),
+                       name=name)(x)
 
 
 def _bn(x, name):
@@ -80,8 +85,12 @@ def _residual_unit(x, in_filters, out_filters, stride, first_of_network, name):
   return layers.Add()([x, _shortcut(shortcut, in_filters, out_filters, stride)])
 
 
-def wide_resnet(num_classes, num_residual_units=9, widths=(160, 320, 640),
-                image_size=32, init_width=16, name="resnet101"):
+def wide_resnet(num_classes,
+                num_residual_units=9,
+                widths=(160, 320, 640),
+                image_size=32,
+                init_width=16,
+                name="resnet101"):
   """Builds the wide ResNet; returns a Keras model from images to logits.
 
   `resnet101` is MentorNet's (an initial conv to 16 channels, 9 units per
@@ -102,9 +111,9 @@ def wide_resnet(num_classes, num_residual_units=9, widths=(160, 320, 640),
       in_filters = width
   x = _relu(_bn(x, "final_bn"))
   x = layers.GlobalAveragePooling2D()(x)
-  logits = layers.Dense(
-      num_classes, name="logit",
-      kernel_initializer=keras.initializers.VarianceScaling(
-          1.0, mode="fan_in", distribution="uniform"),
-      kernel_regularizer=_decay())(x)
+  logits = layers.Dense(num_classes,
+                        name="logit",
+                        kernel_initializer=keras.initializers.VarianceScaling(
+                            1.0, mode="fan_in", distribution="uniform"),
+                        kernel_regularizer=_decay())(x)
   return keras.Model(images, logits, name=name)

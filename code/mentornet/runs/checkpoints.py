@@ -23,6 +23,8 @@ import shutil
 from absl import logging
 import tensorflow as tf
 
+from mentornet import errors
+
 QUARANTINE = "unreadable"
 # Parts of a run's checkpoint that older versions of this project did not
 # write; restored only when present.
@@ -30,9 +32,7 @@ OPTIONAL_PARTS = ("seed_generators", "run_config")
 
 Found = collections.namedtuple("Found", ["step", "prefix", "complete"])
 
-
-class RestoreError(RuntimeError):
-  """No checkpoint of the run restores; the message names them and why."""
+RestoreError = errors.RestoreError
 
 
 def _shards(prefix):
@@ -74,8 +74,8 @@ def complete_prefixes(directory, name):
 
 def has_part(prefix, part):
   """Whether the checkpoint at `prefix` holds values under `part/`."""
-  return any(n.startswith(part + "/") for n, _ in tf.train.list_variables(
-      prefix))
+  return any(
+      n.startswith(part + "/") for n, _ in tf.train.list_variables(prefix))
 
 
 GLOB_CHARACTERS = "[]*?"
@@ -123,8 +123,11 @@ def restore_newest(directory, name, parts, all_finite):
       skipped.append((entry.prefix, "its index or a data shard is missing"))
       continue
     try:
-      present = {k: v for k, v in parts.items()
-                 if k not in OPTIONAL_PARTS or has_part(entry.prefix, k)}
+      present = {
+          k: v
+          for k, v in parts.items()
+          if k not in OPTIONAL_PARTS or has_part(entry.prefix, k)
+      }
       status = tf.train.Checkpoint(**present).restore(entry.prefix)
       status.expect_partial()
       status.assert_existing_objects_matched()
@@ -170,11 +173,14 @@ def rewrite_state(directory, name, latest):
   times, so that the `CheckpointManager` made next rotates them as it would
   have in the uninterrupted run (without times it keeps them forever)."""
   step = int(latest.rsplit("-", 1)[1])
-  prefixes = [p for p in complete_prefixes(directory, name)
-              if int(p.rsplit("-", 1)[1]) <= step]
+  prefixes = [
+      p for p in complete_prefixes(directory, name)
+      if int(p.rsplit("-", 1)[1]) <= step
+  ]
   times = [os.path.getmtime(p + ".index") for p in prefixes]
   tf.compat.v1.train.update_checkpoint_state(
-      directory, os.path.basename(latest),
+      directory,
+      os.path.basename(latest),
       all_model_checkpoint_paths=[os.path.basename(p) for p in prefixes],
       all_model_checkpoint_timestamps=times,
       last_preserved_timestamp=min(times, default=0.0) - 1.0)
@@ -184,8 +190,10 @@ def rng_states(model):
   """The states of a Keras model's random generators (e.g. its Dropout
   layers'), which `tf.train.Checkpoint(model=...)` does not save: a run
   resumed without them would draw other dropout masks."""
-  return [v for v in model.non_trainable_variables
-          if v.path.endswith("seed_generator_state")]
+  return [
+      v for v in model.non_trainable_variables
+      if v.path.endswith("seed_generator_state")
+  ]
 
 
 def stored_config(prefix):
@@ -210,10 +218,9 @@ def resume(directory, name, parts, all_finite, may_write=True):
   """
   latest, skipped = restore_newest(directory, name, parts, all_finite)
   if skipped:
-    logging.warning(
-        "passed over %s; resumed from %s",
-        "; ".join(f"{p} ({reason})" for p, reason in skipped),
-        latest or "nothing")
+    logging.warning("passed over %s; resumed from %s",
+                    "; ".join(f"{p} ({reason})" for p, reason in skipped),
+                    latest or "nothing")
   if may_write and skipped:
     moved = quarantine(directory, [p for p, _ in skipped])
     if moved:
@@ -224,8 +231,8 @@ def resume(directory, name, parts, all_finite, may_write=True):
   state = os.path.join(directory, "checkpoint")
   if may_write and latest is None and os.path.exists(state):
     # A state file naming no checkpoint on disk; kept for inspection.
-    logging.warning("%s names no checkpoint on disk; moved it into %s",
-                    state, os.path.join(directory, QUARANTINE))
+    logging.warning("%s names no checkpoint on disk; moved it into %s", state,
+                    os.path.join(directory, QUARANTINE))
     os.makedirs(os.path.join(directory, QUARANTINE), exist_ok=True)
     shutil.move(state, os.path.join(directory, QUARANTINE, "checkpoint"))
   return latest

@@ -9,6 +9,7 @@ worker writes to a throw-away directory beside it and removes it on exit.
 """
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import glob
@@ -22,15 +23,15 @@ import time
 from absl import logging
 import tensorflow as tf
 
-from mentornet.training import checkpoints
+from mentornet import config as config_lib
+from mentornet import errors
+from mentornet.runs import checkpoints
 
 CONFIG_FILE = "train_config.json"
 CHECKPOINT_NAME = "model.ckpt"  # a StudentNet run's checkpoint files
 LOCK_FILE = ".trainer.lock"
 
-
-class DirectoryInUse(RuntimeError):
-  """Another trainer holds the directory."""
+DirectoryInUse = errors.DirectoryInUse
 
 
 def write_json_atomically(path, value):
@@ -82,6 +83,37 @@ def save_config(directory, value, name=CONFIG_FILE):
   return True
 
 
+def _field_types():
+  """{field: accepted JSON types} of a TrainConfig record, from the fields'
+  declared types (None is accepted for any)."""
+  kinds = {
+      bool: (bool,),
+      int: (int,),
+      float: (int, float),
+      str: (str,),
+      tuple: (list,)
+  }
+  out = {"data": (dict,)}
+  for field in dataclasses.fields(config_lib.TrainConfig):
+    declared = [
+        t for t in getattr(field.type, "__args__", (field.type,))
+        if t is not type(None)
+    ]
+    out[field.name] = kinds.get(declared[0], (object,))
+  return out
+
+
+def _binding_fields(record):
+  """The fields of a record that a resume may not change (hand edits of the
+  others are harmless; paths are compared as paths by `check_log_dir`)."""
+  runtime = set(config_lib.RUNTIME_FIELDS)
+  if record.get("use_mentornet"):
+    runtime.discard("max_number_of_steps")
+  return [
+      k for k in record if k not in runtime and k not in config_lib.PATH_FIELDS
+  ]
+
+
 def _check_record(record, source, field_types):
   """Raises ValueError in one line for a run record that is not a JSON object
   of the run's fields with values of their types."""
@@ -99,7 +131,7 @@ def _check_record(record, source, field_types):
           "start the run's configuration afresh")
 
 
-def saved_record(directory, field_types, binding_fields, binding=True):
+def saved_record(directory, binding=True):
   """(the run's record, where it was read), or (None, None).
 
   The record is `train_config.json`, checked against the newest checkpoint's
@@ -110,9 +142,6 @@ def saved_record(directory, field_types, binding_fields, binding=True):
 
   Args:
     directory: a StudentNet run's directory.
-    field_types: {field: (type, ...)} that a record's values must have.
-    binding_fields: a function of a record giving the fields a resume may not
-      change (the others are runtime settings).
     binding: False to read the record of a run that saved no checkpoint yet
       as well (an evaluation job started beside its trainer).
 
@@ -124,40 +153,55 @@ def saved_record(directory, field_types, binding_fields, binding=True):
   path = os.path.join(directory, CONFIG_FILE)
   saved = read_json(path)
   if saved is not None:
-    _check_record(saved, path, field_types)
+    _check_record(saved, path, _field_types())
   if not found:
     if not binding:
       return (saved, path) if saved is not None else (None, None)
     if saved is not None:
-      logging.warning("%s records a run that saved no checkpoint; it binds "
-                      "nothing and is replaced", path)
+      logging.warning(
+          "%s records a run that saved no checkpoint; it binds "
+          "nothing and is replaced", path)
     return None, None
+  stored, prefix = _newest_stored_record(found)
+  if stored is None:
+    if saved is None and prefix:
+      logging.warning(
+          "%s holds checkpoints of an older version but no %s; "
+          "adopting this run's flags", directory, CONFIG_FILE)
+    return (saved, path) if saved is not None else (None, None)
+  if saved is None:
+    return stored, f"{prefix} (its {CONFIG_FILE} is gone)"
+  edited = [
+      f"{k}: {saved.get(k)!r} in the file, {stored.get(k)!r} in the "
+      "checkpoint"
+      for k in _binding_fields(stored)
+      if saved.get(k) != stored.get(k)
+  ]
+  if edited:
+    logging.warning(
+        "%s differs from the record in %s (%s); the "
+        "checkpoint's record is the run's", path, prefix, "; ".join(edited))
+    return stored, prefix
+  return saved, path
+
+
+def _newest_stored_record(found):
+  """(the record in the newest complete checkpoint that reads, its prefix);
+  (None, prefix) when that checkpoint is of a version that kept none;
+  (None, None) when no checkpoint reads (the restore says why)."""
   for entry in found:
     if not entry.complete:
       continue
     try:
       text = checkpoints.stored_config(entry.prefix)
-      stored = json.loads(text) if text is not None else None
     except Exception:  # pylint: disable=broad-except
-      continue  # unreadable: the restore passes over it and says why
-    if stored is None:  # a checkpoint of a version that kept no record
-      if saved is None:
-        logging.warning("%s holds checkpoints of an older version but no %s; "
-                        "adopting this run's flags", directory, CONFIG_FILE)
-      break
-    _check_record(stored, entry.prefix, field_types)
-    if saved is None:
-      return stored, f"{entry.prefix} (its {CONFIG_FILE} is gone)"
-    edited = [f"{k}: {saved.get(k)!r} in the file, {stored.get(k)!r} in the "
-              "checkpoint" for k in binding_fields(stored)
-              if saved.get(k) != stored.get(k)]
-    if edited:
-      logging.warning("%s differs from the record in %s (%s); the "
-                      "checkpoint's record is the run's", path, entry.prefix,
-                      "; ".join(edited))
-      return stored, entry.prefix
-    break
-  return saved, path
+      continue
+    if text is None:
+      return None, entry.prefix
+    stored = json.loads(text)
+    _check_record(stored, entry.prefix, _field_types())
+    return stored, entry.prefix
+  return None, None
 
 
 class FileLock:

@@ -23,17 +23,19 @@ class WeightAverage(tf.Module):
       raise ValueError(f"weight average decay {decay} must lie in (0, 1)")
     self.decay = float(decay)
     self._weights = list(variables)
-    self.shadows = [tf.Variable(tf.convert_to_tensor(v), trainable=False,
-                                name=f"shadow_{i}")
-                    for i, v in enumerate(self._weights)]
+    self.shadows = [
+        tf.Variable(tf.convert_to_tensor(v),
+                    trainable=False,
+                    name=f"shadow_{i}") for i, v in enumerate(self._weights)
+    ]
 
   def update(self, num_updates):
     """One update after step `num_updates` (0 for the first)."""
     n = tf.cast(num_updates, tf.float32)
     decay = tf.minimum(self.decay, (1.0 + n) / (10.0 + n))
     for shadow, weight in zip(self.shadows, self._weights):
-      shadow.assign_sub((1.0 - decay) * (shadow - tf.cast(weight,
-                                                          shadow.dtype)))
+      shadow.assign_sub(
+          (1.0 - decay) * (shadow - tf.cast(weight, shadow.dtype)))
 
   def copy_to(self, variables):
     """Assigns the averages to `variables` (a model's trainable weights, in

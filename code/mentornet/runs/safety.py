@@ -11,23 +11,11 @@ import time
 from absl import logging
 import tensorflow as tf
 
+from mentornet import errors
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-
-class TrainingError(RuntimeError):
-  """Training stopped (e.g. on a NaN loss); the message says why."""
-
-
-class Interrupted(RuntimeError):
-  """SIGTERM or SIGINT: a checkpoint was saved at the step reached.
-
-  Attributes:
-    exit_code: 128 + the signal number (143 for SIGTERM, 130 for SIGINT).
-  """
-
-  def __init__(self, message, exit_code):
-    super().__init__(message)
-    self.exit_code = exit_code
+TrainingError, Interrupted = errors.TrainingError, errors.Interrupted
 
 
 class Every:
@@ -77,6 +65,7 @@ def finite_check(variables):
     if not floats:
       return tf.constant(True)
     return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in floats])
+
   return lambda: bool(check())
 
 

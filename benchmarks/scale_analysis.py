@@ -1,0 +1,193 @@
+"""Does the loss separate clean from mislabelled examples, and does DD's weight?
+
+  python benchmarks/scale_analysis.py [--protocols=cpu_1k,cpu_5k_long,paper]
+
+For each protocol's noise-0.8 runs of `reproduce.py` (seed 0), at the first
+checkpoint from the burn-in epoch on (epoch 18 of 100, where DD starts to
+weigh) and at the final one:
+  * the baseline's per-example training losses on every training image
+    (unaugmented, inference mode: `cifar_eval.py --mode=dump`) and their
+    AUROC for telling mislabelled from correctly labelled examples (the chance
+    that a mislabelled example's loss exceeds a correct one's);
+  * the same for each DD run's own losses, and the AUROC of the weight its
+    MentorNet gives them (the chance that a correct example weighs more than
+    a mislabelled one), computed as the curriculum computes it: inputs
+    (loss, loss - the run's moving average at that checkpoint, label 0, the
+    progress epoch, held at the burn-in epoch), without the random drop-out.
+Checkpoints are read from the run folders, or from `archive/` where the
+queue (`reproduce_queue.sh`) hard-linked the ones the trainer's rotation
+deleted. Writes `benchmarks/results/scale_analysis.{md,json}`.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+import hostinfo
+import reproduce
+
+flags.DEFINE_list("protocols", ["cpu_1k", "cpu_5k_long", "paper"],
+                  "Protocols to analyse (their noise-0.8 runs, seed 0).")
+flags.DEFINE_string("analysis_name", "scale_analysis",
+                    "Results file name, without .md/.json.")
+FLAGS = flags.FLAGS
+
+BURN_IN_EPOCH = 18  # the DD rows' --burn_in_epoch
+DD_METHODS = ("mentornet_dd", "mentornet_dd_as_run")
+
+
+def auroc(scores, positive):
+  """P(score of a positive > score of a negative), ties counting half: the
+  Mann-Whitney statistic over the average ranks."""
+  scores = np.asarray(scores, np.float64)
+  positive = np.asarray(positive, bool)
+  order = np.argsort(scores, kind="mergesort")
+  ranks = np.empty(len(scores))
+  sorted_scores = scores[order]
+  i = 0
+  while i < len(scores):
+    j = i
+    while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+      j += 1
+    ranks[order[i:j + 1]] = (i + j) / 2 + 1
+    i = j + 1
+  n_pos, n_neg = positive.sum(), (~positive).sum()
+  return float(
+      (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def checkpoint_steps(directories):
+  """{step: directory} of the complete StudentNet checkpoints found."""
+  out = {}
+  for directory in directories:
+    if not os.path.isdir(directory):
+      continue
+    for name in os.listdir(directory):
+      if name.startswith("model.ckpt-") and name.endswith(".index"):
+        step = int(name[len("model.ckpt-"):-len(".index")])
+        if any(
+            n.startswith(f"model.ckpt-{step}.data-")
+            for n in os.listdir(directory)):
+          out.setdefault(step, directory)
+  return out
+
+
+def dump(run_dir, source_dir, step, data_dir, tmp):
+  """(ids, noisy, clean, losses) of every training example at `step`."""
+  view = os.path.join(tmp, f"view-{os.path.basename(run_dir)}-{step}")
+  os.makedirs(view)
+  for name in os.listdir(source_dir):
+    if name.startswith(f"model.ckpt-{step}."):
+      os.link(os.path.join(source_dir, name), os.path.join(view, name))
+  shutil.copy(os.path.join(run_dir, "train_config.json"), view)
+  out = os.path.join(tmp, f"dump-{os.path.basename(run_dir)}-{step}.txt")
+  subprocess.run([
+      sys.executable, "code/cifar_eval.py", "--mode=dump",
+      f"--checkpoint_dir={view}", f"--data_dir={data_dir}",
+      f"--dump_file={out}", "--dump_fraction=1.0", "--batch_size=500"
+  ],
+                 check=True)
+  rows = np.loadtxt(out, ndmin=2)
+  return rows[:, 0], rows[:, 2].astype(int), rows[:, 3].astype(int), rows[:, 4]
+
+
+def dd_weights(losses, checkpoint, step, total_steps):
+  """The MentorNet DD's weights for `losses` at `step` of a DD run, as the
+  curriculum computes them (no drop-out)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from mentornet.models import mentor  # pylint: disable=g-import-not-at-top
+  net = mentor.load_mentornet(
+      "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd")
+  reader = tf.train.load_checkpoint(checkpoint)
+  key = "curriculum/moving_average/.ATTRIBUTES/VARIABLE_VALUE"
+  average = float(reader.get_tensor(key))
+  epoch = min(int(100 * step / total_steps), 99, BURN_IN_EPOCH)
+  features = np.stack([
+      losses, losses - average,
+      np.zeros_like(losses),
+      np.full_like(losses, epoch)
+  ], 1).astype(np.float32)
+  return net.weights(features).numpy(), average, epoch
+
+
+def analyse_run(protocol, method, tmp):
+  seed = 0
+  run_dir = reproduce.log_dir_of(protocol, method, "0.8", seed)
+  folder = reproduce.protocol_name(protocol, seed)
+  archive = os.path.join(FLAGS.work_dir, "archive", folder, f"0.8_{method}")
+  found = checkpoint_steps([run_dir, archive])
+  if not found:
+    return None
+  burn_step = BURN_IN_EPOCH * protocol.steps / 100
+  out = {}
+  for when, step in (("burn_in",
+                      min((s for s in found if s >= burn_step),
+                          default=None)), ("final", max(found))):
+    if step is None:
+      continue
+    data_dir = os.path.join(reproduce.data_root_of(protocol), "cifar10", "0.8")
+    _, noisy, clean, losses = dump(run_dir, found[step], step, data_dir, tmp)
+    mislabelled = noisy != clean
+    entry = {
+        "step": step,
+        "loss_auroc": auroc(losses, mislabelled),
+        "mean_loss_clean": float(losses[~mislabelled].mean()),
+        "mean_loss_mislabelled": float(losses[mislabelled].mean())
+    }
+    if method in DD_METHODS:
+      prefix = os.path.join(found[step], f"model.ckpt-{step}")
+      weights, average, epoch = dd_weights(losses, prefix, step, protocol.steps)
+      entry.update(weight_auroc=auroc(weights, ~mislabelled),
+                   moving_average=average,
+                   epoch_fed=epoch,
+                   mean_weight_clean=float(weights[~mislabelled].mean()),
+                   mean_weight_mislabelled=float(weights[mislabelled].mean()))
+    out[when] = entry
+  return out
+
+
+def main(argv):
+  del argv
+  cli.load_tensorflow()
+  results = {}
+  with tempfile.TemporaryDirectory() as tmp:
+    for name in FLAGS.protocols:
+      protocol = reproduce.PROTOCOLS[name]
+      for method in ("baseline",) + DD_METHODS:
+        found = analyse_run(protocol, method, tmp)
+        if found:
+          results[f"{name} {method}"] = found
+  lines = [
+      "# Does the loss separate clean from mislabelled examples? (noise 0.8)",
+      "", f"`python benchmarks/scale_analysis.py` ({hostinfo.host()}); "
+      "every training image of each run, seed 0. Loss AUROC: the chance that "
+      "a mislabelled example's loss exceeds a correctly labelled one's (0.5: "
+      "no separation). Weight AUROC: the chance that DD weighs a correctly "
+      "labelled example more than a mislabelled one.", "",
+      "| run | checkpoint | step | loss AUROC | mean loss, clean | mean loss, "
+      "mislabelled | weight AUROC | mean weight, clean | mean weight, "
+      "mislabelled |", "|---|---|---|---|---|---|---|---|---|"
+  ]
+  for run, by_when in results.items():
+    for when, e in by_when.items():
+      lines.append(
+          f"| {run} | {when} | {e['step']:,} | {e['loss_auroc']:.3f} | "
+          f"{e['mean_loss_clean']:.3f} | {e['mean_loss_mislabelled']:.3f} | " +
+          (f"{e['weight_auroc']:.3f} | {e['mean_weight_clean']:.3f} | "
+           f"{e['mean_weight_mislabelled']:.3f} |" if "weight_auroc" in
+           e else " |  |  |"))
+  hostinfo.write_results(FLAGS.results_dir, FLAGS.analysis_name, {
+      "host": hostinfo.host(),
+      "runs": results
+  }, lines)
+
+
+if __name__ == "__main__":
+  app.run(main)

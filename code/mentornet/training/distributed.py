@@ -1,0 +1,99 @@
+"""The compiled training step over one distributed batch (`build_step`).
+
+The scripts' loop runs it; so do the tests and benchmarks that compare the
+loop with `model.fit`. Each replica runs `step.train_step` or
+`step.mentormix_step`; the metrics are reduced over replicas (summed where
+`SUM_METRICS` says, else averaged).
+"""
+
+import tensorflow as tf
+
+from mentornet.training import build
+from mentornet.training import reporting
+from mentornet.training import step as step_lib
+
+CONTROL_METRICS = reporting.CONTROL_METRICS
+# Metrics summed over replicas; every other one is the same on each.
+SUM_METRICS = step_lib.SUM_METRICS + CONTROL_METRICS
+
+
+def build_step(config,
+               strategy,
+               model,
+               optimizer,
+               curriculum,
+               global_batch,
+               mixed_curriculum=None,
+               weight_average=None):
+  """The compiled training step over one distributed batch.
+
+  Each replica runs `step.train_step` (or, for a MentorMix run,
+  `step.mentormix_step` with `mixed_curriculum`); then the weight average,
+  if any, is updated. The returned tf.function maps a distributed batch, and
+  optionally a float32 `[2]` vector of this worker's requests (stop, save),
+  to a dict of scalar metrics. The requests are summed over all replicas of
+  all workers and returned as `stop_requests` and `save_requests`, so every
+  worker takes the same decision at the same step.
+  """
+  config = build.with_rules(config)
+
+  replica_step = _replica_step(config, model, optimizer, curriculum,
+                               global_batch, mixed_curriculum)
+  if config.jit_compile and strategy.num_replicas_in_sync == 1:
+    replica_step = tf.function(replica_step, jit_compile=True)
+
+  @tf.function
+  def step(batch, requests=None):
+    if requests is None:
+      requests = tf.zeros([2], tf.float32)
+    per_replica = strategy.run(replica_step, args=(batch, requests))
+    if weight_average is not None:
+      weight_average.update(optimizer.iterations - 1)
+    metrics = {}
+    for key, value in per_replica.items():
+      op = (tf.distribute.ReduceOp.SUM
+            if key in SUM_METRICS else tf.distribute.ReduceOp.MEAN)
+      metrics[key] = strategy.reduce(op, value, axis=None)
+    metrics["total_loss"] = metrics["weighted_loss"] + metrics["decay_loss"]
+    return metrics
+
+  return step
+
+
+def _replica_step(config, model, optimizer, curriculum, global_batch,
+                  mixed_curriculum):
+  """One replica's step for `build_step`: `step.train_step`, or
+  `step.mentormix_step` for a MentorMix run, with this worker's requests."""
+
+  def replica_step(batch, requests):
+    clean_labels = batch.get("clean_label")
+    if clean_labels is None:  # a batch without clean labels: none known
+      clean_labels = tf.fill(tf.shape(batch["label"]),
+                             tf.constant(-1, tf.int64))
+    if config.use_mentormix:
+      result = step_lib.mentormix_step(model,
+                                       optimizer,
+                                       curriculum,
+                                       mixed_curriculum,
+                                       batch["image"],
+                                       tf.one_hot(batch["label"],
+                                                  model.output_shape[-1]),
+                                       clean_labels,
+                                       regularization=config.regularization,
+                                       mixup_alpha=config.mixup_alpha,
+                                       seed=config.seed,
+                                       global_batch=global_batch)
+    else:
+      result = step_lib.train_step(model,
+                                   optimizer,
+                                   curriculum,
+                                   batch["image"],
+                                   batch["label"],
+                                   clean_labels,
+                                   regularization=config.regularization,
+                                   global_batch=global_batch)
+    return dict(result.metrics,
+                stop_requests=requests[0],
+                save_requests=requests[1])
+
+  return replica_step
