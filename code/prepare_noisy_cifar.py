@@ -11,28 +11,9 @@ from absl import flags
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 from mentornet import config as config_lib
-from mentornet.data import datasets
 from mentornet_cli import flags_lib
 
-flags.DEFINE_string(
-    "dataset_name", "cifar10", "One of " +
-    ", ".join(d for d in datasets.names() if datasets.get(d).tfds_name) + ".")
-flags.DEFINE_float(
-    "noise_fraction", 0.2,
-    "Probability that a training label is corrupted, in [0, 1].")
-flags.DEFINE_string("noise_type", "uniform",
-                    "uniform (the paper's), flip, pairflip or asymmetric.")
-flags.DEFINE_integer("seed", 0, "Seed of the label noise.")
-flags.DEFINE_string(
-    "tfds_data_dir", None, "A prepared tensorflow-datasets directory (default: "
-    "TFDS's own, ~/tensorflow_datasets, downloaded into on "
-    "the first run when the machine is online).")
-flags.DEFINE_string("output_dir", "data", "Root of the data directories.")
-flags.DEFINE_bool("overwrite", False, "Replace existing output directories.")
-flags.DEFINE_integer("max_train_examples", 0,
-                     "Keep only the first N training images (0: all).")
-flags.DEFINE_integer("max_test_examples", 0,
-                     "Keep only the first N test images (0: all).")
+flags_lib.define_from_config(config_lib.PrepareConfig)
 FLAGS = flags.FLAGS
 
 
@@ -44,7 +25,7 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__])
+  cli.run(main, __doc__, [__name__, "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

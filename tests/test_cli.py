@@ -24,21 +24,38 @@ SCRIPTS = {
     "code/training_mentornet/evaluate.py": "mentornet_evaluate",
 }
 
+# script path -> the config dataclass whose fields are its flags
+CONFIGS = {
+    "code/cifar_train_baseline.py": "TrainConfig",
+    "code/cifar_train_mentornet.py": "TrainConfig",
+    "code/cifar_train_mentormix.py": "TrainConfig",
+    "code/cifar_eval.py": "EvalConfig",
+    "code/prepare_noisy_cifar.py": "PrepareConfig",
+    "code/training_mentornet/train.py": "MentorNetTrainConfig",
+}
+
 
 def own_flags(repo, path):
-  """Flag names the script defines, plus the shared ones it declares."""
+  """Flag names the script defines itself, its config's fields that are
+  flags, the original's TF1 and device flags where it takes them, and
+  --verbose."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
   names = DEFINE.findall((repo / path).read_text())
   names += DEFINE.findall((repo / "code/mentornet_cli/cli.py").read_text())
+  if path in CONFIGS:
+    names += [
+        f.name
+        for f in dataclasses.fields(getattr(config, CONFIGS[path]))
+        if f.metadata.get("flag", True)
+    ]
   if "cifar_train_" in path or "cifar_eval" in path:
-    names += DEFINE.findall(
-        (repo / "code/mentornet_cli/flags_lib.py").read_text())
+    names += ["master", "device_id"]
   if "cifar_train_" in path:
-    shared = (repo / "code/mentornet_cli/train_flags.py").read_text()
-    names += DEFINE.findall(shared.split("def define_mentornet_flags")[0])
-    if "mentornet" in path or "mentormix" in path:  # from the config fields
-      names += list(config.CURRICULUM_FIELDS)
-    if "mentormix" in path:
-      names += list(config.MENTORMIX_FIELDS)
+    names += ["ps_tasks", "task"]
+    if "baseline" in path:
+      names = [n for n in names if n not in config.CURRICULUM_FIELDS]
+    if "mentormix" not in path:
+      names = [n for n in names if n not in config.MENTORMIX_FIELDS]
   assert names, path
   return names
 

@@ -10,6 +10,11 @@ and `MentorNetModel` take the same settings by name.
 import dataclasses
 import math
 
+from mentornet import settings
+from mentornet import tool_configs
+
+setting, flag_help = settings.setting, settings.flag_help
+
 NUM_EPOCHS = 100  # the training-progress "epochs" 0..99 of the original.
 MAX_SEED = 2**31 - 1  # seeds are 32-bit: numpy's, Keras' and the draws' keys
 
@@ -29,13 +34,6 @@ SCHEDULE_CONSTANT = "constant"  # --learning_rate throughout
 SCHEDULE_EXPONENTIAL_UNROUNDED = "exponential_unrounded"
 SCHEDULES = (SCHEDULE_PIECEWISE, SCHEDULE_EXPONENTIAL, SCHEDULE_CONSTANT,
              SCHEDULE_EXPONENTIAL_UNROUNDED)
-
-
-def setting(default, help_text, **kwargs):
-  """A dataclass field with its flag's help text."""
-  return dataclasses.field(default=default,
-                           metadata={"help": help_text},
-                           **kwargs)
 
 
 def help_of(config_class, name):
@@ -138,30 +136,63 @@ class TrainConfig(CurriculumConfig, MentorMixConfig):
   StudentNet's rules for the script that runs (its registry entry gives
   them); None takes them from the entry.
   """
-  train_log_dir: str
-  data_dir: str
-  dataset_name: str = "cifar10"
-  studentnet: str = "resnet101"
-  batch_size: int = 128
-  learning_rate: float = 0.1
-  learning_rate_decay_factor: float = 0.1
-  num_epochs_per_decay: float = 50
-  max_number_of_steps: int = 39000
-  save_summaries_secs: int = 120
-  save_summaries_steps: int = 0  # also summarise every N steps (0: off)
-  save_interval_secs: int = 1200
-  save_checkpoint_steps: int = 0  # also save every N steps (0: off)
-  num_residual_units: int = 9
-  resnet_widths: tuple = (160, 320, 640)
-  seed: int = 0
-  distribution_strategy: str = "default"
-  log_every_n_steps: int = 100
-  jit_compile: bool = False
-  use_mentornet: bool = False
-  use_mentormix: bool = False  # MentorMix's step (needs use_mentornet)
-  ema_decay: float = 0.0  # averaged weights for evaluation (0: none)
-  regularization: str | None = None
-  schedule: str | None = None
+  train_log_dir: str = setting(
+      "", "Directory for checkpoints, summaries and train_config.json; a "
+      "rerun resumes here.")
+  data_dir: str = setting("", "Directory of the training TFRecords.")
+  dataset_name: str = setting("cifar10", "The dataset (cifar10, cifar100).")
+  studentnet: str = setting(
+      "resnet101", "The StudentNet: resnet101 (a wide ResNet), inception "
+      "(CifarNet) or resnet32 (MentorMix's ResNet-32).")
+  batch_size: int = setting(128, "The number of images in a batch.", low=1)
+  learning_rate: float = setting(0.1, "The initial learning rate.")
+  learning_rate_decay_factor: float = setting(0.1,
+                                              "Learning rate decay factor.")
+  num_epochs_per_decay: float = setting(
+      50.0, "Number of epochs after which the learning rate decays.")
+  max_number_of_steps: int = setting(39000,
+                                     "The number of training steps.",
+                                     low=1)
+  save_summaries_secs: int = setting(
+      120, "How often summaries are written, in seconds.", low=0)
+  save_summaries_steps: int = setting(
+      0, "Also write summaries every N steps (0: only by time and at the "
+      "end).",
+      low=0)
+  save_interval_secs: int = setting(
+      1200, "How often checkpoints are written, in seconds.", low=0)
+  save_checkpoint_steps: int = setting(
+      0, "Also write a checkpoint every N steps (0: only by time and at "
+      "the end).",
+      low=0)
+  num_residual_units: int = setting(9, "resnet101: units per stage.", low=1)
+  resnet_widths: tuple = setting((160, 320, 640),
+                                 "resnet101: the three stage widths.")
+  seed: int = setting(
+      0, "Seed of initialisation, data order, augmentation and example "
+      "drop-out.",
+      low=0,
+      high=MAX_SEED)
+  distribution_strategy: str = setting(
+      "default", "default (one device), mirrored (all local GPUs) or "
+      "multi_worker_mirrored (configured by TF_CONFIG).")
+  log_every_n_steps: int = setting(100, "Steps between progress lines.", low=1)
+  jit_compile: bool = setting(
+      False, "Compile the step with XLA (slower than oneDNN on CPU).")
+  use_mentornet: bool = setting(False,
+                                "Weigh examples with the curriculum.",
+                                flag=False)
+  use_mentormix: bool = setting(False,
+                                "MentorMix's step (needs use_mentornet).",
+                                flag=False)
+  ema_decay: float = setting(0.0,
+                             "Averaged weights for evaluation (0: none).",
+                             flag=False)
+  regularization: str | None = setting(
+      None, "The StudentNet's rule for its weight decay.", flag=False)
+  schedule: str | None = setting(None,
+                                 "The StudentNet's learning-rate schedule.",
+                                 flag=False)
 
   def to_json_dict(self):
     """The run's configuration as stored in `train_config.json`."""
@@ -242,61 +273,7 @@ PATH_FIELDS = ("data_dir", "trained_mentornet_dir")
 NEW_FIELDS = ("regularization", "schedule", "curriculum", "use_mentormix",
               "ema_decay") + MENTORMIX_FIELDS
 
-
-@dataclasses.dataclass(kw_only=True)
-class EvalConfig:
-  """Flags of cifar_eval.py."""
-  checkpoint_dir: str
-  data_dir: str
-  eval_dir: str = ""
-  dataset_name: str = "cifar10"
-  studentnet: str = "resnet101"
-  batch_size: int = 25
-  split_name: str | None = None  # None: test, or train with mode "dump"
-  eval_interval_secs: int = 600
-  output_csv_file: str = ""
-  max_number_of_steps: int = 0  # 0: read it from the run's train_config.json
-  timeout_secs: int = 0  # 0: until the final step or the trainer stops
-  trainer_wait_secs: int = 600
-  eval_once: bool = False
-  eval_all: bool = False
-  mode: str = "eval"  # or "dump": per-example losses for data-driven MentorNets
-  dump_file: str = ""
-  dump_fraction: float = 0.1
-  dump_seed: int = 0
-  dump_epoch: int = -1  # -1: the checkpoint's progress epoch
-  num_residual_units: int = 9
-  resnet_widths: tuple = (160, 320, 640)
-  ema_decay: float = 0.0  # from the run's record: score averaged weights
-
-  def with_split(self):
-    """The config with `split_name` resolved (test, or train for a dump)."""
-    return dataclasses.replace(self,
-                               split_name=self.split_name or
-                               ("train" if self.mode == "dump" else "test"))
-
-
-@dataclasses.dataclass(kw_only=True)
-class PrepareConfig:
-  """Flags of `prepare_noisy_cifar.py`."""
-  dataset_name: str = "cifar10"
-  noise_fraction: float = 0.2
-  noise_type: str = "uniform"
-  seed: int = 0
-  tfds_data_dir: str | None = None
-  output_dir: str = "data"
-  overwrite: bool = False
-  max_train_examples: int = 0  # 0: the whole split.
-  max_test_examples: int = 0
-
-
-@dataclasses.dataclass(kw_only=True)
-class MentorNetTrainConfig:
-  """Flags of `training_mentornet/train.py`."""
-  train_dir: str
-  data_path: str
-  mini_batch_size: int = 32
-  max_step_train: int = 30000
-  learning_rate: float = 0.1
-  seed: int = 0
-  allow_pickle: bool = False
+# The other scripts' configurations (`tool_configs.py`), named here too.
+EvalConfig = tool_configs.EvalConfig
+PrepareConfig = tool_configs.PrepareConfig
+MentorNetTrainConfig = tool_configs.MentorNetTrainConfig

@@ -12,26 +12,26 @@ import os
 from absl import flags
 from absl import logging
 
-from mentornet.data import datasets
-from mentornet.models import students
+from mentornet import config as config_lib
 
 FLAGS = flags.FLAGS
 
 
-def define_model_flags(batch_size, data_dir_help):
-  """Flags of every script that trains or evaluates a StudentNet."""
-  flags.DEFINE_integer("batch_size", batch_size,
-                       "The number of images in a batch.")
-  flags.DEFINE_string("data_dir", "", data_dir_help)
-  flags.DEFINE_string("dataset_name", "cifar10",
-                      f"One of {', '.join(datasets.names())}.")
-  flags.DEFINE_string("studentnet", "resnet101",
-                      f"One of {', '.join(students.names())}.")
+def define_tf1_flags():
+  """The original's process and TF1 flags, which are no run's settings:
+  `--master`, `--ps_tasks`, `--task` (accepted, ignored with a note) and
+  `--device_id` (sets CUDA_VISIBLE_DEVICES)."""
   flags.DEFINE_string("master", None, "TF1 master address (ignored).")
   flags.DEFINE_string("device_id", "0", "GPU ids (CUDA_VISIBLE_DEVICES).")
-  flags.DEFINE_integer("num_residual_units", 9, "resnet101: units per stage.")
-  flags.DEFINE_list("resnet_widths", ["160", "320", "640"],
-                    "resnet101: the three stage widths.")
+
+
+def define_tf1_worker_flags():
+  """The training scripts' TF1 cluster flags (accepted, ignored)."""
+  flags.DEFINE_integer(
+      "ps_tasks", 0, "TF1 parameter servers; TF2 uses "
+      "--distribution_strategy.")
+  flags.DEFINE_integer("task", 0, "TF1 task id; TF2 uses "
+                       "--distribution_strategy.")
 
 
 _DEFINE = {
@@ -42,14 +42,30 @@ _DEFINE = {
 }
 
 
-def define_from_config(config_class, names=None):
-  """Defines one flag per field of `config_class` (or per name in `names`),
-  with the field's type, default and declared help: a default declared once.
+def _base_type(field):
+  """The field's type, `str` for `str | None`."""
+  kinds = getattr(field.type, "__args__", (field.type,))
+  return next(t for t in kinds if t is not type(None))
+
+
+def define_from_config(config_class, names=None, exclude=()):
+  """Defines one flag per field of `config_class` (or per name in `names`)
+  that is set by flag: the field's name, type, default, and help with its
+  range or choices (`config.flag_help`), declared once in `config.py`.
   """
   for field in dataclasses.fields(config_class):
-    if names is None or field.name in names:
-      _DEFINE[field.type](field.name, field.default,
-                          field.metadata.get("help", ""))
+    if (not field.metadata.get("flag", True) or field.name in exclude or
+        names is not None and field.name not in names):
+      continue
+    help_text = config_lib.flag_help(field)
+    kind = _base_type(field)
+    if field.metadata.get("choices"):
+      flags.DEFINE_enum(field.name, field.default,
+                        list(field.metadata["choices"]), help_text)
+    elif kind is tuple:
+      flags.DEFINE_list(field.name, [str(v) for v in field.default], help_text)
+    else:
+      _DEFINE[kind](field.name, field.default, help_text)
 
 
 def _int_tuple(name, values):

@@ -17,45 +17,14 @@ FLAGS = flags.FLAGS
 
 
 def define_common_flags():
-  """Flags shared by the baseline and MentorNet scripts, original defaults."""
-  flags_lib.define_model_flags(128, "Directory of the training TFRecords.")
-  flags.DEFINE_string("train_log_dir", "",
-                      "Directory for checkpoints and summaries.")
-  flags.DEFINE_float("learning_rate", 0.1, "The initial learning rate.")
-  flags.DEFINE_float("learning_rate_decay_factor", 0.1,
-                     "Learning rate decay factor.")
-  flags.DEFINE_float("num_epochs_per_decay", 50,
-                     "Number of epochs after which the learning rate decays.")
-  flags.DEFINE_integer("save_summaries_secs", 120,
-                       "How often summaries are written, in seconds.")
-  flags.DEFINE_integer(
-      "save_summaries_steps", 0,
-      "Also write summaries every N steps (0: only by time "
-      "and at the end).")
-  flags.DEFINE_integer("save_interval_secs", 1200,
-                       "How often checkpoints are written, in seconds.")
-  flags.DEFINE_integer(
-      "save_checkpoint_steps", 0,
-      "Also write a checkpoint every N steps (0: only by "
-      "time and at the end).")
-  flags.DEFINE_integer("max_number_of_steps", 39000,
-                       "The number of training steps.")
-  flags.DEFINE_integer(
-      "ps_tasks", 0, "TF1 parameter servers; TF2 uses "
-      "--distribution_strategy.")
-  flags.DEFINE_integer("task", 0, "TF1 task id; TF2 uses "
-                       "--distribution_strategy.")
-  flags.DEFINE_integer(
-      "seed", 0, "Seed of initialisation, data order, "
-      "augmentation and example drop-out.")
-  flags.DEFINE_string(
-      "distribution_strategy", "default",
-      "default (one device), mirrored (all local GPUs) or "
-      "multi_worker_mirrored (configured by TF_CONFIG).")
-  flags.DEFINE_integer("log_every_n_steps", 100,
-                       "Steps between progress lines.")
-  flags.DEFINE_bool("jit_compile", False,
-                    "Compile the step with XLA (slower than oneDNN on CPU).")
+  """Flags shared by the three training scripts: `config.TrainConfig`'s own
+  fields (the curriculum's and MentorMix's come with their scripts), and the
+  original's TF1 and device flags."""
+  flags_lib.define_from_config(config_lib.TrainConfig,
+                               exclude=config_lib.CURRICULUM_FIELDS +
+                               config_lib.MENTORMIX_FIELDS)
+  flags_lib.define_tf1_flags()
+  flags_lib.define_tf1_worker_flags()
 
 
 def define_mentornet_flags():

@@ -13,17 +13,9 @@ from absl import logging
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 from mentornet import config as config_lib
+from mentornet_cli import flags_lib
 
-flags.DEFINE_string("train_dir", "", "Where checkpoints are written.")
-flags.DEFINE_string("data_path", "", "Directory holding tr.npz and ts.npz.")
-flags.DEFINE_integer("mini_batch_size", 32, "Rows per step.")
-flags.DEFINE_float("max_step_train", 3e4, "Training steps.")
-flags.DEFINE_float("learning_rate", 0.1, "Initial Adam learning rate.")
-flags.DEFINE_integer("seed", 0, "Seed of initialisation and shuffling.")
-flags.DEFINE_bool(
-    "allow_pickle", False,
-    "Allow legacy tr.p/ts.p pickle files (loading a pickle runs "
-    "the code it contains).")
+flags_lib.define_from_config(config_lib.MentorNetTrainConfig)
 FLAGS = flags.FLAGS
 
 
@@ -52,7 +44,7 @@ def main(argv):
 
 
 def run():
-  cli.run(main, __doc__, [__name__])
+  cli.run(main, __doc__, [__name__, "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":
