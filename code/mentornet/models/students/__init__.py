@@ -159,20 +159,22 @@ def _zero_pad_quarter(image, size):
 # MentorMix gets that script's rules.
 _MENTORMIX_SCRIPT = Rules(config_lib.REGULARIZATION_ADDED,
                           config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED)
+# The ResNets' rules per script (resnet32 is treated as resnet101 by the
+# MentorNet scripts).
+_RESNET_RULES = {
+    BASELINE:
+        Rules(config_lib.REGULARIZATION_ADDED, config_lib.SCHEDULE_EXPONENTIAL),
+    MENTORNET:
+        Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
+              config_lib.SCHEDULE_PIECEWISE),
+    MENTORMIX:
+        _MENTORMIX_SCRIPT
+}
 register(
     StudentNet(name="resnet101",
                build=_wide_resnet,
                make_optimizer=_tf1_momentum,
-               rules={
-                   BASELINE:
-                       Rules(config_lib.REGULARIZATION_ADDED,
-                             config_lib.SCHEDULE_EXPONENTIAL),
-                   MENTORNET:
-                       Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
-                             config_lib.SCHEDULE_PIECEWISE),
-                   MENTORMIX:
-                       _MENTORMIX_SCRIPT
-               },
+               rules=_RESNET_RULES,
                pad=_crop_or_pad_by_4))
 # inception: both scripts declared an fc L2 but never added it.
 _NO_DECAY_EXPONENTIAL = Rules(config_lib.REGULARIZATION_NONE,
@@ -194,16 +196,7 @@ register(
     StudentNet(name="resnet32",
                build=_resnet32,
                make_optimizer=_tf1_momentum,
-               rules={
-                   BASELINE:
-                       Rules(config_lib.REGULARIZATION_ADDED,
-                             config_lib.SCHEDULE_EXPONENTIAL),
-                   MENTORNET:
-                       Rules(config_lib.REGULARIZATION_SCALED_BY_WEIGHTS,
-                             config_lib.SCHEDULE_PIECEWISE),
-                   MENTORMIX:
-                       _MENTORMIX_SCRIPT
-               },
+               rules=_RESNET_RULES,
                pad=_crop_or_pad_by_4,
                preprocessing=MENTORMIX_COLOR))
 
