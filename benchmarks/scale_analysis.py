@@ -127,9 +127,11 @@ def analyse_run(protocol, method, tmp):
     return None
   burn_step = BURN_IN_EPOCH * protocol.steps / 100
   out = {}
+  last = ("final" if os.path.exists(os.path.join(run_dir, "result.json")) else
+          "latest (running)")
   for when, step in (("burn_in",
                       min((s for s in found if s >= burn_step),
-                          default=None)), ("final", max(found))):
+                          default=None)), (last, max(found))):
     if step is None:
       continue
     data_dir = os.path.join(reproduce.data_root_of(protocol), "cifar10", "0.8")
