@@ -13,7 +13,7 @@ train_flags.define_common_flags()
 
 def main(argv):
   del argv
-  train_flags.train_main("baseline", "cifar_train_baseline.py")
+  train_flags.train_main("baseline")
 
 
 def run():

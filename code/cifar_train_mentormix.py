@@ -20,7 +20,7 @@ train_flags.define_mentormix_flags()
 
 def main(argv):
   del argv
-  train_flags.train_main("mentormix", "cifar_train_mentormix.py")
+  train_flags.train_main("mentormix")
 
 
 def run():

@@ -16,7 +16,7 @@ train_flags.define_mentornet_flags()
 
 def main(argv):
   del argv
-  train_flags.train_main("mentornet", "cifar_train_mentornet.py")
+  train_flags.train_main("mentornet")
 
 
 def run():

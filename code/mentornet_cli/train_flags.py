@@ -75,12 +75,11 @@ def config_from_flags(script):
                                      **values)
 
 
-def train_main(script, name):
+def train_main(script):
   """The body of the three training scripts' main(): build the config and
   train. Errors become one line in `cli.guarded` (exit codes: 0 finished; 1
   a bad flag or input, a NaN, a failed save or a directory held by another
   trainer; 128 + signal, 143 SIGTERM and 130 SIGINT, stopped by a signal
   after saving a checkpoint)."""
-  del name  # the program's own name is used
   from mentornet import training  # pylint: disable=g-import-not-at-top
   training.run(config_from_flags(script))

@@ -91,12 +91,6 @@ def run_record(config, fingerprint):
   return {**config.to_json_dict(), "data": fingerprint}
 
 
-def saved_record(train_log_dir, binding=True):
-  """(the run's saved record, where it was read) or (None, None): see
-  `run_dir.saved_record`."""
-  return run_dir.saved_record(train_log_dir, binding)
-
-
 def _default(name):
   """The TrainConfig default of field `name`."""
   return next(f.default
@@ -115,7 +109,7 @@ def check_log_dir(config, fingerprint):
   it burn-in, drop-out schedule and MentorNet's input.
   """
   _refuse_a_mentornet_directory(config.train_log_dir)
-  saved, source = saved_record(config.train_log_dir)
+  saved, source = run_dir.saved_record(config.train_log_dir)
   if saved is None:
     return
   ours = config.to_json_dict()
