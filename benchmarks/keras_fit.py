@@ -60,9 +60,9 @@ def in_memory_batches(n=20):
 def contender(name, data):
   """A callable running one `fit` of n steps; returns (wall s, CPU s)."""
   keras.utils.set_random_seed(0)
-  config = training.TrainConfig(train_log_dir="",
-                                data_dir=FLAGS.data_dir,
-                                studentnet="inception")
+  config = training.TrainConfig.from_flat(train_log_dir="",
+                                          data_dir=FLAGS.data_dir,
+                                          studentnet="inception")
   student = build.build_model(config)
   if name == "fit":
     model = student

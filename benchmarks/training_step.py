@@ -47,13 +47,14 @@ def our_step(use_mentornet, dataset, mentormix=None):
   MentorMix step (alpha 8, no example drop-out, weights averaged as its
   script does).
   """
-  config = training.TrainConfig(train_log_dir="",
-                                data_dir=FLAGS.data_dir,
-                                studentnet="inception",
-                                use_mentornet=use_mentornet,
-                                trained_mentornet_dir=PD,
-                                loss_p_percentile=0.75,
-                                example_dropout_rates="0.5,17,0.05,83")
+  config = training.TrainConfig.from_flat(
+      train_log_dir="",
+      data_dir=FLAGS.data_dir,
+      studentnet="inception",
+      use_mentornet=use_mentornet,
+      trained_mentornet_dir=PD,
+      loss_p_percentile=0.75,
+      example_dropout_rates="0.5,17,0.05,83")
   extra = {}
   if mentormix is not None:
     config = dataclasses.replace(config,
@@ -85,11 +86,12 @@ def our_step(use_mentornet, dataset, mentormix=None):
 
 def curriculum_alone():
   """Seconds per call of the MentorNet curriculum on 128 losses, compiled."""
-  config = training.TrainConfig(train_log_dir="",
-                                data_dir=FLAGS.data_dir,
-                                use_mentornet=True,
-                                trained_mentornet_dir=PD,
-                                example_dropout_rates="0.5,17,0.05,83")
+  config = training.TrainConfig.from_flat(
+      train_log_dir="",
+      data_dir=FLAGS.data_dir,
+      use_mentornet=True,
+      trained_mentornet_dir=PD,
+      example_dropout_rates="0.5,17,0.05,83")
   curriculum = training.make_curriculum(config)
   weights = tf.function(lambda loss, step: curriculum(loss, step).weights)
   loss = tf.random.uniform([BATCH], 0, 5)
@@ -103,9 +105,9 @@ def curriculum_alone():
 
 def keras_fit(dataset):
   """A callable timing `steps` steps of Keras `model.fit`; warmed up."""
-  config = training.TrainConfig(train_log_dir="",
-                                data_dir=FLAGS.data_dir,
-                                studentnet="inception")
+  config = training.TrainConfig.from_flat(train_log_dir="",
+                                          data_dir=FLAGS.data_dir,
+                                          studentnet="inception")
   model = build.build_model(config)
   model.compile(
       optimizer=keras.optimizers.SGD(0.1),

@@ -23,4 +23,4 @@ def train_config(tmp_path, **kwargs):
   base.update(kwargs)
   if base.get("use_mentornet"):
     base.setdefault("trained_mentornet_dir", str(REPO / PD))
-  return config.TrainConfig(**base)
+  return config.TrainConfig.from_flat(**base)

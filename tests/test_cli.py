@@ -32,6 +32,9 @@ CONFIGS = {
     "code/cifar_eval.py": "EvalConfig",
     "code/prepare_noisy_cifar.py": "PrepareConfig",
     "code/training_mentornet/train.py": "MentorNetTrainConfig",
+    "code/training_mentornet/data_generator.py": "MentorNetDataConfig",
+    "code/training_mentornet/evaluate.py": "MentorNetEvalConfig",
+    "code/training_mentornet/visualizer.py": "MentorNetPictureConfig",
 }
 
 
@@ -39,13 +42,13 @@ def own_flags(repo, path):
   """Flag names the script defines itself, its config's fields that are
   flags, the original's TF1 and device flags where it takes them, and
   --verbose."""
-  import dataclasses  # pylint: disable=g-import-not-at-top
+  from mentornet.config import settings  # pylint: disable=g-import-not-at-top
   names = DEFINE.findall((repo / path).read_text())
   names += DEFINE.findall((repo / "code/mentornet_cli/cli.py").read_text())
   if path in CONFIGS:
     names += [
-        f.name
-        for f in dataclasses.fields(getattr(config, CONFIGS[path]))
+        settings.flat_name(f)
+        for _, f in settings.leaf_fields(getattr(config, CONFIGS[path]))
         if f.metadata.get("flag", True)
     ]
   if "cifar_train_" in path or "cifar_eval" in path:

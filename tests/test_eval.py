@@ -27,14 +27,14 @@ def script(repo, name, *args):
 
 
 def train(repo, log_dir, steps, **kwargs):
-  cfg = training.TrainConfig(train_log_dir=str(log_dir),
-                             data_dir=str(repo / DEMO),
-                             studentnet="inception",
-                             batch_size=16,
-                             max_number_of_steps=steps,
-                             save_interval_secs=0,
-                             log_every_n_steps=100,
-                             **kwargs)
+  cfg = training.TrainConfig.from_flat(train_log_dir=str(log_dir),
+                                       data_dir=str(repo / DEMO),
+                                       studentnet="inception",
+                                       batch_size=16,
+                                       max_number_of_steps=steps,
+                                       save_interval_secs=0,
+                                       log_every_n_steps=100,
+                                       **kwargs)
   training.run(cfg)
   return cfg
 
@@ -79,15 +79,15 @@ def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
 def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 2)
   out_csv = tmp_path / "eval.csv"
-  evaluator = subprocess.Popen(
-      script(repo, "cifar_eval.py", f"--checkpoint_dir={cfg.train_log_dir}",
-             f"--data_dir={VAL}", "--eval_interval_secs=0",
-             f"--output_csv_file={out_csv}", "--timeout_secs=8",
-             "--max_number_of_steps=1000", "--batch_size=200"),
-      cwd=repo,
-      stdout=subprocess.PIPE,
-      stderr=subprocess.STDOUT,
-      text=True)
+  evaluator = subprocess.Popen(script(
+      repo, "cifar_eval.py", f"--checkpoint_dir={cfg.run.train_log_dir}",
+      f"--data_dir={VAL}", "--eval_interval_secs=0",
+      f"--output_csv_file={out_csv}", "--timeout_secs=8",
+      "--max_number_of_steps=1000", "--batch_size=200"),
+                               cwd=repo,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               text=True)
   deadline = time.time() + 120
   # Every checkpoint on disk (steps 1 and 2) is evaluated first.
   while not (out_csv.exists() and len(out_csv.read_text().splitlines()) >= 3):
@@ -95,10 +95,11 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
     time.sleep(0.2)
   # The trainer's rotation: the state file names a checkpoint whose files are
   # already gone, and older checkpoints vanish.
-  for name in os.listdir(cfg.train_log_dir):
+  for name in os.listdir(cfg.run.train_log_dir):
     if name.startswith("model.ckpt-"):
-      os.remove(os.path.join(cfg.train_log_dir, name))
-  tf.compat.v1.train.update_checkpoint_state(cfg.train_log_dir, "model.ckpt-7")
+      os.remove(os.path.join(cfg.run.train_log_dir, name))
+  tf.compat.v1.train.update_checkpoint_state(cfg.run.train_log_dir,
+                                             "model.ckpt-7")
   output, _ = evaluator.communicate(timeout=120)
   assert evaluator.returncode == 0, output[-3000:]
   assert "no new checkpoint for 8 s; stopping" in output
@@ -109,29 +110,29 @@ def test_deleted_checkpoints_do_not_crash_the_eval_job(repo, tmp_path):
 def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
                                                         monkeypatch):
   cfg = train(repo, tmp_path / "run", 2)
-  good = tf.train.latest_checkpoint(cfg.train_log_dir)
-  gone = os.path.join(cfg.train_log_dir, "model.ckpt-7")
+  good = tf.train.latest_checkpoint(cfg.run.train_log_dir)
+  gone = os.path.join(cfg.run.train_log_dir, "model.ckpt-7")
   monkeypatch.setattr(
       evaluate, "_pending", lambda config, adopted, done: [(gone, config),
                                                            (good, config)])
-  config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                      data_dir=str(repo / VAL),
-                      batch_size=500)
+  config = EvalConfig.from_flat(checkpoint_dir=cfg.run.train_log_dir,
+                                data_dir=str(repo / VAL),
+                                batch_size=500)
   assert list(evaluate.run(config)) == [2]
 
 
 @pytest.mark.slow
 def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 3)
-  config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                      data_dir=str(repo / VAL),
-                      eval_once=True,
-                      batch_size=64)
+  config = EvalConfig.from_flat(checkpoint_dir=cfg.run.train_log_dir,
+                                data_dir=str(repo / VAL),
+                                eval_once=True,
+                                batch_size=64)
   results = evaluate.run(config)
   accuracy, loss = results[3]
   model = build.build_model(cfg)
   tf.train.Checkpoint(model=model).restore(
-      tf.train.latest_checkpoint(cfg.train_log_dir)).expect_partial()
+      tf.train.latest_checkpoint(cfg.run.train_log_dir)).expect_partial()
   batch = next(iter(inputs.eval_dataset(str(repo / VAL), "cifar10", 1000)))
   logits = model(batch["image"], training=False).numpy()
   labels = batch["label"].numpy()
@@ -148,7 +149,7 @@ def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 20)
   dump = tmp_path / "nl_0.4.txt"
   proc = subprocess.run(script(repo, "cifar_eval.py", "--mode=dump",
-                               f"--checkpoint_dir={cfg.train_log_dir}",
+                               f"--checkpoint_dir={cfg.run.train_log_dir}",
                                f"--data_dir={DEMO}", f"--dump_file={dump}",
                                "--dump_fraction=0.1", "--batch_size=100"),
                         cwd=repo,
@@ -180,7 +181,7 @@ def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   assert len(train_rows) + len(test_rows) == 500
   # an existing dump is never overwritten
   again = subprocess.run(script(repo, "cifar_eval.py", "--mode=dump",
-                                f"--checkpoint_dir={cfg.train_log_dir}",
+                                f"--checkpoint_dir={cfg.run.train_log_dir}",
                                 f"--data_dir={DEMO}", f"--dump_file={dump}"),
                          cwd=repo,
                          capture_output=True,

@@ -14,6 +14,13 @@ from mentornet.evaluation import evaluate
 from mentornet.models import students
 from mentornet import training
 
+
+def build_student(config):
+  """The StudentNet of a TrainConfig or EvalConfig."""
+  data = getattr(config, "data", config)
+  return students.build_for(config.model, data.dataset_name)
+
+
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 
 
@@ -49,21 +56,22 @@ def test_toy_studentnet_trains_two_steps(repo, tmp_path, registries):
   for use_mentornet in (False, True):
     log_dir = tmp_path / f"run{use_mentornet}"
     metrics = training.run(
-        training.TrainConfig(train_log_dir=str(log_dir),
-                             data_dir=str(repo / "data/demo/cifar10/0.4"),
-                             studentnet="tiny",
-                             batch_size=8,
-                             max_number_of_steps=2,
-                             use_mentornet=use_mentornet,
-                             trained_mentornet_dir=str(repo / PD)))
+        training.TrainConfig.from_flat(train_log_dir=str(log_dir),
+                                       data_dir=str(repo /
+                                                    "data/demo/cifar10/0.4"),
+                                       studentnet="tiny",
+                                       batch_size=8,
+                                       max_number_of_steps=2,
+                                       use_mentornet=use_mentornet,
+                                       trained_mentornet_dir=str(repo / PD)))
     assert np.isfinite(metrics["total_loss"])
     assert metrics["decay_loss"] == 0.0
     assert tf.train.latest_checkpoint(str(log_dir)).endswith("model.ckpt-2")
   results = evaluate.run(
-      EvalConfig(checkpoint_dir=str(tmp_path / "runFalse"),
-                 data_dir=str(repo / "data/demo/cifar10/val"),
-                 eval_once=True,
-                 batch_size=500))
+      EvalConfig.from_flat(checkpoint_dir=str(tmp_path / "runFalse"),
+                           data_dir=str(repo / "data/demo/cifar10/val"),
+                           eval_once=True,
+                           batch_size=500))
   assert 0.0 <= results[2][0] <= 1.0
 
 
@@ -89,37 +97,37 @@ def test_toy_dataset_with_other_size_and_classes(tmp_path, registries):
   for studentnet in ("inception", "resnet101"):
     log_dir = tmp_path / studentnet
     training.run(
-        training.TrainConfig(train_log_dir=str(log_dir),
-                             data_dir=str(tmp_path / "train"),
-                             dataset_name="toy16",
-                             studentnet=studentnet,
-                             batch_size=8,
-                             max_number_of_steps=2,
-                             num_residual_units=1,
-                             resnet_widths=(16, 32, 64)))
-    model = students.build_for(
-        training.TrainConfig(train_log_dir="",
-                             data_dir="",
-                             dataset_name="toy16",
-                             studentnet=studentnet,
-                             num_residual_units=1,
-                             resnet_widths=(16, 32, 64)))
+        training.TrainConfig.from_flat(train_log_dir=str(log_dir),
+                                       data_dir=str(tmp_path / "train"),
+                                       dataset_name="toy16",
+                                       studentnet=studentnet,
+                                       batch_size=8,
+                                       max_number_of_steps=2,
+                                       num_residual_units=1,
+                                       resnet_widths=(16, 32, 64)))
+    model = build_student(
+        training.TrainConfig.from_flat(train_log_dir="",
+                                       data_dir="",
+                                       dataset_name="toy16",
+                                       studentnet=studentnet,
+                                       num_residual_units=1,
+                                       resnet_widths=(16, 32, 64)))
     assert model.input_shape == (None, 16, 16, 3)
     assert model.output_shape == (None, 3)
     results = evaluate.run(
-        EvalConfig(checkpoint_dir=str(log_dir),
-                   data_dir=str(tmp_path / "val"),
-                   dataset_name="toy16",
-                   eval_once=True,
-                   batch_size=10))
+        EvalConfig.from_flat(checkpoint_dir=str(log_dir),
+                             data_dir=str(tmp_path / "val"),
+                             dataset_name="toy16",
+                             eval_once=True,
+                             batch_size=10))
     assert list(results) == [2]
   # Its labels are checked against its own class count.
   write_toy_records(tmp_path / "bad", "toy16", "train", 30, 16, 5)
   with pytest.raises(ValueError, match=r"label \d is outside \[0, 3\)"):
     training.run(
-        training.TrainConfig(train_log_dir=str(tmp_path / "bad_run"),
-                             data_dir=str(tmp_path / "bad"),
-                             dataset_name="toy16",
-                             studentnet="inception",
-                             batch_size=8,
-                             max_number_of_steps=2))
+        training.TrainConfig.from_flat(train_log_dir=str(tmp_path / "bad_run"),
+                                       data_dir=str(tmp_path / "bad"),
+                                       dataset_name="toy16",
+                                       studentnet="inception",
+                                       batch_size=8,
+                                       max_number_of_steps=2))

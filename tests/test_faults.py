@@ -32,6 +32,13 @@ from mentornet.training import build
 from mentornet.training import reporting
 from mentornet.runs import run_dir
 
+
+def build_student(config):
+  """The StudentNet of a TrainConfig or EvalConfig."""
+  data = getattr(config, "data", config)
+  return students.build_for(config.model, data.dataset_name)
+
+
 pytestmark = pytest.mark.slow  # trainings and subprocesses
 
 DEMO, VAL, PD = helpers.DEMO, helpers.VAL, helpers.PD
@@ -196,10 +203,10 @@ def test_eval_job_passes_over_truncated_and_nan_checkpoints(repo, trained):
   assert "model.ckpt-4" in line
   # NaN in step 4: passed over as well, and the CSV keeps one row.
   data.write_bytes(original)
-  model = students.build_for(
-      EvalConfig(checkpoint_dir=str(trained),
-                 data_dir=VAL,
-                 studentnet="inception"))
+  model = build_student(
+      EvalConfig.from_flat(checkpoint_dir=str(trained),
+                           data_dir=VAL,
+                           studentnet="inception"))
   tf.train.Checkpoint(model=model).restore(str(
       trained / "model.ckpt-4")).expect_partial()
   model.trainable_variables[0].assign(
@@ -309,9 +316,13 @@ def test_mentormix_trains_resnet101_under_its_scripts_rules(tmp_path):
               use_mentornet=True,
               use_mentormix=True,
               example_dropout_rates="0.0,100")
+  # As the MentorMix script: no decay with the second weighting (the
+  # original's decay term there was empty), the entry's decay without it.
   ruled = build.with_rules(cfg)
-  assert (ruled.regularization, ruled.schedule) == ("added",
-                                                    "exponential_unrounded")
+  assert (ruled.optimization.regularization,
+          ruled.optimization.schedule) == ("none", "exponential_unrounded")
+  ruled = build.with_rules(cfg.replace(second_reweight=False))
+  assert ruled.optimization.regularization == "added"
   metrics = training.run(cfg)
   assert np.isfinite(metrics["total_loss"])
   assert steps_on_disk(tmp_path / "run") == [2]
@@ -428,12 +439,12 @@ def test_disk_full_while_drawing_says_what_was_written(trained, monkeypatch,
   monkeypatch.setattr(plot, "draw_csv", disk_full)
   caplog.set_level("WARNING")
   results = evaluate.run(
-      EvalConfig(checkpoint_dir=str(trained),
-                 data_dir=VAL,
-                 studentnet="inception",
-                 batch_size=500,
-                 output_csv_file=str(out),
-                 eval_all=True))
+      EvalConfig.from_flat(checkpoint_dir=str(trained),
+                           data_dir=VAL,
+                           studentnet="inception",
+                           batch_size=500,
+                           output_csv_file=str(out),
+                           eval_all=True))
   assert sorted(results) == [2, 4]
   assert [r["step"] for r in csv.DictReader(open(out))] == ["2", "4"]
   warnings = [

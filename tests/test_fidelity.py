@@ -21,6 +21,13 @@ from mentornet.models import students
 from mentornet import training
 from mentor_reference import numpy_mentornet_weights
 
+
+def build_student(config):
+  """The StudentNet of a TrainConfig or EvalConfig."""
+  data = getattr(config, "data", config)
+  return students.build_for(config.model, data.dataset_name)
+
+
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 QS = (0.5, 0.7, 0.75, 0.8, 0.9)
 # 39,000 steps: the float64 epoch is one less than exact integer arithmetic
@@ -32,7 +39,8 @@ STEPS = (0, 1, 389, 390, 11309, 11310, 11311, 22229, 22230, 22620, 22621, 38999)
 def run_schedule(config, num_examples):
   """The learning-rate schedule a run of `config` trains with."""
   config = training.with_rules(config)
-  return optimizers.make_schedule(config.schedule, config, num_examples)
+  return optimizers.make_schedule(config.optimization, config.data.batch_size,
+                                  num_examples)
 
 
 def ref_epoch(step, max_steps):
@@ -220,14 +228,15 @@ def test_compiled_curriculum_with_dropout_follows_the_original(repo):
 
 def test_inception_minimises_the_mean_cross_entropy_alone(repo, tmp_path):
   for use_mentornet in (False, True):
-    config = training.TrainConfig(train_log_dir=str(tmp_path),
-                                  data_dir=str(repo / "data/demo/cifar10/0.4"),
-                                  studentnet="inception",
-                                  batch_size=16,
-                                  use_mentornet=use_mentornet,
-                                  trained_mentornet_dir=str(repo / PD),
-                                  burn_in_epoch=100,
-                                  example_dropout_rates="0.0,100")
+    config = training.TrainConfig.from_flat(
+        train_log_dir=str(tmp_path),
+        data_dir=str(repo / "data/demo/cifar10/0.4"),
+        studentnet="inception",
+        batch_size=16,
+        use_mentornet=use_mentornet,
+        trained_mentornet_dir=str(repo / PD),
+        burn_in_epoch=100,
+        example_dropout_rates="0.0,100")
     strategy = tf.distribute.get_strategy()
     model, _, optimizer, cur = training.build_training(config, 100)
     # The regulariser is declared (0.004 on the fc layers), about 4 at init.
@@ -279,12 +288,12 @@ def test_decay_steps_follow_python_2_integer_division():
                                    (45000, 100, 2.5)])
 def test_every_exponential_schedule_drops_at_the_python_2_step(
     studentnet, use_mentornet, n, b, e):
-  config = training.TrainConfig(train_log_dir="x",
-                                data_dir="x",
-                                studentnet=studentnet,
-                                batch_size=b,
-                                num_epochs_per_decay=e,
-                                use_mentornet=use_mentornet)
+  config = training.TrainConfig.from_flat(train_log_dir="x",
+                                          data_dir="x",
+                                          studentnet=studentnet,
+                                          batch_size=b,
+                                          num_epochs_per_decay=e,
+                                          use_mentornet=use_mentornet)
   schedule = run_schedule(config, n)
   drop = py2_decay_steps(n, b, e)
   assert [float(schedule(s)) for s in (drop - 1, drop, 2 * drop)] == \
@@ -293,9 +302,9 @@ def test_every_exponential_schedule_drops_at_the_python_2_step(
 
 def test_resnet_mentornet_schedule_keeps_the_hard_coded_boundaries():
   # The original MentorNet resnet script hard-coded [19531, 25000, 30000].
-  config = training.TrainConfig(train_log_dir="x",
-                                data_dir="x",
-                                use_mentornet=True)
+  config = training.TrainConfig.from_flat(train_log_dir="x",
+                                          data_dir="x",
+                                          use_mentornet=True)
   for n in (50000, 5000):
     schedule = run_schedule(config, n)
     assert [float(schedule(s)) for s in (19531, 19532, 25000, 25001, 30001)
@@ -330,12 +339,12 @@ def _build_network(name, seed):
     return list(mentor.MentorNet().variable_map().values())
   if name == "mentornet_seeded":
     return list(mentor.MentorNet(seed=seed).variable_map().values())
-  config = training.TrainConfig(train_log_dir="",
-                                data_dir="",
-                                studentnet=name,
-                                num_residual_units=2,
-                                resnet_widths=(16, 32, 64))
-  return students.build_for(config).weights
+  config = training.TrainConfig.from_flat(train_log_dir="",
+                                          data_dir="",
+                                          studentnet=name,
+                                          num_residual_units=2,
+                                          resnet_widths=(16, 32, 64))
+  return build_student(config).weights
 
 
 @pytest.mark.parametrize(

@@ -31,12 +31,12 @@ def test_rerun_eval_once_keeps_one_row_per_step_and_draws_it(repo, tmp_path):
   cfg = helpers.train_config(tmp_path, max_number_of_steps=2)
   training.run(cfg)
   csv_path = tmp_path / "run" / "eval.csv"
-  config = EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                      data_dir=str(repo / helpers.VAL),
-                      batch_size=500,
-                      studentnet="inception",
-                      eval_once=True,
-                      output_csv_file=str(csv_path))
+  config = EvalConfig.from_flat(checkpoint_dir=cfg.run.train_log_dir,
+                                data_dir=str(repo / helpers.VAL),
+                                batch_size=500,
+                                studentnet="inception",
+                                eval_once=True,
+                                output_csv_file=str(csv_path))
   first = evaluate.run(config)
   again = evaluate.run(config)  # the quick start run twice
   assert first == again and list(first) == [2]

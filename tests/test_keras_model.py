@@ -74,13 +74,14 @@ def max_diff(a, b):
 def library_training(repo, student, x, y, epochs, studentnet, use_mentornet,
                      optimizer):
   """The scripts' step (`training.build_step`) over the same batches."""
-  config = training.TrainConfig(train_log_dir="unused",
-                                data_dir="unused",
-                                studentnet=studentnet,
-                                use_mentornet=use_mentornet,
-                                max_number_of_steps=epochs * STEPS_PER_EPOCH,
-                                trained_mentornet_dir=str(repo / PD),
-                                **(FLAGS if use_mentornet else {}))
+  config = training.TrainConfig.from_flat(train_log_dir="unused",
+                                          data_dir="unused",
+                                          studentnet=studentnet,
+                                          use_mentornet=use_mentornet,
+                                          max_number_of_steps=epochs *
+                                          STEPS_PER_EPOCH,
+                                          trained_mentornet_dir=str(repo / PD),
+                                          **(FLAGS if use_mentornet else {}))
   cur = training.make_curriculum(config)
   optimizer.build(student.trainable_variables)
   step = training.build_step(config, tf.distribute.get_strategy(), student,
@@ -134,13 +135,13 @@ def test_both_drivers_log_the_same_statistics_step_by_step(repo):
   and statistics (the union of what each logged before) at every step."""
   x, y = make_data()
   steps = 3 * STEPS_PER_EPOCH
-  config = training.TrainConfig(train_log_dir="unused",
-                                data_dir="unused",
-                                studentnet="inception",
-                                use_mentornet=True,
-                                max_number_of_steps=steps,
-                                trained_mentornet_dir=str(repo / PD),
-                                **FLAGS)
+  config = training.TrainConfig.from_flat(train_log_dir="unused",
+                                          data_dir="unused",
+                                          studentnet="inception",
+                                          use_mentornet=True,
+                                          max_number_of_steps=steps,
+                                          trained_mentornet_dir=str(repo / PD),
+                                          **FLAGS)
   reference = make_student()
   cur = training.make_curriculum(config)
   optimizer = keras.optimizers.SGD(0.5)

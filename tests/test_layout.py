@@ -23,6 +23,9 @@ SCRIPT_CONFIGS = {
     "cifar_eval": "EvalConfig",
     "prepare_noisy_cifar": "PrepareConfig",
     "training_mentornet.train": "MentorNetTrainConfig",
+    "training_mentornet.data_generator": "MentorNetDataConfig",
+    "training_mentornet.evaluate": "MentorNetEvalConfig",
+    "training_mentornet.visualizer": "MentorNetPictureConfig",
 }
 
 PROBE = """
@@ -32,18 +35,20 @@ import importlib
 importlib.import_module(sys.argv_module)
 from absl import flags
 from mentornet import config
+from mentornet.config import settings
 cls = getattr(config, sys.argv_config)
 out, fields = {}, set()
-for f in dataclasses.fields(cls):
+for _, f in settings.leaf_fields(cls):
+  name = settings.flat_name(f)
   if not f.metadata.get("flag", True):
     continue
-  fields.add(f.name)
-  if f.name not in flags.FLAGS:
-    out[f.name] = None
+  fields.add(name)
+  if name not in flags.FLAGS:
+    out[name] = None
     continue
-  flag = flags.FLAGS[f.name]
+  flag = flags.FLAGS[name]
   default = flag.default
-  out[f.name] = {
+  out[name] = {
       "flag": [default if not isinstance(default, list) else
                [int(x) for x in default], flag.help,
                list(getattr(flag.parser, "enum_values", None) or [])],
@@ -103,18 +108,18 @@ def test_every_flag_is_its_config_field(repo, module):
 
 
 def test_no_flag_is_declared_outside_the_configs(repo):
-  """Defaults live in config.py: flags are made from its fields by
+  """Defaults live in `mentornet.config`: flags are made from its fields by
   `flags_lib.define_from_config`, which alone calls absl's DEFINE_* (with
-  cli.py's --verbose and flags_lib's TF1 flags, which are no settings). The
-  MentorNet tools data_generator.py, visualizer.py and evaluate.py still
-  declare their own (they have no config dataclass yet)."""
-  not_yet = {"data_generator.py", "visualizer.py", "evaluate.py"}
+  cli.py's --verbose and flags_lib's TF1 flags, which are no settings)."""
   for path in (repo / "code").rglob("*.py"):
-    if path.name in ("flags_lib.py",
-                     "cli.py") or (path.parent.name == "training_mentornet" and
-                                   path.name in not_yet):
+    if path.name in ("flags_lib.py", "cli.py"):
       continue
     assert not re.search(r"flags\.DEFINE_(?!alias)", path.read_text()), path
+
+
+def test_the_predefined_curricula_are_named_in_the_config():
+  from mentornet.learning import vstar  # pylint: disable=g-import-not-at-top
+  assert sorted(config.tools.VSTAR_NAMES) == sorted(vstar.VSTAR_FUNCTIONS)
 
 
 def test_curriculum_settings_are_declared_once(repo):
@@ -211,7 +216,8 @@ def test_config_dataclasses_have_no_tensorflow(repo):
 
 def test_train_config_keeps_the_record_format():
   """train_config.json's keys: the flags plus the rules, flat as before."""
-  record = config.TrainConfig(train_log_dir="x", data_dir="d").to_json_dict()
+  record = config.TrainConfig.from_flat(train_log_dir="x",
+                                        data_dir="d").to_json_dict()
   assert "train_log_dir" not in record
   for name in config.CURRICULUM_FIELDS + ("use_mentornet", "studentnet",
                                           "regularization", "schedule"):

@@ -29,6 +29,13 @@ from mentornet.training import keras_mentormix
 from mentornet.training import step as step_lib
 from mentornet.models import weight_average
 
+
+def build_student(config):
+  """The StudentNet of a TrainConfig or EvalConfig."""
+  data = getattr(config, "data", config)
+  return students.build_for(config.model, data.dataset_name)
+
+
 PD = helpers.PD
 
 
@@ -218,11 +225,11 @@ def _original_resnet32_parameters(num_classes):
 @pytest.mark.parametrize("dataset,classes", [("cifar10", 10),
                                              ("cifar100", 100)])
 def test_resnet32_is_the_originals(dataset, classes):
-  model = students.build_for(
-      config_lib.TrainConfig(train_log_dir="",
-                             data_dir="",
-                             studentnet="resnet32",
-                             dataset_name=dataset))
+  model = build_student(
+      config_lib.TrainConfig.from_flat(train_log_dir="",
+                                       data_dir="",
+                                       studentnet="resnet32",
+                                       dataset_name=dataset))
   trainable = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
   assert trainable == _original_resnet32_parameters(classes)
   kernels = [v for v in model.trainable_variables if v.path.endswith("kernel")]
@@ -234,15 +241,16 @@ def test_resnet32_is_the_originals(dataset, classes):
 
 def test_mentormix_schedule_decays_every_unrounded_epochs():
   config = training.with_rules(
-      config_lib.TrainConfig(train_log_dir="x",
-                             data_dir="x",
-                             studentnet="resnet32",
-                             use_mentornet=True,
-                             use_mentormix=True,
-                             num_epochs_per_decay=30,
-                             learning_rate_decay_factor=0.9))
-  assert config.schedule == "exponential_unrounded"
-  schedule = optimizers.make_schedule(config.schedule, config, 50000)
+      config_lib.TrainConfig.from_flat(train_log_dir="x",
+                                       data_dir="x",
+                                       studentnet="resnet32",
+                                       use_mentornet=True,
+                                       use_mentormix=True,
+                                       num_epochs_per_decay=30,
+                                       learning_rate_decay_factor=0.9))
+  assert config.optimization.schedule == "exponential_unrounded"
+  schedule = optimizers.make_schedule(config.optimization,
+                                      config.data.batch_size, 50000)
   # 30 x 50,000 / 128 = 11,718.75 steps, as the original computed it.
   assert [float(schedule(s)) for s in (11718, 11719, 23437, 23438)] == \
       pytest.approx([0.1, 0.09, 0.09, 0.081])
@@ -292,9 +300,9 @@ def test_evaluation_scores_the_averaged_weights(repo, tmp_path):
   prefix = str(tmp_path / "run" / "model.ckpt-6")
   evaluator = evaluate.Evaluator(
       evaluate.adopt_training_config(
-          EvalConfig(checkpoint_dir=cfg.train_log_dir,
-                     data_dir=str(repo / helpers.VAL),
-                     batch_size=500))[0])
+          EvalConfig.from_flat(checkpoint_dir=cfg.run.train_log_dir,
+                               data_dir=str(repo / helpers.VAL),
+                               batch_size=500))[0])
   evaluator.restore(prefix)
   reader = tf.train.load_checkpoint(prefix)
   shadows = sorted(n for n in reader.get_variable_to_shape_map()
@@ -330,17 +338,18 @@ def test_keras_model_runs_the_scripts_step(repo, second_reweight):
   settings = dict(loss_p_percentile=0.6,
                   burn_in_epoch=10,
                   example_dropout_rates="0.0,20,0.5,80")
-  config = config_lib.TrainConfig(train_log_dir="x",
-                                  data_dir="x",
-                                  studentnet="inception",
-                                  use_mentornet=True,
-                                  use_mentormix=True,
-                                  max_number_of_steps=8,
-                                  trained_mentornet_dir=str(repo / PD),
-                                  mixup_alpha=8.0,
-                                  second_reweight=second_reweight,
-                                  regularization="none",
-                                  **settings)
+  config = config_lib.TrainConfig.from_flat(train_log_dir="x",
+                                            data_dir="x",
+                                            studentnet="inception",
+                                            use_mentornet=True,
+                                            use_mentormix=True,
+                                            max_number_of_steps=8,
+                                            trained_mentornet_dir=str(repo /
+                                                                      PD),
+                                            mixup_alpha=8.0,
+                                            second_reweight=second_reweight,
+                                            regularization="none",
+                                            **settings)
   reference = _tiny_student()
   optimizer = keras.optimizers.SGD(0.5)
   optimizer.build(reference.trainable_variables)
@@ -533,12 +542,13 @@ def test_mentormix_refuses_xla(repo, tmp_path):
     model.compile(optimizer="sgd",
                   loss="categorical_crossentropy",
                   jit_compile=True)
-  config = config_lib.TrainConfig(train_log_dir=str(tmp_path / "r"),
-                                  data_dir="x",
-                                  use_mentornet=True,
-                                  use_mentormix=True,
-                                  trained_mentornet_dir=str(repo / PD),
-                                  jit_compile=True)
+  config = config_lib.TrainConfig.from_flat(train_log_dir=str(tmp_path / "r"),
+                                            data_dir="x",
+                                            use_mentornet=True,
+                                            use_mentormix=True,
+                                            trained_mentornet_dir=str(repo /
+                                                                      PD),
+                                            jit_compile=True)
   with pytest.raises(ValueError,
                      match="^--jit_compile: MentorMix's mixup "
                      "draws .* differ under XLA"):

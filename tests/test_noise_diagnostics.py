@@ -84,13 +84,13 @@ def test_scripts_step_reports_the_diagnostics(repo, replicas):
   want = numpy_reference(repo, make_student(), x, y, clean)
   assert want["mean_weight_clean"] != pytest.approx(want["mean_weight_noisy"])
   strategy = two_cpus() if replicas == 2 else tf.distribute.get_strategy()
-  config = training.TrainConfig(train_log_dir="unused",
-                                data_dir="unused",
-                                studentnet="inception",
-                                use_mentornet=True,
-                                max_number_of_steps=100,
-                                trained_mentornet_dir=str(repo / PD),
-                                **FLAGS)
+  config = training.TrainConfig.from_flat(train_log_dir="unused",
+                                          data_dir="unused",
+                                          studentnet="inception",
+                                          use_mentornet=True,
+                                          max_number_of_steps=100,
+                                          trained_mentornet_dir=str(repo / PD),
+                                          **FLAGS)
   with strategy.scope():
     student = make_student()
     cur = training.make_curriculum(config)
@@ -154,13 +154,13 @@ def test_baseline_summaries_give_the_share_of_correct_labels(
   correct labels: exactly that of the examples the stream gave, about 0.64
   on the demo data (40% uniform noise changes 36% of the labels)."""
   data_dir = str(repo / "data/demo/cifar10/0.4")
-  config = training.TrainConfig(train_log_dir=str(tmp_path / "run"),
-                                data_dir=data_dir,
-                                studentnet="inception",
-                                batch_size=64,
-                                max_number_of_steps=20,
-                                save_summaries_secs=0,
-                                log_every_n_steps=10)
+  config = training.TrainConfig.from_flat(train_log_dir=str(tmp_path / "run"),
+                                          data_dir=data_dir,
+                                          studentnet="inception",
+                                          batch_size=64,
+                                          max_number_of_steps=20,
+                                          save_summaries_secs=0,
+                                          log_every_n_steps=10)
   training.run(config)
   tags = scalars(tmp_path / "run")
   share = dict(tags["noise/weight_share_clean"])

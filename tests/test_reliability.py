@@ -246,15 +246,15 @@ def test_moved_run_resumes_under_any_spelling(repo, tmp_path, monkeypatch):
   shutil.move(tmp_path / "run", tmp_path / "moved")
   monkeypatch.chdir(tmp_path)
   metrics = training.run(
-      training.TrainConfig(train_log_dir="moved/",
-                           data_dir=str(repo / DEMO),
-                           studentnet="inception",
-                           batch_size=16,
-                           max_number_of_steps=4,
-                           use_mentornet=True,
-                           trained_mentornet_dir=str(repo / PD),
-                           save_summaries_secs=0,
-                           save_checkpoint_steps=2))
+      training.TrainConfig.from_flat(train_log_dir="moved/",
+                                     data_dir=str(repo / DEMO),
+                                     studentnet="inception",
+                                     batch_size=16,
+                                     max_number_of_steps=4,
+                                     use_mentornet=True,
+                                     trained_mentornet_dir=str(repo / PD),
+                                     save_summaries_secs=0,
+                                     save_checkpoint_steps=2))
   assert metrics and latest_step(tmp_path / "moved") == 4
 
 

@@ -201,11 +201,11 @@ def test_eval_job_finds_checkpoints_without_the_state_file(
   run = three_checkpoints
   (run / "checkpoint").unlink()
   results = evaluate.run(
-      EvalConfig(checkpoint_dir=str(run),
-                 data_dir=str(repo / VAL),
-                 batch_size=250,
-                 eval_all=True,
-                 output_csv_file=str(tmp_path / "eval.csv")))
+      EvalConfig.from_flat(checkpoint_dir=str(run),
+                           data_dir=str(repo / VAL),
+                           batch_size=250,
+                           eval_all=True,
+                           output_csv_file=str(tmp_path / "eval.csv")))
   assert sorted(results) == [10, 20, 30]
 
 
@@ -466,12 +466,12 @@ def test_csv_row_cut_short_is_repaired_not_glued(repo, tmp_path,
   csv = tmp_path / "eval.csv"
   csv.write_text("step,accuracy,loss\n10,0.250000,2.000000\n20,0.3")
   evaluate.run(
-      EvalConfig(checkpoint_dir=str(three_checkpoints),
-                 data_dir=str(repo / VAL),
-                 studentnet="inception",
-                 batch_size=250,
-                 eval_all=True,
-                 output_csv_file=str(csv)))
+      EvalConfig.from_flat(checkpoint_dir=str(three_checkpoints),
+                           data_dir=str(repo / VAL),
+                           studentnet="inception",
+                           batch_size=250,
+                           eval_all=True,
+                           output_csv_file=str(csv)))
   rows = csv.read_text().splitlines()
   assert rows[:2] == ["step,accuracy,loss", "10,0.250000,2.000000"]
   assert [r.split(",")[0] for r in rows[2:]] == ["20", "30"]
@@ -573,3 +573,40 @@ def test_a_run_of_the_previous_version_resumes_and_evaluates(repo, tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   rows = (tmp_path / "eval.csv").read_text().splitlines()
   assert [r.split(",")[0] for r in rows] == ["step", "4", "6"]
+
+
+def test_a_mentornet_run_of_the_flat_config_version_resumes_bit_for_bit(
+    repo, tmp_path):
+  """tests/data/run_78a9a26: 8 MentorNet (PD) steps of a small resnet101
+  written by the last version with flat configs (commit 78a9a26), checkpoints
+  at steps 4 and 8. Resumed at step 4 by today's nested configs, it reaches
+  the very same step-8 variables, and its record is read as it was written."""
+  stored = repo / "tests" / "data" / "run_78a9a26"
+  run = tmp_path / "run"
+  shutil.copytree(stored, run)
+  for path in glob.glob(str(run / "model.ckpt-8*")):
+    os.remove(path)
+  tf.compat.v1.train.update_checkpoint_state(str(run), "model.ckpt-4")
+  record = json.loads((stored / "train_config.json").read_text())
+  proc = run_script(repo, "cifar_train_mentornet.py", "--studentnet=resnet101",
+                    "--num_residual_units=1", "--resnet_widths=16,32,64",
+                    f"--data_dir={DEMO}", f"--train_log_dir={run}",
+                    "--batch_size=16", "--max_number_of_steps=8",
+                    "--save_checkpoint_steps=4", "--save_summaries_secs=100000",
+                    f"--trained_mentornet_dir={PD}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert f"resumed from {run}/model.ckpt-4" in proc.stderr
+  assert json.loads((run / "train_config.json").read_text()) == record
+  ours = tf.train.load_checkpoint(str(run / "model.ckpt-8"))
+  theirs = tf.train.load_checkpoint(str(stored / "model.ckpt-8"))
+  names = [n for n, _ in tf.train.list_variables(str(stored / "model.ckpt-8"))]
+  assert len(
+      names
+  ) > 50 and "curriculum/moving_average/.ATTRIBUTES/VARIABLE_VALUE" in names
+  for name in names:
+    if name in ("_CHECKPOINTABLE_OBJECT_GRAPH",
+                "save_counter/.ATTRIBUTES/VARIABLE_VALUE"):
+      continue  # the resumed run saved once, the stored one twice
+    np.testing.assert_array_equal(ours.get_tensor(name),
+                                  theirs.get_tensor(name),
+                                  err_msg=name)

@@ -20,6 +20,13 @@ from mentornet.models import students
 from mentornet import training
 from mentornet.runs import checkpoints
 
+
+def build_student(config):
+  """The StudentNet of a TrainConfig or EvalConfig."""
+  data = getattr(config, "data", config)
+  return students.build_for(config.model, data.dataset_name)
+
+
 PD = "mentornet_models/models/mentornet_pd1_g_1/mentornet_pd"
 DEMO = "data/demo/cifar10/0.4"
 SMALL_RESNET = dict(num_residual_units=1, resnet_widths=(16, 32, 64))
@@ -28,7 +35,8 @@ SMALL_RESNET = dict(num_residual_units=1, resnet_widths=(16, 32, 64))
 def run_schedule(config, num_examples):
   """The learning-rate schedule a run of `config` trains with."""
   config = training.with_rules(config)
-  return optimizers.make_schedule(config.schedule, config, num_examples)
+  return optimizers.make_schedule(config.optimization, config.data.batch_size,
+                                  num_examples)
 
 
 def config(repo, tmp_path, **kwargs):
@@ -125,7 +133,7 @@ def test_state_resumes_from_checkpoint(repo, tmp_path):
                max_number_of_steps=3,
                **SMALL_RESNET)
   training.run(cfg)
-  prefix = tf.train.latest_checkpoint(cfg.train_log_dir)
+  prefix = tf.train.latest_checkpoint(cfg.run.train_log_dir)
   saved_avg = ckpt_value(prefix, "curriculum/moving_average")
   assert saved_avg != 0
   model, _, optimizer, curriculum = training.build_training(cfg, 5000)
@@ -139,19 +147,19 @@ def test_state_resumes_from_checkpoint(repo, tmp_path):
   assert float(curriculum.moving_average) == saved_avg
   assert any(np.any(a.numpy() != 0) for a in optimizer.accumulators)
   # Its total steps define the progress epoch: a MentorNet run is not extended.
-  cfg.max_number_of_steps = 5
+  cfg.optimization.max_number_of_steps = 5
   with pytest.raises(ValueError, match="cannot be extended"):
     training.run(cfg)
-  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-3")
+  assert tf.train.latest_checkpoint(cfg.run.train_log_dir).endswith("-3")
 
 
 @pytest.mark.slow
 def test_baseline_run_may_be_extended(repo, tmp_path):
   cfg = config(repo, tmp_path, max_number_of_steps=2)
   training.run(cfg)
-  cfg.max_number_of_steps = 4
+  cfg.optimization.max_number_of_steps = 4
   training.run(cfg)
-  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-4")
+  assert tf.train.latest_checkpoint(cfg.run.train_log_dir).endswith("-4")
   saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
   assert saved["max_number_of_steps"] == 4 and "train_log_dir" not in saved
 
@@ -203,7 +211,7 @@ def test_mirrored_over_two_logical_cpus(repo, tmp_path):
   metrics = training.run(cfg)
   assert np.isfinite(metrics["total_loss"])
   assert metrics["data_util"] == 0.5  # burn-in: all 1, then 4 of 8 per replica
-  assert tf.train.latest_checkpoint(cfg.train_log_dir).endswith("-3")
+  assert tf.train.latest_checkpoint(cfg.run.train_log_dir).endswith("-3")
 
 
 @pytest.mark.slow
@@ -217,7 +225,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(repo, tmp_path):
                      match=r"total loss is (nan|inf) at step \d+; training "
                      r"stopped. The last good checkpoint is .*model.ckpt-\d+"):
     training.run(cfg)
-  last = tf.train.latest_checkpoint(cfg.train_log_dir)
+  last = tf.train.latest_checkpoint(cfg.run.train_log_dir)
   reader = tf.train.load_checkpoint(last)
   for name, _ in tf.train.list_variables(last):
     if name.startswith("model/"):
@@ -279,11 +287,11 @@ def test_other_configuration_is_not_overwritten(repo, tmp_path):
 
 
 def schedule(studentnet, use_mentornet, num_examples=50000, **kwargs):
-  cfg = training.TrainConfig(train_log_dir="x",
-                             data_dir="x",
-                             studentnet=studentnet,
-                             use_mentornet=use_mentornet,
-                             **kwargs)
+  cfg = training.TrainConfig.from_flat(train_log_dir="x",
+                                       data_dir="x",
+                                       studentnet=studentnet,
+                                       use_mentornet=use_mentornet,
+                                       **kwargs)
   return run_schedule(cfg, num_examples)
 
 
@@ -321,12 +329,12 @@ def test_tf1_momentum_matches_hand_computation():
 
 
 def build(studentnet, dataset_name="cifar10", **kwargs):
-  return students.build_for(
-      training.TrainConfig(train_log_dir="",
-                           data_dir="",
-                           studentnet=studentnet,
-                           dataset_name=dataset_name,
-                           **kwargs))
+  return build_student(
+      training.TrainConfig.from_flat(train_log_dir="",
+                                     data_dir="",
+                                     studentnet=studentnet,
+                                     dataset_name=dataset_name,
+                                     **kwargs))
 
 
 def test_resnet_structure():

@@ -2,15 +2,24 @@
 
 Each says in one line what is wrong and what to do; the command line
 (`mentornet_cli.cli.guarded`) catches `Error` in one place and prints that
-line with a non-zero exit (`Interrupted` with its own code). Bad flags and
-inputs are still `ValueError`/`FileNotFoundError` (the library's public
-contract, which tests and users catch), and a failing disk `OSError`; the
-command line treats those the same way.
+line with a non-zero exit (`Interrupted` with its own code). A bad flag or
+input is `BadInput`, a missing one `MissingInput`: they are also
+`ValueError` and `FileNotFoundError`, as the library's callers catch them.
+Any other exception is a defect, and shows its traceback.
 """
 
 
 class Error(Exception):
   """Base of the project's own errors."""
+
+
+class BadInput(Error, ValueError):
+  """A flag, argument or input that is not allowed; the message names it, its
+  value and what is allowed."""
+
+
+class MissingInput(Error, FileNotFoundError):
+  """A file or directory that should be there is not; the message names it."""
 
 
 class RestoreError(Error):
@@ -42,4 +51,4 @@ class Interrupted(Error):
 
 
 # What the command line reports in one line rather than a traceback.
-REPORTED = (Error, ValueError, OSError)
+REPORTED = Error

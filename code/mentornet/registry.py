@@ -1,5 +1,7 @@
 """A named registry of entries (StudentNets, datasets) with one-line errors."""
 
+from mentornet import errors
+
 
 class Registry:
   """Entries by name; `get` of an unknown name says what is allowed."""
@@ -17,8 +19,8 @@ class Registry:
 
   def get(self, name):
     if name not in self.entries:
-      raise ValueError(f"--{self.flag}={name} is unknown; choose "
-                       f"{' or '.join(self.names())}")
+      raise errors.BadInput(f"--{self.flag}={name} is unknown; choose "
+                            f"{' or '.join(self.names())}")
     return self.entries[name]
 
   def names(self):

@@ -6,13 +6,13 @@ Only entry scripts call this; the library never reads FLAGS. Nothing here
 loads TensorFlow (the registries do not), so `--help` answers at once.
 """
 
-import dataclasses
 import os
 
 from absl import flags
 from absl import logging
 
-from mentornet import config as config_lib
+from mentornet import errors
+from mentornet.config import settings
 
 FLAGS = flags.FLAGS
 
@@ -48,57 +48,60 @@ def _base_type(field):
   return next(t for t in kinds if t is not type(None))
 
 
-def define_from_config(config_class, names=None, exclude=()):
-  """Defines one flag per field of `config_class` (or per name in `names`)
-  that is set by flag: the field's name, type, default, and help with its
-  range or choices (`config.flag_help`), declared once in `config.py`.
+def define_from_config(config_class, exclude=()):
+  """Defines one flag per setting of `config_class` (its sections walked)
+  that is set by flag: the setting's flat name, type, default, and help with
+  its range or choices (`settings.flag_help`), declared once in the config.
   """
-  for field in dataclasses.fields(config_class):
-    if (not field.metadata.get("flag", True) or field.name in exclude or
-        names is not None and field.name not in names):
+  for _, field in settings.leaf_fields(config_class):
+    name = settings.flat_name(field)
+    if not field.metadata.get("flag", True) or name in exclude:
       continue
-    help_text = config_lib.flag_help(field)
+    help_text = settings.flag_help(field)
     kind = _base_type(field)
     if field.metadata.get("choices"):
-      flags.DEFINE_enum(field.name, field.default,
-                        list(field.metadata["choices"]), help_text)
+      flags.DEFINE_enum(name, field.default, list(field.metadata["choices"]),
+                        help_text)
     elif kind is tuple:
-      flags.DEFINE_list(field.name, [str(v) for v in field.default], help_text)
+      flags.DEFINE_list(name, [str(v) for v in field.default], help_text)
     else:
-      _DEFINE[kind](field.name, field.default, help_text)
+      _DEFINE[kind](name, field.default, help_text)
 
 
 def _int_tuple(name, values):
   try:
     return tuple(int(v) for v in values)
   except ValueError:
-    raise ValueError(f"--{name}={','.join(values)} must be integers") from None
+    raise errors.BadInput(
+        f"--{name}={','.join(values)} must be integers") from None
 
 
 def config_from_flags(config_class, keep_defaults=(), **overrides):
-  """Builds `config_class` from the flags of the same names.
+  """Builds `config_class` (its sections too) from the flags of the
+  settings' flat names.
 
-  Every field must be given by a flag, an override, or be named in
+  Every setting must be given by a flag, an override, or be named in
   `keep_defaults` (no silent defaults); a list flag becomes a tuple of ints
   (e.g. `--resnet_widths`). Also applies the process-level `--device_id` and
   notes the ignored TF1 `--master`.
 
   Raises:
-    ValueError: a field with neither flag nor override, or a bad list.
+    ValueError: a setting with neither flag nor override, or a bad list.
   """
   if "device_id" in FLAGS:
     os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
   if "master" in FLAGS and FLAGS.master:
     logging.warning("--master is a TF1 setting and is ignored")
   values = {}
-  for field in dataclasses.fields(config_class):
-    if field.name in overrides:
-      values[field.name] = overrides[field.name]
-    elif field.name in FLAGS:
-      value = FLAGS[field.name].value
+  for _, field in settings.leaf_fields(config_class):
+    name = settings.flat_name(field)
+    if name in overrides:
+      values[name] = overrides[name]
+    elif name in FLAGS:
+      value = FLAGS[name].value
       if isinstance(value, list):
-        value = _int_tuple(field.name, value)
-      values[field.name] = value
-    elif field.name not in keep_defaults:
-      raise ValueError(f"{config_class.__name__}.{field.name} has no flag")
-  return config_class(**values)
+        value = _int_tuple(name, value)
+      values[name] = value
+    elif name not in keep_defaults:
+      raise errors.BadInput(f"{config_class.__name__}.{name} has no flag")
+  return settings.from_flat(config_class, values)

@@ -17,9 +17,9 @@ FLAGS = flags.FLAGS
 
 
 def define_common_flags():
-  """Flags shared by the three training scripts: `config.TrainConfig`'s own
-  fields (the curriculum's and MentorMix's come with their scripts), and the
-  original's TF1 and device flags."""
+  """Flags shared by the three training scripts: `config.TrainConfig`'s
+  settings but the curriculum's and MentorMix's (which come with their
+  scripts), and the original's TF1 and device flags."""
   flags_lib.define_from_config(config_lib.TrainConfig,
                                exclude=config_lib.CURRICULUM_FIELDS +
                                config_lib.MENTORMIX_FIELDS)
@@ -43,33 +43,25 @@ def define_mentormix_flags():
       FLAGS.set_default(name, value)
 
 
-def config_from_flags(script):
-  """A `config.TrainConfig` from the flags (see `flags_lib`), with the
-  StudentNet's rules for `script` ("baseline", "mentornet" or
-  "mentormix")."""
-  from mentornet.models import students  # pylint: disable=g-import-not-at-top
+def config_from_flags(method):
+  """A `config.TrainConfig` of `method` ("baseline", "mentornet" or
+  "mentormix", the script's) from the flags (see `flags_lib`); the
+  StudentNet's rules are resolved when it trains (`training.build`)."""
   if FLAGS.ps_tasks or FLAGS.task:
     logging.warning("--ps_tasks/--task are TF1 settings and are ignored; TF2 "
                     "uses --distribution_strategy")
-  use_mentornet = script in (students.MENTORNET, students.MENTORMIX)
-  if use_mentornet and any(
+  if method != config_lib.BASELINE and any(
       a.startswith("--loss_p_precentile") for a in sys.argv):
     logging.warning("--loss_p_precentile is the original's misspelling of "
                     "--loss_p_percentile; it is honoured")
-  rules = students.rules_for(FLAGS.studentnet, script)
-  values = dict(use_mentornet=use_mentornet,
-                schedule=rules.schedule,
-                regularization=rules.regularization)
-  keep = () if use_mentornet else config_lib.CURRICULUM_FIELDS
-  if script == students.MENTORMIX:
-    values.update(use_mentormix=True,
-                  ema_decay=config_lib.MENTORMIX_DEFAULTS["ema_decay"])
-    if FLAGS.second_reweight:
-      # The original's decay term here was tf.losses.get_regularization_loss
-      # (), empty for its ResNet: no weight decay with the second weighting.
-      values["regularization"] = config_lib.REGULARIZATION_NONE
+  keep = ("regularization", "schedule")
+  values = {"method": method}
+  if method == config_lib.BASELINE:
+    keep += config_lib.CURRICULUM_FIELDS
+  if method == config_lib.MENTORMIX:
+    values["ema_decay"] = config_lib.MENTORMIX_DEFAULTS["ema_decay"]
   else:
-    keep += config_lib.MENTORMIX_FIELDS + ("use_mentormix", "ema_decay")
+    keep += config_lib.MENTORMIX_FIELDS + ("ema_decay",)
   return flags_lib.config_from_flags(config_lib.TrainConfig,
                                      keep_defaults=keep,
                                      **values)

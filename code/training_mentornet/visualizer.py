@@ -11,23 +11,13 @@ shipped curriculum's folder (mentornet_models/) is only written into with
 
 import os
 
-from absl import flags
-
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+from mentornet import errors
+from mentornet import config as config_lib
+from mentornet_cli import flags_lib
 
-flags.DEFINE_string("model_dir", "",
-                    "MentorNet checkpoint directory or prefix.")
-flags.DEFINE_float("loss_bound", 15, "Losses drawn in [0, loss_bound).")
-flags.DEFINE_string("epoch_ranges", "0,10,20,30,40,50,60,70,80,90,99",
-                    "Comma-separated epochs in [0, 99] to draw.")
-flags.DEFINE_string("output_dir", "",
-                    "Where to write the pictures (default: --model_dir).")
-flags.DEFINE_bool(
-    "write_into_shipped_models", False,
-    "Allow writing into the shipped mentornet_models/ folder "
-    "(commands/training_mentornet_command.sh remakes it).")
+flags_lib.define_from_config(config_lib.MentorNetPictureConfig)
 SHIPPED = "mentornet_models"
-FLAGS = flags.FLAGS
 
 
 def main(argv):
@@ -35,25 +25,28 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   from mentornet.learning import visualize
   from mentornet.models import mentor
-  if not FLAGS.model_dir:
-    raise ValueError("--model_dir is required")
-  if not 0 < FLAGS.loss_bound < float("inf"):
-    raise ValueError(f"--loss_bound={FLAGS.loss_bound} must be a positive "
-                     "number")
-  epochs = visualize.parse_epochs(FLAGS.epoch_ranges)
-  net = mentor.load_mentornet(FLAGS.model_dir)
-  output_dir = FLAGS.output_dir or mentor.checkpoint_dir(FLAGS.model_dir)
+  config = flags_lib.config_from_flags(config_lib.MentorNetPictureConfig)
+  if not config.model_dir:
+    raise errors.BadInput("--model_dir is required")
+  if not 0 < config.loss_bound < float("inf"):
+    raise errors.BadInput(
+        f"--loss_bound={config.loss_bound} must be a positive "
+        "number")
+  epochs = visualize.parse_epochs(config.epoch_ranges)
+  net = mentor.load_mentornet(config.model_dir)
+  output_dir = config.output_dir or mentor.checkpoint_dir(config.model_dir)
   if (SHIPPED in os.path.abspath(output_dir).split(os.sep) and
-      not FLAGS.write_into_shipped_models):
-    raise ValueError(f"{output_dir} is inside the shipped {SHIPPED}/; give "
-                     "--output_dir (e.g. runs/pictures/<name>), or "
-                     "--write_into_shipped_models to remake its pictures")
-  pngs, gif = visualize.visualize(net, output_dir, epochs, FLAGS.loss_bound)
+      not config.write_into_shipped_models):
+    raise errors.BadInput(
+        f"{output_dir} is inside the shipped {SHIPPED}/; give "
+        "--output_dir (e.g. runs/pictures/<name>), or "
+        "--write_into_shipped_models to remake its pictures")
+  pngs, gif = visualize.visualize(net, output_dir, epochs, config.loss_bound)
   print(f"wrote {len(pngs)} frames and {gif}")
 
 
 def run():
-  cli.run(main, __doc__, [__name__])
+  cli.run(main, __doc__, [__name__, "mentornet_cli.flags_lib"])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet.config import NUM_EPOCHS
 
 
@@ -34,25 +35,25 @@ def parse_dropout_rate_list(text):
   try:
     numbers = [float(f) for f in fields]
   except ValueError:
-    raise ValueError(
+    raise errors.BadInput(
         f"example_dropout_rates '{text}': every field must be a number, as in "
         "'rate,n_epochs,rate,n_epochs,...'") from None
   if len(numbers) % 2:
-    raise ValueError(
+    raise errors.BadInput(
         f"example_dropout_rates '{text}': needs pairs 'rate,n_epochs', got "
         f"{len(numbers)} fields")
   rates = []
   for rate, count in zip(numbers[0::2], numbers[1::2]):
     if not 0.0 <= rate <= 1.0:
-      raise ValueError(
+      raise errors.BadInput(
           f"example_dropout_rates '{text}': rate {rate:g} is outside [0, 1]")
     if count != int(count) or count < 0:
-      raise ValueError(
+      raise errors.BadInput(
           f"example_dropout_rates '{text}': epoch count {count:g} must be a "
           "non-negative integer")
     rates.extend([rate] * int(count))
   if len(rates) != NUM_EPOCHS:
-    raise ValueError(
+    raise errors.BadInput(
         f"example_dropout_rates '{text}': epoch counts sum to {len(rates)}, "
         f"must sum to {NUM_EPOCHS}")
   return rates

@@ -8,6 +8,7 @@ curriculum), `MIXED` is MentorMix's second weighting of the mixed examples,
 with its own moving average and drop-out draws (seed + 1) and its own name.
 """
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet.curriculum import layers
 
@@ -60,8 +61,9 @@ def make(kind,
       of range.
   """
   if kind not in KINDS or role not in NAMES:
-    raise ValueError(f"curriculum '{kind}' ({role}) is unknown; choose one of"
-                     f" {', '.join(KINDS)}")
+    raise errors.BadInput(
+        f"curriculum '{kind}' ({role}) is unknown; choose one of"
+        f" {', '.join(KINDS)}")
   name = NAMES[role][kind]
   if kind == UNIFORM:
     return layers.UniformCurriculum(name=name)
@@ -70,7 +72,7 @@ def make(kind,
         "loss_p_percentile", config_lib.THRESHOLD_PERCENTILE),
                                       name=name)
   if mentornet is None:
-    raise ValueError("a MentorNet curriculum needs a MentorNet")
+    raise errors.BadInput("a MentorNet curriculum needs a MentorNet")
   return layers.MentorNetCurriculum(
       mentornet,
       max_number_of_steps,

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet.curriculum import arithmetic
 from mentornet.config import NUM_EPOCHS
@@ -80,7 +81,7 @@ class ThresholdCurriculum(_Curriculum):
     """`percentile`: the batch percentile at and above which an example
     weighs 0 (the original function's default, 0.75)."""
     super().__init__(name=name, **kwargs)
-    config_lib.CurriculumConfig(loss_p_percentile=percentile).check_curriculum()
+    config_lib.CurriculumConfig(loss_p_percentile=percentile).check()
     percent = int(percentile * 100)  # the original's int q
     self._fraction = 1.0 - percent / 100.0  # index round((B-1)(1-q/100))
     self.built = True
@@ -108,8 +109,9 @@ def _dropout_table(rates):
   if isinstance(rates, str):
     rates = arithmetic.parse_dropout_rate_list(rates)
   if len(rates) != NUM_EPOCHS:
-    raise ValueError(f"example_dropout_rates has {len(rates)} rates, needs "
-                     f"one per epoch ({NUM_EPOCHS})")
+    raise errors.BadInput(
+        f"example_dropout_rates has {len(rates)} rates, needs "
+        f"one per epoch ({NUM_EPOCHS})")
   return np.asarray(rates, np.float32)
 
 
@@ -159,8 +161,8 @@ class MentorNetCurriculum(_Curriculum):
         if k in config_lib.CURRICULUM_FIELDS
     }
     super().__init__(name=name, **kwargs)
-    settings = config_lib.CurriculumConfig(**settings)
-    settings.check_curriculum()
+    settings = config_lib.CurriculumConfig.from_flat(**settings)
+    settings.check()
     self.mentornet = mentornet
     self.burn_in_epoch = int(settings.burn_in_epoch)
     self.fixed_epoch_after_burn_in = bool(settings.fixed_epoch_after_burn_in)
@@ -188,7 +190,7 @@ class MentorNetCurriculum(_Curriculum):
   def set_max_number_of_steps(self, max_number_of_steps):
     """Sets the total steps that define the progress epoch (before step 1)."""
     if int(max_number_of_steps) <= 0:
-      raise ValueError(
+      raise errors.BadInput(
           f"max_number_of_steps {max_number_of_steps} must be positive")
     self.max_number_of_steps = int(max_number_of_steps)
     self._epoch_boundaries = arithmetic.epoch_boundaries(
@@ -206,8 +208,9 @@ class MentorNetCurriculum(_Curriculum):
       the gradient) and a dict of float32 scalar summaries.
     """
     if self.max_number_of_steps is None:
-      raise ValueError("MentorNetCurriculum needs max_number_of_steps (the "
-                       "run's total steps) before the first step")
+      raise errors.BadInput(
+          "MentorNetCurriculum needs max_number_of_steps (the "
+          "run's total steps) before the first step")
     loss = tf.stop_gradient(tf.cast(loss, tf.float32))
     epoch = arithmetic.training_epoch(global_step, self.max_number_of_steps,
                                       self._epoch_boundaries)

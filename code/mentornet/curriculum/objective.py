@@ -10,6 +10,7 @@ import collections
 
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet import config as config_lib
 
 Objective = collections.namedtuple("Objective", ["total", "weights", "metrics"])
@@ -59,8 +60,9 @@ def weighted_objective(per_example_loss,
     `mean_weight`, `sum_v`, plus the curriculum's statistics.
   """
   if regularization not in config_lib.REGULARIZATIONS:
-    raise ValueError(f"regularization '{regularization}' is unknown; choose "
-                     f"one of {', '.join(config_lib.REGULARIZATIONS)}")
+    raise errors.BadInput(
+        f"regularization '{regularization}' is unknown; choose "
+        f"one of {', '.join(config_lib.REGULARIZATIONS)}")
   loss = tf.cast(per_example_loss, tf.float32)
   global_batch, num_replicas = _global_batch(loss, global_batch_size)
   out = curriculum(loss, global_step)

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from mentornet import errors
 from mentornet.data import datasets
 from mentornet.data import noise
 from mentornet.data import records
@@ -39,27 +40,32 @@ def noise_dir_name(fraction):
 def validate(config):
   """Raises ValueError with one line for a bad flag; touches nothing."""
   if not datasets.get(config.dataset_name).tfds_name:
-    raise ValueError(f"--dataset_name={config.dataset_name} has no "
-                     "tensorflow-datasets source to make noisy records from")
+    raise errors.BadInput(
+        f"--dataset_name={config.dataset_name} has no "
+        "tensorflow-datasets source to make noisy records from")
   if not 0.0 <= config.noise_fraction <= 1.0:
-    raise ValueError(f"--noise_fraction={config.noise_fraction} is outside "
-                     "[0, 1]")
+    raise errors.BadInput(
+        f"--noise_fraction={config.noise_fraction} is outside "
+        "[0, 1]")
   if config.noise_type not in noise.NOISE_TYPES:
-    raise ValueError(f"--noise_type={config.noise_type} is unknown; choose one"
-                     f" of {', '.join(noise.NOISE_TYPES)}")
+    raise errors.BadInput(
+        f"--noise_type={config.noise_type} is unknown; choose one"
+        f" of {', '.join(noise.NOISE_TYPES)}")
   if config.max_train_examples < 0 or config.max_test_examples < 0:
-    raise ValueError("--max_train_examples and --max_test_examples must be "
-                     ">= 0 (0 means the whole split)")
+    raise errors.BadInput(
+        "--max_train_examples and --max_test_examples must be "
+        ">= 0 (0 means the whole split)")
   for path in (config.output_dir,
                os.path.join(config.output_dir, config.dataset_name)):
     if os.path.exists(path) and not os.path.isdir(path):
-      raise ValueError(f"--output_dir: {path} exists and is not a directory")
+      raise errors.BadInput(
+          f"--output_dir: {path} exists and is not a directory")
   train_dir = os.path.join(config.output_dir, config.dataset_name,
                            noise_dir_name(config.noise_fraction))
   if os.path.isdir(train_dir) and os.listdir(
       train_dir) and not config.overwrite:
-    raise ValueError(f"output directory {train_dir} is not empty; pass "
-                     "--overwrite to replace it")
+    raise errors.BadInput(f"output directory {train_dir} is not empty; pass "
+                          "--overwrite to replace it")
 
 
 def _reachable(host, timeout=5.0):
@@ -77,7 +83,7 @@ def tfds_builder(dataset_name, data_dir):
     return builder
   where = data_dir or tfds.core.constants.DATA_DIR
   if not _reachable(DOWNLOAD_HOST):
-    raise ValueError(
+    raise errors.BadInput(
         f"{dataset_name} is not prepared under {where} and it cannot be "
         f"downloaded ({DOWNLOAD_HOST} unreachable); pass --tfds_data_dir "
         "pointing at a prepared tensorflow-datasets directory")

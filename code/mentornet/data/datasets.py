@@ -10,6 +10,7 @@ training; `--dataset_name=<name>` then works in every script.
 
 import dataclasses
 
+from mentornet import errors
 from mentornet import registry
 from mentornet.data import schema
 
@@ -35,8 +36,9 @@ class Dataset:
 
 def _check(dataset):
   if dataset.num_classes < 2 or dataset.image_size < 8:
-    raise ValueError(f"dataset {dataset.name}: needs >= 2 classes and images "
-                     "of at least 8x8")
+    raise errors.BadInput(
+        f"dataset {dataset.name}: needs >= 2 classes and images "
+        "of at least 8x8")
 
 
 REGISTRY = registry.Registry("dataset_name")

@@ -10,6 +10,7 @@ ordered pass: TFRecordDataset -> parse -> decode PNG -> cache -> standardise
 import numpy as np
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet.data import datasets
 from mentornet.data import records
 from mentornet.data import shards
@@ -112,7 +113,7 @@ def load_examples(files, dataset_name):
   """
   batches = list(_decoded(files, dataset_name).batch(4096).as_numpy_iterator())
   if not batches:
-    raise ValueError(f"no records in {', '.join(files)}")
+    raise errors.BadInput(f"no records in {', '.join(files)}")
   return {
       key: np.concatenate([b[key] for b in batches])
       for key in ("image", "label", "clean_label", "id")

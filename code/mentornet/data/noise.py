@@ -7,6 +7,8 @@ of labels that really change is `fraction * (K - 1) / K`.
 
 import numpy as np
 
+from mentornet import errors
+
 NOISE_TYPES = ("uniform", "flip", "pairflip", "asymmetric")
 
 # CIFAR-10 class-dependent noise (truck->automobile, bird->airplane,
@@ -65,13 +67,13 @@ def noisy_labels(labels,
       range, or `asymmetric` without a target map.
   """
   if noise_type not in NOISE_TYPES:
-    raise ValueError(f"unknown noise_type '{noise_type}'; choose one of "
-                     f"{', '.join(NOISE_TYPES)}")
+    raise errors.BadInput(f"unknown noise_type '{noise_type}'; choose one of "
+                          f"{', '.join(NOISE_TYPES)}")
   if not 0.0 <= fraction <= 1.0:
-    raise ValueError(f"noise fraction {fraction} is outside [0, 1]")
+    raise errors.BadInput(f"noise fraction {fraction} is outside [0, 1]")
   labels = np.asarray(labels, np.int64)
   if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-    raise ValueError(f"labels must lie in [0, {num_classes})")
+    raise errors.BadInput(f"labels must lie in [0, {num_classes})")
   rng = np.random.default_rng(seed)
   corrupt = rng.random(labels.shape) < fraction
   if noise_type == "uniform":
@@ -83,7 +85,7 @@ def noisy_labels(labels,
     candidates = (labels + 1) % num_classes
   else:
     if target_map is None or len(target_map) != num_classes:
-      raise ValueError(
+      raise errors.BadInput(
           f"asymmetric noise needs a target class for each of {num_classes} "
           "classes")
     candidates = np.asarray(target_map, np.int64)[labels]

@@ -13,6 +13,7 @@ import os
 
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet.data import datasets
 from mentornet.data import records
 from mentornet.data import schema
@@ -42,19 +43,19 @@ def record_files(data_dir, dataset_name, split_name):
     ValueError: a matching entry that is a directory or an empty file.
   """
   if not data_dir or not os.path.isdir(data_dir):
-    raise FileNotFoundError(f"data directory '{data_dir}' does not exist")
+    raise errors.MissingInput(f"data directory '{data_dir}' does not exist")
   if not os.listdir(data_dir):
-    raise FileNotFoundError(f"data directory {data_dir} is empty")
+    raise errors.MissingInput(f"data directory {data_dir} is empty")
   pattern = os.path.join(data_dir, f"{dataset_name}_{split_name}-*")
   files = sorted(glob.glob(pattern))
   if not files:
-    raise FileNotFoundError(f"no files match {pattern}" +
-                            _hint(data_dir, dataset_name, split_name))
+    raise errors.MissingInput(f"no files match {pattern}" +
+                              _hint(data_dir, dataset_name, split_name))
   for path in files:
     if os.path.isdir(path):
-      raise ValueError(f"{path} is a directory, not a TFRecord file")
+      raise errors.BadInput(f"{path} is a directory, not a TFRecord file")
     if os.path.getsize(path) == 0:
-      raise ValueError(f"TFRecord file {path} is empty (0 bytes)")
+      raise errors.BadInput(f"TFRecord file {path} is empty (0 bytes)")
   return files
 
 
@@ -176,9 +177,9 @@ def count_records(files, dataset_name=None):
       if isinstance(e, tf.errors.InvalidArgumentError) and dataset_name:
         index, reason = _first_bad_record(path, dataset_name)
         if index is not None:
-          raise ValueError(f"{path}, record {index}: {reason}") from None
-      raise ValueError(f"corrupt TFRecord file {path}: "
-                       f"{e.message.splitlines()[0]}") from None
+          raise errors.BadInput(f"{path}, record {index}: {reason}") from None
+      raise errors.BadInput(f"corrupt TFRecord file {path}: "
+                            f"{e.message.splitlines()[0]}") from None
   return total
 
 
@@ -211,5 +212,5 @@ def _count_checked(path, dataset_name):
                           lambda acc, ok: (acc[0] + ok, acc[1] + 1))
   if int(good) != int(total):
     index, reason = _first_bad_record(path, dataset_name)
-    raise ValueError(f"{path}, record {index}: {reason}")
+    raise errors.BadInput(f"{path}, record {index}: {reason}")
   return int(total)

@@ -16,7 +16,6 @@ network) stops the job with one line.
 The per-example loss dump (`--mode=dump`) is `loss_dump.py`.
 """
 
-import dataclasses
 import os
 import re
 import time
@@ -26,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import errors
+from mentornet.config import settings
 from mentornet.data import datasets
 from mentornet.data import inputs
 from mentornet.data import shards
@@ -56,14 +56,14 @@ def adopt_training_config(config):
   saved, source = run_dir.saved_record(config.checkpoint_dir, binding=False)
   if saved is None:
     return config, False
-  changes = {}
+  changes, ours = {}, settings.to_flat(config)
   for field in ARCHITECTURE_FIELDS:
     if field not in saved:
-      raise ValueError(f"{source} has no field {field}; it is not a "
-                       "StudentNet run's record")
+      raise errors.BadInput(f"{source} has no field {field}; it is not a "
+                            "StudentNet run's record")
     value = saved[field]
     value = tuple(value) if field == "resnet_widths" else value
-    if value != getattr(config, field):
+    if value != ours[field]:
       changes[field] = value
   if changes:
     logging.warning(
@@ -74,7 +74,7 @@ def adopt_training_config(config):
     changes["max_number_of_steps"] = saved["max_number_of_steps"]
   # A run that averaged its weights is scored with the averages (MentorMix).
   changes["ema_decay"] = saved.get("ema_decay", 0.0)
-  return dataclasses.replace(config, **changes), True
+  return config.replace(**changes), True
 
 
 EvalError = errors.EvalError
@@ -96,20 +96,20 @@ class Evaluator:
 
   def __init__(self, config, files=None, select=None):
     config = config.with_split()
-    self.model = students.build_for(config)
+    self.model = students.build_for(config.model, config.dataset_name)
     # The averaged weights are scored when the run kept them (MentorMix's
     # evaluation restored its moving averages).
     self.average = (weight_average.WeightAverage(self.model.trainable_variables,
-                                                 config.ema_decay)
-                    if config.ema_decay else None)
-    self.dataset = inputs.eval_dataset(config.data_dir,
-                                       config.dataset_name,
-                                       config.batch_size,
-                                       config.split_name,
-                                       files=files,
-                                       select=select,
-                                       preprocessing=students.get(
-                                           config.studentnet).preprocessing)
+                                                 config.model.ema_decay)
+                    if config.model.ema_decay else None)
+    self.dataset = inputs.eval_dataset(
+        config.data_dir,
+        config.dataset_name,
+        config.batch_size,
+        config.split_name,
+        files=files,
+        select=select,
+        preprocessing=students.get(config.model.studentnet).preprocessing)
 
   @tf.function
   def _batch_metrics(self, images, labels):
@@ -173,7 +173,7 @@ def checkpoints_on_disk(checkpoint_dir):
 def latest_checkpoint(checkpoint_dir):
   found = checkpoints_on_disk(checkpoint_dir)
   if not found:
-    raise FileNotFoundError(
+    raise errors.MissingInput(
         f"no StudentNet checkpoint ({run_dir.CHECKPOINT_NAME}-<step>) in "
         f"{checkpoint_dir}" if os.path.isdir(checkpoint_dir) else
         f"--checkpoint_dir={checkpoint_dir} does not exist")
@@ -234,32 +234,36 @@ def _pending(config, adopted, done):
 def validate(config):
   """One-line errors for bad flags or inputs, before any work."""
   if not config.checkpoint_dir:
-    raise ValueError("--checkpoint_dir is required")
+    raise errors.BadInput("--checkpoint_dir is required")
   checkpoints.check_plain_path("checkpoint_dir", config.checkpoint_dir)
   if config.mode not in ("eval", "dump"):
-    raise ValueError(f"--mode={config.mode} is unknown; choose eval or dump")
+    raise errors.BadInput(
+        f"--mode={config.mode} is unknown; choose eval or dump")
   if config.mode == "dump":
     if not 0.0 < config.dump_fraction <= 1.0:
-      raise ValueError(f"--dump_fraction={config.dump_fraction} must lie in "
-                       "(0, 1]")
+      raise errors.BadInput(
+          f"--dump_fraction={config.dump_fraction} must lie in "
+          "(0, 1]")
     if not config.dump_file:
-      raise ValueError("--mode=dump needs --dump_file")
+      raise errors.BadInput("--mode=dump needs --dump_file")
     if os.path.exists(config.dump_file):
-      raise ValueError(f"--dump_file={config.dump_file} exists; remove it or "
-                       "choose another name")
+      raise errors.BadInput(
+          f"--dump_file={config.dump_file} exists; remove it or "
+          "choose another name")
     if not -1 <= config.dump_epoch <= 99:
-      raise ValueError(f"--dump_epoch={config.dump_epoch} must lie in [0, 99]"
-                       " (or -1: the checkpoint's progress epoch)")
+      raise errors.BadInput(
+          f"--dump_epoch={config.dump_epoch} must lie in [0, 99]"
+          " (or -1: the checkpoint's progress epoch)")
   if config.batch_size <= 0:
-    raise ValueError(f"--batch_size={config.batch_size} must be positive")
+    raise errors.BadInput(f"--batch_size={config.batch_size} must be positive")
   for name in ("eval_interval_secs", "timeout_secs", "trainer_wait_secs"):
     value = getattr(config, name)
     if not 0 <= value < float("inf"):
-      raise ValueError(f"--{name}={value} must be a number >= 0")
+      raise errors.BadInput(f"--{name}={value} must be a number >= 0")
   if config.eval_once and config.eval_all:
-    raise ValueError("--eval_once and --eval_all exclude each other")
+    raise errors.BadInput("--eval_once and --eval_all exclude each other")
   datasets.get(config.dataset_name)
-  students.get(config.studentnet)
+  students.get(config.model.studentnet)
   files = shards.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
   shards.count_records(files, config.dataset_name)

@@ -12,6 +12,7 @@ import os
 from absl import logging
 import numpy as np
 
+from mentornet import errors
 from mentornet.curriculum import arithmetic
 from mentornet.data import shards
 from mentornet.evaluation import evaluate
@@ -111,18 +112,19 @@ def read_loss_dump(path):
       except ValueError:
         if number == 1 and not rows:  # a header
           continue
-        raise ValueError(
+        raise errors.BadInput(
             f"{path}:{number}: non-numeric field in '{line.strip()}'; expected"
             f" '{' '.join(FIELDS)}'") from None
       if len(values) != 5:
-        raise ValueError(
+        raise errors.BadInput(
             f"{path}:{number}: expected 5 fields 'id epoch noisy_label "
             f"clean_label loss', got {len(values)}")
       if not all(np.isfinite(values)):
-        raise ValueError(f"{path}:{number}: '{line.strip()}' holds NaN or "
-                         "Inf; every value must be finite (was the "
-                         "StudentNet that made the dump diverging?)")
+        raise errors.BadInput(f"{path}:{number}: '{line.strip()}' holds NaN or "
+                              "Inf; every value must be finite (was the "
+                              "StudentNet that made the dump diverging?)")
       rows.append(values)
   if not rows:
-    raise ValueError(f"{path}: no rows 'id epoch noisy_label clean_label loss'")
+    raise errors.BadInput(
+        f"{path}: no rows 'id epoch noisy_label clean_label loss'")
   return np.asarray(rows)

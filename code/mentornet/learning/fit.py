@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet.learning import vstar
 from mentornet.learning import generate
 from mentornet.models import mentor
@@ -116,18 +117,19 @@ def train_mentornet(config):
     loop (passes, evaluations and checkpoints).
   """
   if not 0 < config.learning_rate < float("inf"):
-    raise ValueError(f"learning_rate {config.learning_rate} must be a "
-                     "positive number")
+    raise errors.BadInput(f"learning_rate {config.learning_rate} must be a "
+                          "positive number")
   train, test = generate.load_split(config.data_path, config.allow_pickle)
   if config.mini_batch_size <= 0 or config.mini_batch_size > len(train):
-    raise ValueError(f"mini_batch_size {config.mini_batch_size} must lie in "
-                     f"[1, {len(train)}] (the number of training rows)")
+    raise errors.BadInput(
+        f"mini_batch_size {config.mini_batch_size} must lie in "
+        f"[1, {len(train)}] (the number of training rows)")
   record = _run_record(config, train, test)
   try:
     os.makedirs(config.train_dir, exist_ok=True)
     lock = run_dir.DirectoryLock(config.train_dir).acquire()
   except OSError as e:
-    raise ValueError(
+    raise errors.BadInput(
         f"cannot use --train_dir={config.train_dir}: {e}") from None
   try:
     _check_record(config.train_dir, record)
@@ -172,9 +174,10 @@ def _check_record(train_dir, record):
   if saved.get("data") != record["data"]:
     differing.append("the training data (--data_path) differ")
   if differing:
-    raise ValueError(f"--train_dir={train_dir} holds a MentorNet trained with"
-                     f" other settings ({'; '.join(differing)}); use another "
-                     "--train_dir, or the same flags and data")
+    raise errors.BadInput(
+        f"--train_dir={train_dir} holds a MentorNet trained with"
+        f" other settings ({'; '.join(differing)}); use another "
+        "--train_dir, or the same flags and data")
 
 
 def _fit(config, train, test):

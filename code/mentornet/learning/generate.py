@@ -13,6 +13,7 @@ import zipfile
 from absl import logging
 import numpy as np
 
+from mentornet import errors
 from mentornet.learning import vstar
 from mentornet.evaluation import loss_dump
 
@@ -67,7 +68,8 @@ def generate_predefined(vstar_fn,
   fn = vstar.get_vstar(vstar_fn)
   grid = predefined_grid()
   if not 0 < sample_size <= len(grid):
-    raise ValueError(f"sample_size {sample_size} must lie in [1, {len(grid)}]")
+    raise errors.BadInput(
+        f"sample_size {sample_size} must lie in [1, {len(grid)}]")
   rows = np.random.default_rng(seed).permutation(grid)[:sample_size]
   rows = np.concatenate([rows, fn(rows, gamma)[:, None]], axis=1)
   train, test = split_rows(rows, seed)
@@ -91,8 +93,9 @@ def generate_data_driven(input_csv_filename,
   dump = loss_dump.read_loss_dump(input_csv_filename)
   epoch, noisy, clean, loss = dump[:, 1], dump[:, 2], dump[:, 3], dump[:, 4]
   if np.any(clean < 0):
-    raise ValueError(f"{input_csv_filename}: clean labels are missing (-1); "
-                     "data-driven MentorNets need records with clean labels")
+    raise errors.BadInput(
+        f"{input_csv_filename}: clean labels are missing (-1); "
+        "data-driven MentorNets need records with clean labels")
   name = os.path.splitext(os.path.basename(input_csv_filename))[0]
   written = []
   for p in percentiles:
@@ -115,7 +118,7 @@ def load_rows(path, allow_pickle=False):
   """
   if path.endswith(".p"):
     if not allow_pickle:
-      raise ValueError(
+      raise errors.BadInput(
           f"{path} is a pickle file; loading it can run arbitrary code. Pass "
           "--allow_pickle only if you trust it, or regenerate the data as .npz")
     logging.warning("loading pickle file %s (runs code it contains)", path)
@@ -128,24 +131,26 @@ def load_rows(path, allow_pickle=False):
       with np.load(path, allow_pickle=False) as f:
         data = f["data"]
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as e:
-      raise ValueError(f"{path} is not a readable .npz file of MentorNet rows"
-                       f" ({type(e).__name__}: {str(e)[:120]}); remake it "
-                       "with data_generator.py") from None
+      raise errors.BadInput(
+          f"{path} is not a readable .npz file of MentorNet rows"
+          f" ({type(e).__name__}: {str(e)[:120]}); remake it "
+          "with data_generator.py") from None
   data = np.asarray(data, np.float32)
   if data.ndim != 2 or data.shape[1] != 5:
-    raise ValueError(f"{path}: expected rows (loss, loss_diff, label, epoch, "
-                     f"v*) of shape [N, 5], got {list(data.shape)}")
+    raise errors.BadInput(
+        f"{path}: expected rows (loss, loss_diff, label, epoch, "
+        f"v*) of shape [N, 5], got {list(data.shape)}")
   if len(data) == 0:
-    raise ValueError(f"{path}: holds no rows")
+    raise errors.BadInput(f"{path}: holds no rows")
   bad = np.flatnonzero(~np.all(np.isfinite(data), axis=1))
   if bad.size:
-    raise ValueError(f"{path}: row {bad[0]} holds NaN or Inf "
-                     f"({', '.join(f'{x:g}' for x in data[bad[0]])}); "
-                     "every value must be finite")
+    raise errors.BadInput(f"{path}: row {bad[0]} holds NaN or Inf "
+                          f"({', '.join(f'{x:g}' for x in data[bad[0]])}); "
+                          "every value must be finite")
   bad = np.flatnonzero((data[:, 4] < 0) | (data[:, 4] > 1))
   if bad.size:
-    raise ValueError(f"{path}: row {bad[0]} has target v* = "
-                     f"{data[bad[0], 4]:g}, outside [0, 1]")
+    raise errors.BadInput(f"{path}: row {bad[0]} has target v* = "
+                          f"{data[bad[0], 4]:g}, outside [0, 1]")
   return data
 
 
@@ -155,5 +160,5 @@ def load_split(data_path, allow_pickle=False):
     tr, ts = (os.path.join(data_path, n + ext) for n in ("tr", "ts"))
     if os.path.exists(tr) and os.path.exists(ts):
       return load_rows(tr, allow_pickle), load_rows(ts, allow_pickle)
-  raise FileNotFoundError(f"no tr.npz and ts.npz (or legacy tr.p, ts.p) in "
-                          f"'{data_path}'")
+  raise errors.MissingInput(f"no tr.npz and ts.npz (or legacy tr.p, ts.p) in "
+                            f"'{data_path}'")

@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from mentornet import errors
+
 NUM_POINTS = 3000
 FRAME_SECONDS = 0.5
 
@@ -24,10 +26,10 @@ def parse_epochs(text):
   try:
     epochs = [int(x) for x in str(text).split(",") if x.strip()]
   except ValueError:
-    raise ValueError(f"epoch_ranges '{text}' must be comma-separated "
-                     "integers") from None
+    raise errors.BadInput(f"epoch_ranges '{text}' must be comma-separated "
+                          "integers") from None
   if not epochs or any(not 0 <= e <= 99 for e in epochs):
-    raise ValueError(f"epoch_ranges '{text}': give epochs in [0, 99]")
+    raise errors.BadInput(f"epoch_ranges '{text}': give epochs in [0, 99]")
   return epochs
 
 
@@ -71,7 +73,7 @@ def visualize(net, output_dir, epochs, loss_bound=15.0):
     (list of PNG paths, GIF path).
   """
   if loss_bound <= 0:
-    raise ValueError(f"loss_bound {loss_bound} must be positive")
+    raise errors.BadInput(f"loss_bound {loss_bound} must be positive")
   os.makedirs(output_dir, exist_ok=True)
   pngs = []
   for epoch in epochs:

@@ -8,6 +8,8 @@ original, `gamma` really reaches the functions that use it.
 
 import numpy as np
 
+from mentornet import errors
+
 DEFAULT_FOCAL_GAMMA = 2.0
 DEFAULT_SPCL_GAMMA = 1.0
 PD_BURN_IN_EPOCH = 18  # MentorNet PD: uniform weights up to this epoch,
@@ -17,7 +19,7 @@ PD_SPCL_EPOCH = 90  # self-paced until here, then SPCL linear.
 def _columns(inbatch):
   inbatch = np.asarray(inbatch, np.float64)
   if inbatch.ndim != 2 or inbatch.shape[1] < 4:
-    raise ValueError(
+    raise errors.BadInput(
         f"v* input must have shape [N, 4] (loss, loss_diff, label, epoch), "
         f"got {list(inbatch.shape)}")
   return inbatch[:, 0], inbatch[:, 1], inbatch[:, 2], inbatch[:, 3]
@@ -54,7 +56,7 @@ def vstar_spcl_linear(inbatch, gamma=None):
   """`clip(1 - loss_diff / gamma, 0, 1)`, gamma 1 by default."""
   gamma = DEFAULT_SPCL_GAMMA if gamma is None else gamma
   if gamma <= 0:
-    raise ValueError(f"vstar_spcl_linear needs gamma > 0, got {gamma}")
+    raise errors.BadInput(f"vstar_spcl_linear needs gamma > 0, got {gamma}")
   _, loss_diff, _, _ = _columns(inbatch)
   return np.clip(1.0 - loss_diff / gamma, 0.0, 1.0).astype(np.float32)
 
@@ -78,6 +80,7 @@ VSTAR_FUNCTIONS = {
 def get_vstar(name):
   """Returns the v* function called `name`, or raises a one-line ValueError."""
   if name not in VSTAR_FUNCTIONS:
-    raise ValueError(f"unknown vstar_fn '{name}'; choose one of "
-                     f"{', '.join(sorted(VSTAR_FUNCTIONS))}, or data_driven")
+    raise errors.BadInput(
+        f"unknown vstar_fn '{name}'; choose one of "
+        f"{', '.join(sorted(VSTAR_FUNCTIONS))}, or data_driven")
   return VSTAR_FUNCTIONS[name]

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet.config import NUM_EPOCHS  # rows of the epoch embedding
 
 # Original TF1 variable name -> attribute of `MentorNet` holding it.
@@ -150,11 +151,11 @@ def resolve_checkpoint(path):
     if prefix is None:
       indexes = sorted(f for f in os.listdir(path) if f.endswith(".index"))
       if not indexes:
-        raise FileNotFoundError(f"no checkpoint found in directory {path}")
+        raise errors.MissingInput(f"no checkpoint found in directory {path}")
       prefix = os.path.join(path, indexes[-1][:-len(".index")])
     return prefix
   if not tf.io.gfile.exists(path + ".index"):
-    raise FileNotFoundError(
+    raise errors.MissingInput(
         f"no MentorNet checkpoint at {path} (expected {path}.index, or a "
         "directory holding checkpoints)")
   return path
@@ -186,7 +187,7 @@ def read_mentornet_variables(path):
   try:
     reader = tf.train.load_checkpoint(prefix)
   except Exception as e:  # pylint: disable=broad-except
-    raise ValueError(f"cannot read checkpoint {prefix}: {e}") from e
+    raise errors.BadInput(f"cannot read checkpoint {prefix}: {e}") from e
   names = reader.get_variable_to_shape_map()
   values = {}
   for attr, tf1_name in TF1_VARIABLE_NAMES.items():
@@ -195,7 +196,7 @@ def read_mentornet_variables(path):
         values[attr] = reader.get_tensor(key)
         break
     else:
-      raise ValueError(
+      raise errors.BadInput(
           f"checkpoint {prefix} has no MentorNet variable {tf1_name} "
           f"(nor {_tf2_key(attr)})")
   return values
@@ -228,7 +229,7 @@ def load_mentornet(path, values=None):
   for attr, variable in net.variable_map().items():
     value = values[attr]
     if tuple(value.shape) != tuple(variable.shape):
-      raise ValueError(
+      raise errors.BadInput(
           f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in {path} has shape "
           f"{list(value.shape)}, expected {variable.shape.as_list()}")
     variable.assign(value)
@@ -249,7 +250,7 @@ def checked_values(path):
   }
   for attr, value in values.items():
     if not np.all(np.isfinite(value)):
-      raise ValueError(f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in "
-                       f"{path} holds NaN or Inf; the MentorNet cannot be "
-                       "used (relearn it)")
+      raise errors.BadInput(f"MentorNet variable {TF1_VARIABLE_NAMES[attr]} in "
+                            f"{path} holds NaN or Inf; the MentorNet cannot be "
+                            "used (relearn it)")
   return values

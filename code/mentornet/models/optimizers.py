@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from mentornet import errors
 from mentornet import config as config_lib
 
 RESNET_BOUNDARIES = (19531, 25000, 30000)  # MentorNet script, resnet101.
@@ -81,30 +82,31 @@ def plain_sgd(schedule):
   return keras.optimizers.SGD(schedule)
 
 
-def make_schedule(kind, config, num_examples):
-  """The learning-rate schedule `kind` (one of `config.SCHEDULES`) of a run.
+def make_schedule(optimization, batch_size, num_examples):
+  """The learning-rate schedule of a run (its `optimization.schedule`, one
+  of `config.SCHEDULES`: piecewise, exponential, exponential_unrounded or
+  constant).
 
   Args:
-    kind: "piecewise", "exponential", "exponential_unrounded" or
-      "constant".
-    config: the run's TrainConfig (learning rate, decay factor, epochs per
-      decay, batch size).
+    optimization: the run's `config.OptimizationConfig` (learning rate,
+      decay factor, epochs per decay, schedule).
+    batch_size: the run's global batch.
     num_examples: the training records, for the steps of an epoch.
   """
+  o, kind = optimization, optimization.schedule
   if kind == config_lib.SCHEDULE_PIECEWISE:
-    return resnet_piecewise(config.learning_rate)
+    return resnet_piecewise(o.learning_rate)
   if kind == config_lib.SCHEDULE_EXPONENTIAL:
-    return exponential_decay(config.learning_rate,
-                             config.learning_rate_decay_factor, num_examples,
-                             config.batch_size, config.num_epochs_per_decay)
+    return exponential_decay(o.learning_rate, o.learning_rate_decay_factor,
+                             num_examples, batch_size, o.num_epochs_per_decay)
   if kind == config_lib.SCHEDULE_CONSTANT:
-    return config.learning_rate
+    return o.learning_rate
   if kind == config_lib.SCHEDULE_EXPONENTIAL_UNROUNDED:
     # MentorMix: `num_epochs_per_decay * N / batch_size`, a float.
     return keras.optimizers.schedules.ExponentialDecay(
-        config.learning_rate,
-        config.num_epochs_per_decay * num_examples / config.batch_size,
-        config.learning_rate_decay_factor,
+        o.learning_rate,
+        o.num_epochs_per_decay * num_examples / batch_size,
+        o.learning_rate_decay_factor,
         staircase=True)
-  raise ValueError(f"schedule '{kind}' is unknown; choose one of "
-                   f"{', '.join(config_lib.SCHEDULES)}")
+  raise errors.BadInput(f"schedule '{kind}' is unknown; choose one of "
+                        f"{', '.join(config_lib.SCHEDULES)}")

@@ -9,6 +9,8 @@ n the step's index; the shadows start as the weights' initial values.
 
 import tensorflow as tf
 
+from mentornet import errors
+
 
 class WeightAverage(tf.Module):
   """Shadow copies of `variables`, updated after each optimizer step.
@@ -20,7 +22,7 @@ class WeightAverage(tf.Module):
   def __init__(self, variables, decay, name="weight_average"):
     super().__init__(name=name)
     if not 0.0 < decay < 1.0:
-      raise ValueError(f"weight average decay {decay} must lie in (0, 1)")
+      raise errors.BadInput(f"weight average decay {decay} must lie in (0, 1)")
     self.decay = float(decay)
     self._weights = list(variables)
     self.shadows = [
@@ -41,7 +43,8 @@ class WeightAverage(tf.Module):
     """Assigns the averages to `variables` (a model's trainable weights, in
     the order the average was made with)."""
     if len(variables) != len(self.shadows):
-      raise ValueError(f"the weight average has {len(self.shadows)} tensors,"
-                       f" the model {len(variables)}")
+      raise errors.BadInput(
+          f"the weight average has {len(self.shadows)} tensors,"
+          f" the model {len(variables)}")
     for variable, shadow in zip(variables, self.shadows):
       variable.assign(shadow)

@@ -87,7 +87,7 @@ def check_plain_path(flag, path):
   `*` or `?` in the path make every restore fail."""
   bad = sorted({c for c in str(path) if c in GLOB_CHARACTERS})
   if bad:
-    raise ValueError(
+    raise errors.BadInput(
         f"--{flag}={path} holds {' '.join(bad)}, which TensorFlow's checkpoint"
         " reader takes as a glob pattern: a run there could never be resumed"
         " or evaluated; choose a path without [ ] * ?")

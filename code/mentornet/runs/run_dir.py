@@ -9,7 +9,6 @@ worker writes to a throw-away directory beside it and removes it on exit.
 """
 
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import glob
@@ -25,6 +24,7 @@ import tensorflow as tf
 
 from mentornet import config as config_lib
 from mentornet import errors
+from mentornet.config import settings
 from mentornet.runs import checkpoints
 
 CONFIG_FILE = "train_config.json"
@@ -66,8 +66,9 @@ def read_json(path):
   except FileNotFoundError:
     return None
   except json.JSONDecodeError as e:
-    raise ValueError(f"{path} is not valid JSON ({e}); remove it to start the "
-                     "run's configuration afresh") from None
+    raise errors.BadInput(
+        f"{path} is not valid JSON ({e}); remove it to start the "
+        "run's configuration afresh") from None
 
 
 def save_config(directory, value, name=CONFIG_FILE):
@@ -93,13 +94,13 @@ def _field_types():
       str: (str,),
       tuple: (list,)
   }
-  out = {"data": (dict,)}
-  for field in dataclasses.fields(config_lib.TrainConfig):
+  out = {"data": (dict,), "use_mentornet": (bool,), "use_mentormix": (bool,)}
+  for _, field in settings.leaf_fields(config_lib.TrainConfig):
     declared = [
         t for t in getattr(field.type, "__args__", (field.type,))
         if t is not type(None)
     ]
-    out[field.name] = kinds.get(declared[0], (object,))
+    out[settings.flat_name(field)] = kinds.get(declared[0], (object,))
   return out
 
 
@@ -118,14 +119,15 @@ def _check_record(record, source, field_types):
   """Raises ValueError in one line for a run record that is not a JSON object
   of the run's fields with values of their types."""
   if not isinstance(record, dict):
-    raise ValueError(f"{source} holds a {type(record).__name__}, not a run's "
-                     "configuration (a JSON object); remove it to start the "
-                     "run's configuration afresh")
+    raise errors.BadInput(
+        f"{source} holds a {type(record).__name__}, not a run's "
+        "configuration (a JSON object); remove it to start the "
+        "run's configuration afresh")
   for key, kinds in field_types.items():
     if key in record and record[key] is not None and not (
         isinstance(record[key], kinds) and
         not (isinstance(record[key], bool) and bool not in kinds)):
-      raise ValueError(
+      raise errors.BadInput(
           f"{source}: field {key} is {record[key]!r}, not of type "
           f"{' or '.join(k.__name__ for k in kinds)}; remove the file to "
           "start the run's configuration afresh")

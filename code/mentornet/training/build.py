@@ -1,10 +1,9 @@
 """What a training run is made of: strategy, StudentNet, schedule, optimizer
 and curriculum, built from its configuration."""
 
-import dataclasses
-
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet.curriculum import factory
 from mentornet.models import mentor
@@ -14,15 +13,20 @@ from mentornet.models import weight_average
 
 
 def with_rules(config):
-  """The config with its StudentNet's rules filled in where None: those of
-  the MentorNet script for a MentorNet run, else the baseline script's."""
-  script = (students.MENTORMIX if config.use_mentormix else
-            students.MENTORNET if config.use_mentornet else students.BASELINE)
-  rules = students.rules_for(config.studentnet, script)
-  return dataclasses.replace(config,
-                             regularization=config.regularization or
-                             rules.regularization,
-                             schedule=config.schedule or rules.schedule)
+  """The config with its StudentNet's rules for its method (the script that
+  runs it) filled in where None; the one place they are resolved.
+
+  MentorMix with `second_reweight` adds no weight decay: the original's
+  decay term there was `tf.losses.get_regularization_loss()`, empty for its
+  ResNet.
+  """
+  rules = students.rules_for(config.model.studentnet, config.method)
+  regularization = rules.regularization
+  if config.method == config_lib.MENTORMIX and config.mentormix.second_reweight:
+    regularization = config_lib.REGULARIZATION_NONE
+  return config.replace(regularization=config.optimization.regularization or
+                        regularization,
+                        schedule=config.optimization.schedule or rules.schedule)
 
 
 def make_strategy(name):
@@ -39,7 +43,7 @@ def make_strategy(name):
 
 def curriculum_kind(config):
   """The kind of curriculum (`curriculum.factory.KINDS`) a run trains with."""
-  return config.curriculum if config.use_mentornet else factory.UNIFORM
+  return config.curriculum.kind if config.weighs_examples else factory.UNIFORM
 
 
 def make_curriculum(config, checked=None, role=factory.FIRST):
@@ -54,7 +58,7 @@ def make_curriculum(config, checked=None, role=factory.FIRST):
       weighting.
   """
   kind = curriculum_kind(config)
-  settings = config_lib.curriculum_settings(config)
+  settings = config.curriculum.flat()
   net = None
   if kind == config_lib.CURRICULUM_MENTORNET:
     values = None
@@ -63,39 +67,41 @@ def make_curriculum(config, checked=None, role=factory.FIRST):
       settings["example_dropout_rates"] = checked.dropout_rates
       prefix, values = checked.mentornet_checkpoint, checked.mentornet_values
     net = mentor.load_mentornet(prefix, values)
-  return factory.make(kind,
-                      mentornet=net,
-                      max_number_of_steps=config.max_number_of_steps,
-                      seed=config.seed,
-                      role=role,
-                      **settings)
+  return factory.make(
+      kind,
+      mentornet=net,
+      max_number_of_steps=config.optimization.max_number_of_steps,
+      seed=config.run.seed,
+      role=role,
+      **settings)
 
 
 def make_mixed_curriculum(config, checked=None):
   """MentorMix's second weighting of the mixed examples: a curriculum of its
   own (moving average "mixed", its own drop-out draws) with
   `second_reweight`, else uniform (the mean mixed loss)."""
-  if config.second_reweight:
+  if config.mentormix.second_reweight:
     return make_curriculum(config, checked, role=factory.MIXED)
   return factory.make(factory.UNIFORM, role=factory.MIXED)
 
 
 def make_weight_average(config, model):
   """The averaged weights evaluation scores, or None (`ema_decay` 0)."""
-  if not config.ema_decay:
+  if not config.model.ema_decay:
     return None
   return weight_average.WeightAverage(model.trainable_variables,
-                                      config.ema_decay)
+                                      config.model.ema_decay)
 
 
 def build_model(config):
   """The run's StudentNet; a network its flags cannot build is one line."""
   try:
-    return students.build_for(config)
+    return students.build_for(config.model, config.data.dataset_name)
   except (ValueError, TypeError) as e:
     first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    raise ValueError(f"--studentnet={config.studentnet} cannot be built from "
-                     f"these flags ({first[:200]})") from None
+    raise errors.BadInput(
+        f"--studentnet={config.model.studentnet} cannot be built from "
+        f"these flags ({first[:200]})") from None
 
 
 def build_training(config, num_examples, checked=None):
@@ -111,7 +117,8 @@ def build_training(config, num_examples, checked=None):
   """
   config = with_rules(config)
   model = build_model(config)
-  schedule = optimizers.make_schedule(config.schedule, config, num_examples)
-  optimizer = students.get(config.studentnet).make_optimizer(schedule)
+  schedule = optimizers.make_schedule(config.optimization,
+                                      config.data.batch_size, num_examples)
+  optimizer = students.get(config.model.studentnet).make_optimizer(schedule)
   optimizer.build(model.trainable_variables)
   return model, schedule, optimizer, make_curriculum(config, checked)

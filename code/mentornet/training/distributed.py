@@ -8,6 +8,7 @@ loop with `model.fit`. Each replica runs `step.train_step` or
 
 import tensorflow as tf
 
+from mentornet import config as config_lib
 from mentornet.training import build
 from mentornet.training import reporting
 from mentornet.training import step as step_lib
@@ -39,7 +40,7 @@ def build_step(config,
 
   replica_step = _replica_step(config, model, optimizer, curriculum,
                                global_batch, mixed_curriculum)
-  if config.jit_compile and strategy.num_replicas_in_sync == 1:
+  if config.run.jit_compile and strategy.num_replicas_in_sync == 1:
     replica_step = tf.function(replica_step, jit_compile=True)
 
   @tf.function
@@ -70,28 +71,29 @@ def _replica_step(config, model, optimizer, curriculum, global_batch,
     if clean_labels is None:  # a batch without clean labels: none known
       clean_labels = tf.fill(tf.shape(batch["label"]),
                              tf.constant(-1, tf.int64))
-    if config.use_mentormix:
-      result = step_lib.mentormix_step(model,
-                                       optimizer,
-                                       curriculum,
-                                       mixed_curriculum,
-                                       batch["image"],
-                                       tf.one_hot(batch["label"],
-                                                  model.output_shape[-1]),
-                                       clean_labels,
-                                       regularization=config.regularization,
-                                       mixup_alpha=config.mixup_alpha,
-                                       seed=config.seed,
-                                       global_batch=global_batch)
+    if config.method == config_lib.MENTORMIX:
+      result = step_lib.mentormix_step(
+          model,
+          optimizer,
+          curriculum,
+          mixed_curriculum,
+          batch["image"],
+          tf.one_hot(batch["label"], model.output_shape[-1]),
+          clean_labels,
+          regularization=config.optimization.regularization,
+          mixup_alpha=config.mentormix.mixup_alpha,
+          seed=config.run.seed,
+          global_batch=global_batch)
     else:
-      result = step_lib.train_step(model,
-                                   optimizer,
-                                   curriculum,
-                                   batch["image"],
-                                   batch["label"],
-                                   clean_labels,
-                                   regularization=config.regularization,
-                                   global_batch=global_batch)
+      result = step_lib.train_step(
+          model,
+          optimizer,
+          curriculum,
+          batch["image"],
+          batch["label"],
+          clean_labels,
+          regularization=config.optimization.regularization,
+          global_batch=global_batch)
     return dict(result.metrics,
                 stop_requests=requests[0],
                 save_requests=requests[1])

@@ -12,6 +12,8 @@ import math
 import keras
 import tensorflow as tf
 
+from mentornet import errors
+
 LABEL, CLEAN_LABEL = "label", "clean_label"
 
 
@@ -22,21 +24,23 @@ def per_example_loss_fn(loss):
     ValueError: no loss, several, or a Keras loss that reduces the batch.
   """
   if loss is None:
-    raise ValueError("MentorNetModel.compile needs a loss that gives one "
-                     "value per example, e.g. keras.losses.SparseCategorical"
-                     "Crossentropy(from_logits=True, reduction=None)")
+    raise errors.BadInput(
+        "MentorNetModel.compile needs a loss that gives one "
+        "value per example, e.g. keras.losses.SparseCategorical"
+        "Crossentropy(from_logits=True, reduction=None)")
   if isinstance(loss, (list, tuple, dict)):
-    raise ValueError("MentorNetModel trains a model with one output and one "
-                     f"loss; got {type(loss).__name__} of losses")
+    raise errors.BadInput(
+        "MentorNetModel trains a model with one output and one "
+        f"loss; got {type(loss).__name__} of losses")
   loss = keras.losses.get(loss)
   if isinstance(loss, keras.losses.Loss):
     if loss.reduction not in (None, "none"):
-      raise ValueError(
+      raise errors.BadInput(
           f"loss {loss.name} has reduction='{loss.reduction}'; MentorNet "
           "weighs each example, so create it with reduction=None")
     return loss
   if not callable(loss):
-    raise ValueError(f"loss {loss!r} is not callable")
+    raise errors.BadInput(f"loss {loss!r} is not callable")
 
   def call(y_true, y_pred, sample_weight=None):
     values = loss(y_true, y_pred)
@@ -51,7 +55,7 @@ def per_example_loss_fn(loss):
 def check_per_example(values, name):
   """The loss output must be `[B]`: one value per example."""
   if values.shape.rank != 1:
-    raise ValueError(
+    raise errors.BadInput(
         f"loss {name} returned shape {values.shape.as_list()}; MentorNet "
         "needs one value per example (shape [batch]): use a Keras loss with "
         "reduction=None, or a function that reduces everything but the "
@@ -90,7 +94,8 @@ def split_clean_labels(y):
   """(labels, clean labels or None) of what `fit` gives as `y`."""
   if isinstance(y, dict) and CLEAN_LABEL in y:
     if set(y) != {LABEL, CLEAN_LABEL}:
-      raise ValueError(f"labels given as a dict must have exactly the keys "
-                       f"'{LABEL}' and '{CLEAN_LABEL}', got {sorted(y)}")
+      raise errors.BadInput(
+          f"labels given as a dict must have exactly the keys "
+          f"'{LABEL}' and '{CLEAN_LABEL}', got {sorted(y)}")
     return y[LABEL], y[CLEAN_LABEL]
   return y, None

@@ -23,6 +23,7 @@ weighting. The original's averaged weights for evaluation are the scripts'
 import keras
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet.curriculum import factory
 from mentornet.curriculum import layers
@@ -76,10 +77,11 @@ class MentorMixModel(keras_model.MentorNetModel):
                      regularization=regularization,
                      **kwargs)
     if not isinstance(self.curriculum, layers.MentorNetCurriculum):
-      raise ValueError("MentorMixModel weighs with a MentorNet: give it one "
-                       "(a checkpoint path or a MentorNet)")
+      raise errors.BadInput(
+          "MentorMixModel weighs with a MentorNet: give it one "
+          "(a checkpoint path or a MentorNet)")
     if not mixup_alpha >= 0:
-      raise ValueError(f"mixup_alpha {mixup_alpha} must be a number >= 0")
+      raise errors.BadInput(f"mixup_alpha {mixup_alpha} must be a number >= 0")
     self.mixup_alpha = float(mixup_alpha)
     self.second_reweight = bool(second_reweight)
     self.mixed_curriculum = self._make_curriculum(
@@ -91,7 +93,7 @@ class MentorMixModel(keras_model.MentorNetModel):
     categorical and Beta draws differ from the uncompiled ones, so a
     compiled step would not mix as the script does."""
     if kwargs.get("jit_compile") is True:
-      raise ValueError(MENTORMIX_NO_XLA)
+      raise errors.BadInput(MENTORMIX_NO_XLA)
     kwargs["jit_compile"] = False
     super().compile(optimizer=optimizer, loss=loss, **kwargs)
 

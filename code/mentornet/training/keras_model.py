@@ -34,6 +34,7 @@ import os
 import keras
 import tensorflow as tf
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet.curriculum import factory
 from mentornet.curriculum import layers
@@ -52,12 +53,12 @@ NOISE_METRICS = ("weight_share_clean", "mean_weight_clean", "mean_weight_noisy")
 
 def _check_arguments(regularization, curriculum, mentornet):
   if regularization not in config_lib.REGULARIZATIONS:
-    raise ValueError(
+    raise errors.BadInput(
         f"regularization '{regularization}' is unknown; choose one of "
         f"{', '.join(config_lib.REGULARIZATIONS)}")
   if curriculum is not None and mentornet is not None:
-    raise ValueError("give MentorNetModel a mentornet or a curriculum, "
-                     "not both")
+    raise errors.BadInput("give MentorNetModel a mentornet or a curriculum, "
+                          "not both")
 
 
 @keras.saving.register_keras_serializable(package="mentornet")
@@ -207,7 +208,7 @@ class MentorNetModel(keras.Model):
                                          kwargs.get("steps_per_epoch"),
                                          kwargs.get("validation_split", 0.0))
       if steps is None:
-        raise ValueError(
+        raise errors.BadInput(
             "cannot tell how many steps this fit takes (the dataset's length "
             "is unknown); give MentorNetModel max_number_of_steps, or fit "
             "steps_per_epoch")
@@ -235,7 +236,7 @@ class MentorNetModel(keras.Model):
 
   def _example_losses(self, y, y_pred, sample_weight):
     if self._per_example_loss is None:
-      raise ValueError("compile the MentorNetModel with a loss before fit")
+      raise errors.BadInput("compile the MentorNetModel with a loss before fit")
     values = self._per_example_loss(y, y_pred, sample_weight=sample_weight)
     return fit_inputs.check_per_example(
         values, getattr(self._per_example_loss, "name", "function"))

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from mentornet.curriculum import objective as objective_lib
+from mentornet import config as config_lib
 from mentornet.data import inputs
 from mentornet.data import shards
 from mentornet.models import students
@@ -52,19 +53,19 @@ def _setup_directory(config, role, record):
     role.prepare()
     if not role.is_chief:
       return None
-    lock = run_dir.DirectoryLock(config.train_log_dir).acquire()
+    lock = run_dir.DirectoryLock(config.run.train_log_dir).acquire()
   except OSError as e:
     raise safety.TrainingError(
-        f"cannot use --train_log_dir={config.train_log_dir}: {e}") from None
+        f"cannot use --train_log_dir={config.run.train_log_dir}: {e}") from None
   try:
-    for path in run_dir.remove_orphaned_saves(config.train_log_dir,
+    for path in run_dir.remove_orphaned_saves(config.run.train_log_dir,
                                               run_dir.CHECKPOINT_NAME):
       logging.warning("removed %s, left by a save that was interrupted", path)
-    run_dir.save_config(config.train_log_dir, record)
+    run_dir.save_config(config.run.train_log_dir, record)
   except OSError as e:
     lock.release()
     raise safety.TrainingError(
-        f"could not write {run_dir.CONFIG_FILE} in {config.train_log_dir} "
+        f"could not write {run_dir.CONFIG_FILE} in {config.run.train_log_dir} "
         f"({e}); nothing was changed and the run stays resumable") from None
   except BaseException:
     lock.release()
@@ -91,9 +92,9 @@ def run(config):
   """
   config = build.with_rules(config)
   checked = validate_lib.validate(config)
-  strategy = build.make_strategy(config.distribution_strategy)
-  role = run_dir.WorkerRole(strategy, config.train_log_dir)
-  num_examples = shards.count_records(checked.files, config.dataset_name)
+  strategy = build.make_strategy(config.run.distribution_strategy)
+  role = run_dir.WorkerRole(strategy, config.run.train_log_dir)
+  num_examples = shards.count_records(checked.files, config.data.dataset_name)
   record = validate_lib.run_record(
       config, shards.data_fingerprint(checked.files, num_examples))
   validate_lib.check_log_dir(config, record["data"])
@@ -103,7 +104,7 @@ def run(config):
       return _train(config, strategy, role, checked, record, signals)
   except BaseException:
     if lock:
-      _forget_unsaved_run(config.train_log_dir)
+      _forget_unsaved_run(config.run.train_log_dir)
     raise
   finally:
     role.cleanup()
@@ -129,9 +130,9 @@ def _train(config, strategy, role, checked, record, signals):
   then one step after another with their duties (`_Loop`)."""
   parts = _build_parts(config, strategy, checked, record["data"]["records"])
   loop = _Loop(config, strategy, role, parts, record, signals)
-  if loop.step >= config.max_number_of_steps:
+  if loop.step >= config.optimization.max_number_of_steps:
     logging.info("already at step %d of %d", loop.step,
-                 config.max_number_of_steps)
+                 config.optimization.max_number_of_steps)
     return {}
   return loop.run(_batches(config, strategy, checked, loop.step))
 
@@ -139,12 +140,12 @@ def _train(config, strategy, role, checked, record, signals):
 def _build_parts(config, strategy, checked, num_examples):
   """Model, schedule, optimizer and curricula (and the weight average) in the
   strategy's scope: {name: object}, the checkpoint's parts and `schedule`."""
-  keras.utils.set_random_seed(config.seed)
+  keras.utils.set_random_seed(config.run.seed)
   with strategy.scope():
     model, schedule, optimizer, curriculum = build.build_training(
         config, num_examples, checked)
     mixed = (build.make_mixed_curriculum(config, checked)
-             if config.use_mentormix else None)
+             if config.method == config_lib.MENTORMIX else None)
     average = build.make_weight_average(config, model)
   # Everything a resumed run needs to continue exactly as the uninterrupted
   # one: the generators of Keras' dropout layers too.
@@ -165,17 +166,17 @@ def _build_parts(config, strategy, checked, num_examples):
 def _batches(config, strategy, checked, step):
   """The distributed training stream, continued at the example where `step`
   left off."""
-  examples = inputs.load_examples(checked.files, config.dataset_name)
-  student = students.get(config.studentnet)
-  dataset = inputs.train_dataset(config.data_dir,
-                                 config.dataset_name,
+  examples = inputs.load_examples(checked.files, config.data.dataset_name)
+  student = students.get(config.model.studentnet)
+  dataset = inputs.train_dataset(config.data.data_dir,
+                                 config.data.dataset_name,
                                  student.pad,
-                                 config.batch_size,
-                                 seed=config.seed,
+                                 config.data.batch_size,
+                                 seed=config.run.seed,
                                  examples=examples,
-                                 start=step * config.batch_size,
+                                 start=step * config.data.batch_size,
                                  preprocessing=student.preprocessing)
-  if config.distribution_strategy == "multi_worker_mirrored":
+  if config.run.distribution_strategy == "multi_worker_mirrored":
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA)
@@ -216,8 +217,8 @@ class _Loop:
     self.strategy, self.num_examples = strategy, record["data"]["records"]
     self.train_step = None  # built once the stream exists, as it always was
     self.writer = None
-    self.summary_due = safety.Every(config.save_summaries_secs)
-    self.save_due = safety.Every(config.save_interval_secs)
+    self.summary_due = safety.Every(config.run.save_summaries_secs)
+    self.save_due = safety.Every(config.run.save_interval_secs)
     self.save_due()  # the first save is due one interval from now
     self.noise = dict.fromkeys(objective_lib.NOISE_SUMS, 0.0)
     self.first_step = self.step + 1
@@ -228,17 +229,18 @@ class _Loop:
     iterator, self.with_noise = stream
     config, parts = self.config, self.parts
     self.train_step = build_step(config, self.strategy, parts["model"],
-                                 parts["optimizer"],
-                                 parts["curriculum"], config.batch_size,
+                                 parts["optimizer"], parts["curriculum"],
+                                 config.data.batch_size,
                                  parts.get("mixed_curriculum"),
                                  parts.get("weight_average"))
     self.writer = self.role.summary_writer()
     logging.info("%straining %s on %d examples of %s from step %d to %d",
                  "" if self.role.is_chief else f"{self.role.name}: ",
-                 config.studentnet, self.num_examples, config.data_dir,
-                 self.step, config.max_number_of_steps)
+                 config.model.studentnet, self.num_examples,
+                 config.data.data_dir, self.step,
+                 config.optimization.max_number_of_steps)
     metrics = {}
-    while self.step < config.max_number_of_steps:
+    while self.step < config.optimization.max_number_of_steps:
       requests = tf.constant(
           [float(self.signals.received is not None),
            float(self.save_due())], tf.float32)
@@ -270,9 +272,10 @@ class _Loop:
     for key in self.noise:
       self.noise[key] += float(metrics[key])
     config, step = self.config, self.step
-    every_n = (config.save_summaries_steps and
-               step % config.save_summaries_steps == 0)
-    if self.summary_due() or every_n or step == config.max_number_of_steps:
+    every_n = (config.run.save_summaries_steps and
+               step % config.run.save_summaries_steps == 0)
+    if self.summary_due(
+    ) or every_n or step == config.optimization.max_number_of_steps:
       rate = (self.schedule(step -
                             1) if callable(self.schedule) else self.schedule)
       reporting.write_summaries(self.writer, metrics, rate, step,
@@ -281,10 +284,10 @@ class _Loop:
 
   def _report_progress(self, metrics):
     config, step = self.config, self.step
-    if (step % config.log_every_n_steps == 0 or step == self.first_step or
-        step == config.max_number_of_steps):
+    if (step % config.run.log_every_n_steps == 0 or step == self.first_step or
+        step == config.optimization.max_number_of_steps):
       start, start_step = self.window
-      rate = ((step - start_step) * config.batch_size /
+      rate = ((step - start_step) * config.data.batch_size /
               (time.perf_counter() - start))
       reporting.progress(step,
                          config,
@@ -302,11 +305,11 @@ class _Loop:
             if self.signals.received else "another worker")
       raise safety.Interrupted(
           f"stopped by {by} at step {self.step} of "
-          f"{self.config.max_number_of_steps}; saved {path}; run the same "
+          f"{self.config.optimization.max_number_of_steps}; saved {path}; run the same "
           "command again to continue", 128 + int(sig))
 
   def _save_if_due(self, metrics):
-    every_n = (self.config.save_checkpoint_steps and
-               self.step % self.config.save_checkpoint_steps == 0)
+    every_n = (self.config.run.save_checkpoint_steps and
+               self.step % self.config.run.save_checkpoint_steps == 0)
     if float(metrics["save_requests"]) > 0 or every_n:
       self.saver.save(self.step)

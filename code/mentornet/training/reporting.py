@@ -57,22 +57,24 @@ def progress(step, config, metrics, images_per_second, first=False):
   if first:
     when = " (first step, with compilation)"
   else:
-    left = (config.max_number_of_steps - step) * config.batch_size
+    left = (config.optimization.max_number_of_steps -
+            step) * config.data.batch_size
     eta = left / images_per_second if images_per_second > 0 else 0
     when = f"  ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m"
   logging.info(
       "step %d/%d  loss %.4f  weighted %.4f  total %.4f  "
-      "data_util %.3f  %.0f images/s%s", step, config.max_number_of_steps,
-      float(metrics["orig_loss"]), float(metrics["weighted_loss"]),
-      float(metrics["total_loss"]), float(metrics["data_util"]),
-      images_per_second, when)
+      "data_util %.3f  %.0f images/s%s", step,
+      config.optimization.max_number_of_steps, float(metrics["orig_loss"]),
+      float(metrics["weighted_loss"]), float(metrics["total_loss"]),
+      float(metrics["data_util"]), images_per_second, when)
 
 
 def closing_line(config, steps_done, metrics):
   """What a finished run prints last: steps, loss, where its results are."""
   return (
-      f"done: {steps_done} steps to step {config.max_number_of_steps}, "
+      f"done: {steps_done} steps to step {config.optimization.max_number_of_steps}, "
       f"final loss {float(metrics['orig_loss']):.4f} (weighted "
       f"{float(metrics['weighted_loss']):.4f}); checkpoints, summaries "
-      f"and {run_dir.CONFIG_FILE} are in {config.train_log_dir}; look at "
-      f"them with: tensorboard --logdir {shlex.quote(config.train_log_dir)}")
+      f"and {run_dir.CONFIG_FILE} are in {config.run.train_log_dir}; look at "
+      f"them with: tensorboard --logdir {shlex.quote(config.run.train_log_dir)}"
+  )

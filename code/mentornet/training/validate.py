@@ -8,11 +8,11 @@ allowed.
 """
 
 import collections
-import dataclasses
 import os
 
 from absl import logging
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet.curriculum import arithmetic
 from mentornet.data import datasets
@@ -22,7 +22,7 @@ from mentornet.models import students
 from mentornet.runs import checkpoints
 from mentornet.runs import run_dir
 
-STRATEGIES = ("default", "mirrored", "multi_worker_mirrored")
+STRATEGIES = config_lib.STRATEGIES
 
 Checked = collections.namedtuple(
     "Checked",
@@ -40,26 +40,25 @@ def validate(config):
     drop-out rates, the MentorNet's checkpoint prefix and its values, read
     whole and checked finite (else None).
   """
-  if not config.train_log_dir:
-    raise ValueError("--train_log_dir is required")
-  checkpoints.check_plain_path("train_log_dir", config.train_log_dir)
-  datasets.get(config.dataset_name)
-  students.get(config.studentnet)
-  if config.distribution_strategy not in STRATEGIES:
-    raise ValueError(
-        f"--distribution_strategy={config.distribution_strategy} is unknown;"
-        f" choose one of {', '.join(STRATEGIES)}")
+  if not config.run.train_log_dir:
+    raise errors.BadInput("--train_log_dir is required")
+  checkpoints.check_plain_path("train_log_dir", config.run.train_log_dir)
+  datasets.get(config.data.dataset_name)
+  students.get(config.model.studentnet)
   config.check()
   rates = prefix = values = None
-  if config.use_mentornet:
+  if config.weighs_examples:
     try:
-      rates = arithmetic.parse_dropout_rate_list(config.example_dropout_rates)
+      rates = arithmetic.parse_dropout_rate_list(
+          config.curriculum.example_dropout_rates)
     except ValueError as e:
-      raise ValueError(f"--{e}") from None
-    if config.curriculum == config_lib.CURRICULUM_MENTORNET:
-      prefix = mentor.resolve_checkpoint(config.trained_mentornet_dir)
-      values = _read_mentornet(config.trained_mentornet_dir, prefix)
-  files = shards.record_files(config.data_dir, config.dataset_name, "train")
+      raise errors.BadInput(f"--{e}") from None
+    if config.curriculum.kind == config_lib.CURRICULUM_MENTORNET:
+      prefix = mentor.resolve_checkpoint(
+          config.curriculum.trained_mentornet_dir)
+      values = _read_mentornet(config.curriculum.trained_mentornet_dir, prefix)
+  files = shards.record_files(config.data.data_dir, config.data.dataset_name,
+                              "train")
   return Checked(files, rates, prefix, values)
 
 
@@ -70,11 +69,11 @@ def _read_mentornet(flag_value, prefix):
   try:
     return mentor.checked_values(prefix)
   except (ValueError, FileNotFoundError) as e:
-    raise ValueError(f"--trained_mentornet_dir={flag_value}: "
-                     f"{checkpoints.first_line(e)}") from None
+    raise errors.BadInput(f"--trained_mentornet_dir={flag_value}: "
+                          f"{checkpoints.first_line(e)}") from None
   except Exception as e:  # pylint: disable=broad-except
     # A truncated or damaged file shows as IndexError, DataLossError, ...
-    raise ValueError(
+    raise errors.BadInput(
         f"--trained_mentornet_dir={flag_value}: {prefix} is unreadable "
         f"({type(e).__name__}: {checkpoints.first_line(e)}); give an intact MentorNet "
         "checkpoint") from None
@@ -91,13 +90,6 @@ def run_record(config, fingerprint):
   return {**config.to_json_dict(), "data": fingerprint}
 
 
-def _default(name):
-  """The TrainConfig default of field `name`."""
-  return next(f.default
-              for f in dataclasses.fields(config_lib.TrainConfig)
-              if f.name == name)
-
-
 def check_log_dir(config, fingerprint):
   """Refuses a train_log_dir that holds a run with another configuration or
   other training data.
@@ -108,13 +100,13 @@ def check_log_dir(config, fingerprint):
   not change `max_number_of_steps`: it defines the progress epoch, and with
   it burn-in, drop-out schedule and MentorNet's input.
   """
-  _refuse_a_mentornet_directory(config.train_log_dir)
-  saved, source = run_dir.saved_record(config.train_log_dir)
+  _refuse_a_mentornet_directory(config.run.train_log_dir)
+  saved, source = run_dir.saved_record(config.run.train_log_dir)
   if saved is None:
     return
   ours = config.to_json_dict()
   runtime = set(config_lib.RUNTIME_FIELDS)
-  if config.use_mentornet:
+  if config.weighs_examples:
     runtime.discard("max_number_of_steps")
   same_data = not shards.fingerprint_change(
       saved.get("data") or {}, fingerprint)
@@ -124,7 +116,8 @@ def check_log_dir(config, fingerprint):
         saved.get(key) == ours[key]):
       continue
     if key in config_lib.NEW_FIELDS and key not in saved and (
-        key in ("regularization", "schedule") or ours[key] == _default(key)):
+        key in ("regularization", "schedule") or
+        ours[key] == config_lib.default_of(key)):
       continue  # a run of an older version ran as this one does
     if (key in config_lib.PATH_FIELDS and saved.get(key) and ours[key] and
         _same_path(saved[key], ours[key])):
@@ -135,25 +128,26 @@ def check_log_dir(config, fingerprint):
           " their fingerprint)", saved.get(key), ours[key])
       continue
     differing.append(f"{key}: {saved.get(key)!r} there, {ours[key]!r} here")
-  if differing and not (config.use_mentornet and len(differing) == 1 and
+  if differing and not (config.weighs_examples and len(differing) == 1 and
                         differing[0].startswith("max_number_of_steps")):
-    raise ValueError(f"--train_log_dir={config.train_log_dir} holds a run with"
-                     f" another configuration ({'; '.join(differing)}), as "
-                     f"{source} says; use another directory or the same "
-                     "flags")
+    raise errors.BadInput(
+        f"--train_log_dir={config.run.train_log_dir} holds a run with"
+        f" another configuration ({'; '.join(differing)}), as "
+        f"{source} says; use another directory or the same "
+        "flags")
   if differing:
-    raise ValueError(
-        f"--max_number_of_steps={config.max_number_of_steps} differs from the"
-        f" run in {config.train_log_dir} ({saved['max_number_of_steps']}): a "
+    raise errors.BadInput(
+        f"--max_number_of_steps={config.optimization.max_number_of_steps} differs from the"
+        f" run in {config.run.train_log_dir} ({saved['max_number_of_steps']}): a "
         "MentorNet run's total steps define its progress epoch (burn-in, "
         "drop-out schedule, MentorNet's input), so it cannot be extended; "
         "start a new run in another directory")
   change = shards.fingerprint_change(
       saved.get("data") or fingerprint, fingerprint)
   if change:
-    raise ValueError(
-        f"--data_dir={config.data_dir} holds other training data than the run"
-        f" in {config.train_log_dir} ({change}); resume on the run's own data"
+    raise errors.BadInput(
+        f"--data_dir={config.data.data_dir} holds other training data than the run"
+        f" in {config.run.train_log_dir} ({change}); resume on the run's own data"
         " or start a new run in another directory")
 
 
@@ -167,7 +161,7 @@ def _refuse_a_mentornet_directory(train_log_dir):
                       for n in names
                       if n.startswith("mentornet") and n.endswith(".index"))
   if mentornets or "mentornet_config.json" in names:
-    raise ValueError(
+    raise errors.BadInput(
         f"--train_log_dir={train_log_dir} holds a MentorNet ("
         f"{mentornets[-1] if mentornets else 'mentornet_config.json'}); a "
         "StudentNet run needs a directory of its own")

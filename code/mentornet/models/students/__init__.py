@@ -16,12 +16,13 @@ the builders import Keras when they are called.
 import dataclasses
 from typing import Any, Callable
 
+from mentornet import errors
 from mentornet import config as config_lib
 from mentornet import registry
 from mentornet.data import datasets
 
 # The training scripts.
-BASELINE, MENTORNET, MENTORMIX = "baseline", "mentornet", "mentormix"
+BASELINE, MENTORNET, MENTORMIX = config_lib.METHODS
 # Image preprocessing (`data.inputs.PREPROCESSING`): MentorNet's
 # per-image standardisation, or MentorMix's colour distortion and [-1, 1].
 STANDARDIZE, MENTORMIX_COLOR = "standardize", "mentormix"
@@ -47,7 +48,7 @@ class StudentNet:
   Attributes:
     name: `--studentnet`.
     build: `(num_classes, image_size, config) -> keras.Model` returning
-      logits; `config` is the run's TrainConfig or EvalConfig (for
+      logits; `config` is the run's `config.ModelConfig` (for
       architecture flags such as `num_residual_units`).
     make_optimizer: `schedule -> keras optimizer`.
     rules: {script: `Rules`} for the scripts that train it (`BASELINE`,
@@ -67,13 +68,14 @@ class StudentNet:
 
 def _check(studentnet):
   if studentnet.preprocessing not in (STANDARDIZE, MENTORMIX_COLOR):
-    raise ValueError(f"studentnet {studentnet.name}: unknown preprocessing "
-                     f"'{studentnet.preprocessing}'")
+    raise errors.BadInput(
+        f"studentnet {studentnet.name}: unknown preprocessing "
+        f"'{studentnet.preprocessing}'")
   for script, rules in studentnet.rules.items():
     if (rules.regularization not in config_lib.REGULARIZATIONS or
         rules.schedule not in config_lib.SCHEDULES):
-      raise ValueError(f"studentnet {studentnet.name}: unknown rules "
-                       f"{rules} for {script}")
+      raise errors.BadInput(f"studentnet {studentnet.name}: unknown rules "
+                            f"{rules} for {script}")
 
 
 REGISTRY = registry.Registry("studentnet")
@@ -85,20 +87,20 @@ def register(studentnet):
   return REGISTRY.register(studentnet, _check)
 
 
-def build_for(config):
-  """The StudentNet of a run's TrainConfig or EvalConfig (same field names:
-  `studentnet`, `dataset_name` and the architecture flags)."""
-  dataset = datasets.get(config.dataset_name)
-  return get(config.studentnet).build(dataset.num_classes, dataset.image_size,
-                                      config)
+def build_for(model, dataset_name):
+  """The StudentNet of a run's model part (`config.ModelConfig`, shared by
+  TrainConfig and EvalConfig) for the dataset `dataset_name`."""
+  dataset = datasets.get(dataset_name)
+  return get(model.studentnet).build(dataset.num_classes, dataset.image_size,
+                                     model)
 
 
 def rules_for(studentnet, script):
   """The `Rules` a script (`BASELINE`, `MENTORNET`, ...) applies."""
   entry = get(studentnet)
   if script not in entry.rules:
-    raise ValueError(f"--studentnet={studentnet} has no rules for the "
-                     f"{script} script; it has {', '.join(entry.rules)}")
+    raise errors.BadInput(f"--studentnet={studentnet} has no rules for the "
+                          f"{script} script; it has {', '.join(entry.rules)}")
   return entry.rules[script]
 
 
@@ -106,11 +108,11 @@ def rules_for(studentnet, script):
 # pylint: disable=g-import-not-at-top
 
 
-def _wide_resnet(num_classes, size, config):
+def _wide_resnet(num_classes, size, model):
   from mentornet.models.students import resnet
   return resnet.wide_resnet(num_classes,
-                            config.num_residual_units,
-                            tuple(config.resnet_widths),
+                            model.num_residual_units,
+                            tuple(model.resnet_widths),
                             image_size=size)
 
 

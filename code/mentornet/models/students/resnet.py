@@ -14,6 +14,8 @@ import keras
 from keras import layers
 import tensorflow as tf
 
+from mentornet import errors
+
 WEIGHT_DECAY = 0.0002
 LEAKINESS = 0.1
 STRIDES = (1, 2, 2)
@@ -86,8 +88,8 @@ def _residual_unit(x, in_filters, out_filters, stride, first_of_network, name):
 
 
 def wide_resnet(num_classes,
-                num_residual_units=9,
-                widths=(160, 320, 640),
+                num_residual_units,
+                widths,
                 image_size=32,
                 init_width=16,
                 name="resnet101"):
@@ -99,8 +101,9 @@ def wide_resnet(num_classes,
   128, 256, 512). Both have the same units, shortcuts and head.
   """
   if num_residual_units < 1 or len(widths) != 3 or min(widths) < 16:
-    raise ValueError(f"{name} needs num_residual_units >= 1 and three stage "
-                     f"widths >= 16, got {num_residual_units} and {widths}")
+    raise errors.BadInput(
+        f"{name} needs num_residual_units >= 1 and three stage "
+        f"widths >= 16, got {num_residual_units} and {widths}")
   images = keras.Input((image_size, image_size, 3), name="images")
   x = _conv(images, init_width, 1, "init_conv")
   in_filters = init_width

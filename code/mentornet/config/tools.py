@@ -1,23 +1,26 @@
-"""The configurations of the evaluation job, the data generator and the
-MentorNet trainer (`config.py` holds the training runs'); every field is a
-flag of its script, declared once here (`settings.setting`).
+"""The configurations of the eval job, the data generator and the MentorNet
+tools (`config.TrainConfig` is the training runs'); every field is a flag of
+its script, declared once here (`settings.setting`).
 """
 
 import dataclasses
 
-from mentornet.settings import setting
+from mentornet.config import settings
+from mentornet.config.parts import ModelConfig
+
+setting, section = settings.setting, settings.section
 
 
 @dataclasses.dataclass(kw_only=True)
 class EvalConfig:
-  """Flags of cifar_eval.py."""
+  """Flags of cifar_eval.py; the model part is the training run's (from its
+  record, which wins over the flags)."""
+  model: ModelConfig = section(ModelConfig)
   checkpoint_dir: str = setting("", "The training run's train_log_dir.")
   data_dir: str = setting("", "Directory of the evaluation TFRecords.")
   eval_dir: str = setting(
       "", "Where summaries go (default: <checkpoint_dir>/eval).")
   dataset_name: str = setting("cifar10", "The dataset (cifar10, cifar100).")
-  studentnet: str = setting(
-      "resnet101", "The StudentNet (the run's own, from its record, wins).")
   batch_size: int = setting(25, "The number of images in a batch.", low=1)
   split_name: str | None = setting(
       None, "The split's file prefix (default: test; train with "
@@ -56,18 +59,22 @@ class EvalConfig:
   dump_epoch: int = setting(
       -1, "--mode=dump: the epoch column (default: the checkpoint's "
       "progress epoch).")
-  num_residual_units: int = setting(9, "resnet101: units per stage.", low=1)
-  resnet_widths: tuple = setting((160, 320, 640),
-                                 "resnet101: the three stage widths.")
-  ema_decay: float = setting(0.0,
-                             "From the run's record: score averaged weights.",
-                             flag=False)
+
+  @classmethod
+  def from_flat(cls, **values):
+    """From flat names (`checkpoint_dir`, `studentnet`, ...)."""
+    if "resnet_widths" in values:
+      values["resnet_widths"] = tuple(values["resnet_widths"])
+    return settings.from_flat(cls, values)
+
+  def replace(self, **changes):
+    """A copy with the settings named (flat names) changed."""
+    return EvalConfig.from_flat(**{**settings.to_flat(self), **changes})
 
   def with_split(self):
     """The config with `split_name` resolved (test, or train for a dump)."""
-    return dataclasses.replace(self,
-                               split_name=self.split_name or
-                               ("train" if self.mode == "dump" else "test"))
+    return self.replace(split_name=self.split_name or
+                        ("train" if self.mode == "dump" else "test"))
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -103,3 +110,58 @@ class MentorNetTrainConfig:
   allow_pickle: bool = setting(
       False, "Allow legacy tr.p/ts.p pickle files (loading a pickle runs "
       "the code it contains).")
+
+
+# The predefined curricula `learning.vstar` defines (`VSTAR_FUNCTIONS`), and
+# the data-driven one.
+VSTAR_NAMES = ("vstar_baseline", "vstar_self_paced",
+               "vstar_hard_example_mining", "vstar_focal_loss",
+               "vstar_spcl_linear", "vstar_mentornet_pd")
+DATA_DRIVEN = "data_driven"
+
+
+@dataclasses.dataclass(kw_only=True)
+class MentorNetDataConfig:
+  """Flags of `training_mentornet/data_generator.py`."""
+  outdir: str = setting("", "Where to write tr.npz and ts.npz.")
+  vstar_fn: str = setting(
+      "vstar_self_paced",
+      f"One of {', '.join(sorted(VSTAR_NAMES))}, or {DATA_DRIVEN}.")
+  vstar_gamma: float | None = setting(
+      None, "gamma of focal loss (default 2) and SPCL linear / PD "
+      "(default 1).")
+  sample_size: int = setting(100000,
+                             "Rows kept from the predefined grid.",
+                             low=1)
+  input_csv_filename: str = setting("",
+                                    f"Loss dump for --vstar_fn={DATA_DRIVEN}.")
+  seed: int = setting(0, "Seed of the sampling and the 80/20 split.")
+
+
+@dataclasses.dataclass(kw_only=True)
+class MentorNetEvalConfig:
+  """Flags of `training_mentornet/evaluate.py`."""
+  model_dir: str = setting("", "MentorNet checkpoint directory or prefix.")
+  vstar_fn: str = setting("", "The predefined v* it was trained on.")
+  vstar_gamma: float | None = setting(None, "gamma given to the v* function.")
+  data_path: str = setting("", "Directory holding ts.npz (optional).")
+  num_points: int = setting(20000, "Fresh grid points for the MSE.", low=1)
+  readme_commands: str = setting(
+      "", "If set: write README.md beside the model, giving these "
+      "commands (';'-separated) and the figures.")
+  readme_note: str = setting(
+      "", "Extra paragraph for README.md (e.g. how the data were made).")
+
+
+@dataclasses.dataclass(kw_only=True)
+class MentorNetPictureConfig:
+  """Flags of `training_mentornet/visualizer.py`."""
+  model_dir: str = setting("", "MentorNet checkpoint directory or prefix.")
+  loss_bound: float = setting(15.0, "Losses drawn in [0, loss_bound).")
+  epoch_ranges: str = setting("0,10,20,30,40,50,60,70,80,90,99",
+                              "Comma-separated epochs in [0, 99] to draw.")
+  output_dir: str = setting(
+      "", "Where to write the pictures (default: --model_dir).")
+  write_into_shipped_models: bool = setting(
+      False, "Allow writing into the shipped mentornet_models/ folder "
+      "(commands/training_mentornet_command.sh remakes it).")
