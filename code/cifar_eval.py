@@ -29,8 +29,7 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   from mentornet.evaluation import evaluate
   from mentornet.evaluation import loss_dump
-  config = flags_lib.config_from_flags(config_lib.EvalConfig,
-                                       keep_defaults=("ema_decay",))
+  config = _config()
   if config.mode == "dump":
     loss_dump.run(config)
     return
@@ -41,8 +40,23 @@ def main(argv):
           f"loss {results[step][1]:.4f}")
 
 
+def _config():
+  return flags_lib.config_from_flags(config_lib.EvalConfig,
+                                     keep_defaults=("ema_decay",))
+
+
+def say_what_it_waits_for():
+  """The waiting line, before TensorFlow's seconds of loading."""
+  from mentornet.evaluation import waiting  # pylint: disable=g-import-not-at-top
+  config = _config()
+  if config.mode == "eval" and config.checkpoint_dir:
+    waiting.say(config)
+
+
 def run():
-  cli.run(main, __doc__, [__name__, "mentornet_cli.flags_lib"])
+  cli.run(main,
+          __doc__, [__name__, "mentornet_cli.flags_lib"],
+          before_tensorflow=say_what_it_waits_for)
 
 
 if __name__ == "__main__":

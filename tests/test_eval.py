@@ -13,6 +13,7 @@ import tensorflow as tf
 from mentornet.config import EvalConfig
 from mentornet.data import inputs
 from mentornet.evaluation import evaluate
+from mentornet.evaluation import watch
 from mentornet.evaluation import loss_dump
 from mentornet.learning import generate
 from mentornet import training
@@ -113,8 +114,8 @@ def test_checkpoint_vanishing_before_restore_is_skipped(repo, tmp_path,
   good = tf.train.latest_checkpoint(cfg.run.train_log_dir)
   gone = os.path.join(cfg.run.train_log_dir, "model.ckpt-7")
   monkeypatch.setattr(
-      evaluate, "_pending", lambda config, adopted, done: [(gone, config),
-                                                           (good, config)])
+      watch, "pending", lambda config, adopted, done: [(gone, config),
+                                                       (good, config)])
   config = EvalConfig.from_flat(checkpoint_dir=cfg.run.train_log_dir,
                                 data_dir=str(repo / VAL),
                                 batch_size=500)
@@ -197,3 +198,103 @@ def test_dump_subset_is_seeded():
   b = loss_dump.select_subset(5000, 0.1, seed=0)
   c = loss_dump.select_subset(5000, 0.1, seed=1)
   assert a.sum() == 500 and np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def _timed_lines(proc):
+  """[(time.time(), line)] of a process's output, read as it comes."""
+  import threading  # pylint: disable=g-import-not-at-top
+  lines = []
+
+  def read():
+    for line in proc.stdout:
+      lines.append((time.time(), line.rstrip("\n")))
+
+  threading.Thread(target=read, daemon=True).start()
+  return lines
+
+
+def _wait_for(lines, needle, seconds):
+  deadline = time.time() + seconds
+  while time.time() < deadline:
+    found = [t for t, line in lines if needle in line]
+    if found:
+      return found[0]
+    time.sleep(0.05)
+  raise AssertionError(f"no line with {needle!r} in {seconds} s: {lines}")
+
+
+@pytest.mark.slow
+def test_eval_job_says_what_it_waits_for_and_evaluates_within_seconds(
+    repo, tmp_path):
+  """Started before its trainer, with --eval_interval_secs at its default
+  (600 s): a waiting line at once, each checkpoint evaluated within seconds
+  of its save (the first round at once, the final step's at once)."""
+  run, out_csv = tmp_path / "run", tmp_path / "eval.csv"
+  start = time.time()
+  job = subprocess.Popen(script(repo, "cifar_eval.py",
+                                f"--checkpoint_dir={run}", f"--data_dir={VAL}",
+                                f"--output_csv_file={out_csv}",
+                                "--batch_size=500"),
+                         cwd=repo,
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         text=True)
+  lines = _timed_lines(job)
+  said = _wait_for(lines, "does not exist yet: waiting up to 600 s", 30)
+  assert said - start < 5, lines
+  trainer = subprocess.run(
+      script(repo, "cifar_train_baseline.py", "--studentnet=inception",
+             f"--data_dir={DEMO}", f"--train_log_dir={run}", "--batch_size=16",
+             "--max_number_of_steps=4", "--save_checkpoint_steps=2",
+             "--save_summaries_secs=100000"),
+      cwd=repo,
+      capture_output=True,
+      text=True,
+      check=False)
+  assert trainer.returncode == 0, trainer.stderr[-2000:]
+  assert job.wait(timeout=120) == 0, lines
+  for step in (2, 4):
+    evaluated = _wait_for(lines, f"step {step}: accuracy", 1)
+    saved = os.path.getmtime(run / f"model.ckpt-{step}.index")
+    assert evaluated - saved < 15, (step, evaluated - saved, lines)
+  rows = list(csv.reader(out_csv.open()))
+  assert [r[0] for r in rows] == ["step", "2", "4"]
+
+
+def test_a_directory_that_does_not_exist_is_said_at_once(repo, tmp_path):
+  """README: the job waits --trainer_wait_secs for a trainer to create the
+  directory, then exits 1 saying nothing was evaluated."""
+  start = time.time()
+  job = subprocess.Popen(script(repo, "cifar_eval.py",
+                                f"--checkpoint_dir={tmp_path / 'nowhere'}",
+                                f"--data_dir={VAL}", "--trainer_wait_secs=1"),
+                         cwd=repo,
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         text=True)
+  lines = _timed_lines(job)
+  said = _wait_for(lines, "does not exist yet: waiting up to 1 s", 30)
+  assert said - start < 5, lines
+  assert job.wait(timeout=120) == 1
+  assert "nothing was evaluated" in lines[-1][1], lines
+
+
+class _Config:
+  eval_interval_secs, trainer_wait_secs, max_number_of_steps = 600, 600, 6
+
+
+def test_rounds_are_spaced_by_the_interval_but_the_final_step_is_not(caplog):
+  """The original's --eval_interval_secs: at least that long between two
+  evaluations; here the first and the final step's are not held back, nor
+  those left when the trainer has gone."""
+  w = watch._Watch(_Config())  # pylint: disable=protected-access
+  assert not w.due([], 0.0, True)
+  assert w.due(["r/model.ckpt-2"], 1.0, True)  # the first round: at once
+  with caplog.at_level("INFO"):
+    assert not w.due(["r/model.ckpt-4"], 5.0, True)
+  assert "evaluated in 596 s (--eval_interval_secs)" in caplog.text
+  assert w.due(["r/model.ckpt-4"], 601.0, True)
+  assert not w.due(["r/model.ckpt-5"], 602.0, True)
+  assert w.due(["r/model.ckpt-5"], 603.0, False)  # no trainer left
+  assert w.due(["r/model.ckpt-6"], 604.0, True)  # the final step
+  assert w.last_new == 604.0

@@ -107,7 +107,7 @@ def _usage(doc, program):
   return doc.replace("%", "%%")  # absl formats the docstring with `%`
 
 
-def run(main, doc, modules):
+def run(main, doc, modules, before_tensorflow=None):
   """Runs `main` under absl with this script's help and quiet output.
 
   Args:
@@ -116,6 +116,9 @@ def run(main, doc, modules):
     modules: names of the modules whose flags are the script's own (the
       script module's `__name__`, which is `__main__` when run as a file, and
       shared modules such as `mentornet_cli.flags_lib`).
+    before_tensorflow: called with no argument after the flags are parsed
+      and before TensorFlow loads (seconds), for a line that should come at
+      once; its errors are reported as `main`'s.
   """
   program = sys.argv[0]
   sys.argv[1:] = ["--help" if a == "-h" else a for a in sys.argv[1:]]
@@ -136,6 +139,8 @@ def run(main, doc, modules):
     absl_logging.get_absl_handler().addFilter(_own_or_serious)
 
   def main_with_tensorflow(argv):
+    if before_tensorflow:
+      guarded(lambda _: before_tensorflow(), argv, _script_name(program))
     load_tensorflow()  # after the flags were parsed: --help needs none
     return guarded(main, argv, _script_name(program))
 

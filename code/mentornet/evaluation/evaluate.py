@@ -1,7 +1,8 @@
-"""Evaluation beside training: poll checkpoints, evaluate each once, in order.
+"""Evaluation beside training: watch checkpoints, evaluate each once, in order.
 
 `run(config)` evaluates every checkpoint in `checkpoint_dir` that its CSV
-does not hold yet, oldest first, then waits for new ones: each on the whole
+does not hold yet, oldest first, then waits for new ones (`watch.py`: each
+within seconds of its save, rounds `eval_interval_secs` apart): each on the whole
 split (accuracy, mean loss), with `eval/accuracy` and `eval/loss` summaries in
 `eval_dir` and a `step,accuracy,loss` row in the CSV (never two rows for one
 step), drawn as curves in a PNG beside it (`plot.py`). It stops after the
@@ -17,78 +18,32 @@ The per-example loss dump (`--mode=dump`) is `loss_dump.py`.
 """
 
 import os
-import re
-import time
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
 from mentornet import errors
-from mentornet.config import settings
 from mentornet.data import datasets
 from mentornet.data import inputs
 from mentornet.data import shards
 from mentornet.evaluation import output
+from mentornet.evaluation import watch
 from mentornet.models import students
 from mentornet.runs import checkpoints
 from mentornet.runs import run_dir
 from mentornet.models import weight_average
 
-ARCHITECTURE_FIELDS = ("dataset_name", "studentnet", "num_residual_units",
-                       "resnet_widths")
-
-
-def adopt_training_config(config):
-  """Takes architecture and final step from the run's record, if present.
-
-  The checkpoints can only be read by the network they were written by, so
-  the run's own settings win over flags (with a warning naming the flags it
-  uses when they differ). The record is `train_config.json`, or the copy in
-  the newest checkpoint when the file is gone or was edited by hand.
-
-  Returns:
-    (the config, whether the run's record was found).
-
-  Raises:
-    ValueError: one line for a record that cannot be read as a run's.
-  """
-  saved, source = run_dir.saved_record(config.checkpoint_dir, binding=False)
-  if saved is None:
-    return config, False
-  changes, ours = {}, settings.to_flat(config)
-  for field in ARCHITECTURE_FIELDS:
-    if field not in saved:
-      raise errors.BadInput(f"{source} has no field {field}; it is not a "
-                            "StudentNet run's record")
-    value = saved[field]
-    value = tuple(value) if field == "resnet_widths" else value
-    if value != ours[field]:
-      changes[field] = value
-  if changes:
-    logging.warning(
-        "using the training run's %s (from %s)",
-        " ".join(f"--{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
-                 for k, v in changes.items()), source)
-  if not config.max_number_of_steps:
-    changes["max_number_of_steps"] = saved["max_number_of_steps"]
-  # A run that averaged its weights is scored with the averages (MentorMix).
-  changes["ema_decay"] = saved.get("ema_decay", 0.0)
-  return config.replace(**changes), True
-
-
 EvalError = errors.EvalError
+# The watched run's helpers, also used by `loss_dump`.
+adopt_training_config = watch.adopt_training_config
+latest_checkpoint = watch.latest_checkpoint
+checkpoint_step = watch.checkpoint_step
 
 
 class Unreadable(Exception):
   """A checkpoint that cannot be scored (truncated, damaged, NaN or Inf);
   the job passes it over, as the trainer does."""
-
-
-def checkpoint_step(path):
-  """The step a checkpoint was saved at, from its `-<step>` suffix."""
-  match = re.search(r"-(\d+)$", path)
-  return int(match.group(1)) if match else 0
 
 
 class Evaluator:
@@ -164,73 +119,6 @@ class Evaluator:
     return correct / count, total_loss / count
 
 
-def checkpoints_on_disk(checkpoint_dir):
-  """The complete checkpoints of a run, oldest step first, found from the
-  files on disk (not from the `checkpoint` state file, which may be gone)."""
-  return checkpoints.complete_prefixes(checkpoint_dir, run_dir.CHECKPOINT_NAME)
-
-
-def latest_checkpoint(checkpoint_dir):
-  found = checkpoints_on_disk(checkpoint_dir)
-  if not found:
-    raise errors.MissingInput(
-        f"no StudentNet checkpoint ({run_dir.CHECKPOINT_NAME}-<step>) in "
-        f"{checkpoint_dir}" if os.path.isdir(checkpoint_dir) else
-        f"--checkpoint_dir={checkpoint_dir} does not exist")
-  return found[-1]
-
-
-def _pending(config, adopted, done):
-  """(checkpoint, config) to evaluate, in step order, as `run` describes;
-  the config takes the run's record once it appears (`adopted`: already)."""
-  if config.eval_once:
-    yield latest_checkpoint(config.checkpoint_dir), config
-    return
-  if config.eval_all:
-    latest_checkpoint(config.checkpoint_dir)  # says what is missing
-  start = last_new = last_alive = time.monotonic()
-  while True:
-    if not adopted:  # before any checkpoint is read: the run's network
-      config, adopted = adopt_training_config(config)
-    new = [
-        p for p in checkpoints_on_disk(config.checkpoint_dir)
-        if checkpoint_step(p) not in done
-    ]
-    for path in new:
-      yield path, config
-    if config.eval_all:
-      return
-    final = config.max_number_of_steps
-    if final and done and max(done) >= final:
-      return
-    now = time.monotonic()
-    if new:
-      last_new = now
-    if run_dir.trainer_is_running(config.checkpoint_dir):
-      last_alive = now
-    if config.timeout_secs and now - last_new >= config.timeout_secs:
-      logging.info("no new checkpoint for %d s; stopping", config.timeout_secs)
-      return
-    if now - max(last_alive, start) >= config.trainer_wait_secs:
-      reached = max(done) if done else "none"
-      if not done:
-        raise EvalError(
-            f"no trainer came to {config.checkpoint_dir} within "
-            f"{config.trainer_wait_secs:g} s (--trainer_wait_secs) and it "
-            "holds no checkpoint: nothing was evaluated" if last_alive ==
-            start else f"the trainer of {config.checkpoint_dir} stopped "
-            "without a checkpoint: nothing was evaluated")
-      if not final:
-        logging.info("no trainer holds %s; stopping", config.checkpoint_dir)
-        return
-      raise EvalError(
-          f"no trainer has held {config.checkpoint_dir} for "
-          f"{config.trainer_wait_secs:g} s and its last checkpoint is step "
-          f"{reached} of {final}: the run stopped before its end")
-    time.sleep(
-        max(0.1, min(config.eval_interval_secs, config.trainer_wait_secs)))
-
-
 def validate(config):
   """One-line errors for bad flags or inputs, before any work."""
   if not config.checkpoint_dir:
@@ -283,7 +171,7 @@ def run(config):
       trainer stopped before the final step, nothing to evaluate, another job
       writing the same CSV, or results that cannot be written.
   """
-  config, adopted = adopt_training_config(config.with_split())
+  config, adopted = watch.adopt_training_config(config.with_split())
   validate(config)
   lock = None
   if config.output_csv_file:
@@ -316,8 +204,8 @@ def _evaluate_all(config, adopted):
     raise EvalError(str(e)) from None
   seen = set(done)  # evaluated or passed over: never read again
   results, passed = {}, {}
-  for path, config in _pending(config, adopted, seen):
-    step = checkpoint_step(path)
+  for path, config in watch.pending(config, adopted, seen):
+    step = watch.checkpoint_step(path)
     seen.add(step)
     if evaluator is None:
       evaluator = Evaluator(config)
@@ -353,7 +241,7 @@ def _evaluate_all(config, adopted):
     except output.WriteError as e:
       raise EvalError(str(e)) from None
   if not results and passed:
-    newest = max(passed, key=checkpoint_step)
+    newest = max(passed, key=watch.checkpoint_step)
     raise EvalError(f"nothing was evaluated: passed over {len(passed)} "
                     f"checkpoint(s), the newest {newest} ({passed[newest]})")
   return results
