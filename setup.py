@@ -15,12 +15,13 @@ setuptools.setup(
     license="Apache-2.0",
     package_dir={"": "code"},
     packages=setuptools.find_packages("code"),
-    py_modules=list(SCRIPTS) + [f"training_mentornet.{name}"
-                                for name in MENTORNET_SCRIPTS],
+    py_modules=list(SCRIPTS) + ["plot_runs"] + [
+        f"training_mentornet.{name}" for name in MENTORNET_SCRIPTS],
     entry_points={"console_scripts": [
         f"{name}={name}:run" for name in SCRIPTS] + [
             f"mentornet_{name}=training_mentornet.{name}:run"
-            for name in MENTORNET_SCRIPTS]},
+            for name in MENTORNET_SCRIPTS] + [
+                "mentornet_plot=plot_runs:run"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.21,<2.22", "tensorboard", "keras>=3.10",

@@ -52,25 +52,10 @@ MARGIN_TITLES = {
 
 
 def read_scalars(log_dir, prefix):
-  """{tag: [(step, value)]} of a run's TensorBoard scalars under `prefix`."""
-  from absl import logging  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
-  acc = event_accumulator.EventAccumulator(
-      log_dir, size_guidance={event_accumulator.TENSORS: 0})
-  verbosity = logging.get_verbosity()
-  logging.set_verbosity(logging.WARNING)  # its "No path found after" lines
-  try:
-    acc.Reload()
-  finally:
-    logging.set_verbosity(verbosity)
-  return {
-      tag:
-          sorted((e.step, float(tf.make_ndarray(e.tensor_proto)))
-                 for e in acc.Tensors(tag))
-      for tag in acc.Tags()["tensors"]
-      if tag.startswith(prefix)
-  }
+  """{tag: [(step, value)]} of a run's TensorBoard scalars under `prefix`
+  (`mentornet_plot`'s reader)."""
+  from mentornet.evaluation import compare  # pylint: disable=g-import-not-at-top
+  return compare.read_scalars(log_dir, (prefix,))
 
 
 def noise_record(log_dir):
@@ -440,7 +425,15 @@ def plot_protocol(summary, protocol, seed, path):
     bottom.set_title(f"noise {noise}: correctly labelled share of the weight")
     bottom.set_xlabel("step")
     bottom.set_ylabel("weight share of correct labels")
-    bottom.legend(fontsize=8)
+    if bottom.has_data():
+      bottom.legend(fontsize=8)
+    else:  # never an empty panel: say why
+      bottom.text(0.5,
+                  0.5,
+                  "no run kept the noise diagnostics",
+                  ha="center",
+                  va="center",
+                  transform=bottom.transAxes)
   fig.suptitle(
       f"CifarNet on {protocol.images:,} noisy CIFAR-10 images, "
       f"{protocol.steps:,} steps, training seed {seed}\n"

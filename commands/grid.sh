@@ -54,10 +54,22 @@ method_flags() {
     END { exit !found }' "$(dirname "${BASH_SOURCE[0]}")/methods.tsv"
 }
 
+# The --print header (on stderr, so that stdout stays a runnable list): what the
+# commands need that a fresh clone does not have.
+print_header() {
+  {
+    echo "# The commands below (each training run, then its evaluation job) read"
+    echo "# data/<dataset>/<noise> and data/<dataset>/val, which a fresh clone does not"
+    echo "# have: make them first with  bash commands/prepare_data.sh  (needs CIFAR from"
+    echo "# tensorflow-datasets; the demo data in data/demo serve the quick start only)."
+  } >&2
+}
+
 grid_main() {
   local studentnet="$1"; shift
   local print_only=0
   [[ "${1:-}" == "--print" ]] && print_only=1
+  (( print_only )) && print_header
   local train_device="${TRAIN_DEVICE:-0}" eval_device="${EVAL_DEVICE:-1}"
   local log_root="${LOG_ROOT:-runs}"
   local steps=() failures=0

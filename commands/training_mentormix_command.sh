@@ -16,6 +16,7 @@ source commands/grid.sh  # run_pair
 
 print_only=0
 [[ "${1:-}" == "--print" ]] && print_only=1
+(( print_only )) && print_header
 failures=0
 while IFS=$'\t' read -r dataset noise alpha percentile second; do
   [[ "${dataset}" == \#* || -z "${dataset}" ]] && continue

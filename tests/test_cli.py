@@ -22,6 +22,7 @@ SCRIPTS = {
     "code/training_mentornet/train.py": "mentornet_train",
     "code/training_mentornet/visualizer.py": "mentornet_visualizer",
     "code/training_mentornet/evaluate.py": "mentornet_evaluate",
+    "code/plot_runs.py": "mentornet_plot",
 }
 
 # script path -> the config dataclass whose fields are its flags
@@ -35,6 +36,7 @@ CONFIGS = {
     "code/training_mentornet/data_generator.py": "MentorNetDataConfig",
     "code/training_mentornet/evaluate.py": "MentorNetEvalConfig",
     "code/training_mentornet/visualizer.py": "MentorNetPictureConfig",
+    "code/plot_runs.py": "PlotConfig",
 }
 
 
@@ -68,8 +70,10 @@ def entry_point(repo):
   text = (repo / "setup.py").read_text()
   assert 'f"{name}={name}:run" for name in SCRIPTS' in text
   assert 'f"mentornet_{name}=training_mentornet.{name}:run"' in text
+  assert '"mentornet_plot=plot_runs:run"' in text
   return {
-      cmd: (f"training_mentornet.{cmd[len('mentornet_'):]}" if
+      cmd: ("plot_runs" if cmd == "mentornet_plot" else
+            f"training_mentornet.{cmd[len('mentornet_'):]}" if
             cmd.startswith("mentornet_") else cmd) for cmd in SCRIPTS.values()
   }
 

@@ -26,6 +26,7 @@ SCRIPT_CONFIGS = {
     "training_mentornet.data_generator": "MentorNetDataConfig",
     "training_mentornet.evaluate": "MentorNetEvalConfig",
     "training_mentornet.visualizer": "MentorNetPictureConfig",
+    "plot_runs": "PlotConfig",
 }
 
 PROBE = """

@@ -15,7 +15,6 @@ generated wrapper), format `%` signs in the docstring and exit with code 1
 after printing the help.
 """
 
-import contextlib
 import logging
 import os
 import sys
@@ -28,6 +27,8 @@ from absl import logging as absl_logging
 FLAGS = flags.FLAGS
 # absl's help flags, which print and then exit with code 1.
 HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")
+# Installed commands whose script is not `<name without mentornet_>.py`.
+SCRIPT_OF_COMMAND = {"mentornet_plot": "plot_runs.py"}
 VERBOSE = ("--verbose" in sys.argv or
            os.environ.get("MENTORNET_VERBOSE", "") not in ("", "0"))
 
@@ -35,35 +36,18 @@ flags.DEFINE_bool(
     "verbose", False, "Show TensorFlow's own start-up and warning lines (also "
     "MENTORNET_VERBOSE=1).")
 
-if not VERBOSE:
-  # Read by TensorFlow's C++ logging when it loads: warnings and errors of
-  # its own (e.g. the failed cuInit of a machine without a GPU) stay hidden.
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-@contextlib.contextmanager
-def _stderr_closed():
-  """Sends file descriptor 2 to /dev/null for a while (TensorFlow's loading
-  prints to it before any logging setting applies)."""
-  saved = os.dup(2)
-  devnull = os.open(os.devnull, os.O_WRONLY)
-  os.dup2(devnull, 2)
-  try:
-    yield
-  finally:
-    os.dup2(saved, 2)
-    os.close(saved)
-    os.close(devnull)
+if VERBOSE:
+  os.environ["MENTORNET_VERBOSE"] = "1"  # the library's import keeps it loud
+# pylint: disable=g-import-not-at-top,g-bad-import-order,wrong-import-position
+import mentornet  # its import keeps TensorFlow's start-up quiet (or not)
 
 
 def load_tensorflow():
-  """Imports TensorFlow, quietly unless verbose; returns the module."""
-  if VERBOSE or "tensorflow" in sys.modules:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    return tf
-  with _stderr_closed():
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  logging.getLogger("tensorflow").setLevel(logging.ERROR)
+  """Imports TensorFlow (quietly unless verbose: `mentornet`'s import hook);
+  returns the module."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if not mentornet.VERBOSE:
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
   return tf
 
 
@@ -103,7 +87,8 @@ def _usage(doc, program):
   if not name.endswith(".py"):  # an installed command
     for script in ("code/training_mentornet/", "code/"):
       doc = doc.replace(f"python {script}", "")
-    doc = doc.replace(f"{name.replace('mentornet_', '')}.py", name)
+    script = SCRIPT_OF_COMMAND.get(name, name.replace("mentornet_", "") + ".py")
+    doc = doc.replace(script, name)
   return doc.replace("%", "%%")  # absl formats the docstring with `%`
 
 

@@ -40,9 +40,9 @@ __all__ = [
     "CurriculumConfig", "MentorMixConfig", "RunConfig", "BASELINE", "MENTORNET",
     "MENTORMIX", "METHODS", "MENTORMIX_DEFAULTS", "TrainConfig", "EvalConfig",
     "PrepareConfig", "MentorNetTrainConfig", "MentorNetDataConfig",
-    "MentorNetEvalConfig", "MentorNetPictureConfig", "RUNTIME_FIELDS",
-    "LOCATION_FIELDS", "PATH_FIELDS", "NEW_FIELDS", "default_of", "setting",
-    "section", "flag_help", "fail"
+    "MentorNetEvalConfig", "MentorNetPictureConfig", "PlotConfig",
+    "RUNTIME_FIELDS", "LOCATION_FIELDS", "PATH_FIELDS", "NEW_FIELDS",
+    "default_of", "setting", "section", "flag_help", "fail"
 ]
 
 setting, section = settings.setting, settings.section
@@ -180,3 +180,4 @@ MentorNetTrainConfig = tools.MentorNetTrainConfig
 MentorNetDataConfig = tools.MentorNetDataConfig
 MentorNetEvalConfig = tools.MentorNetEvalConfig
 MentorNetPictureConfig = tools.MentorNetPictureConfig
+PlotConfig = tools.PlotConfig

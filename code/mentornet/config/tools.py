@@ -165,3 +165,14 @@ class MentorNetPictureConfig:
   write_into_shipped_models: bool = setting(
       False, "Allow writing into the shipped mentornet_models/ folder "
       "(commands/training_mentornet_command.sh remakes it).")
+
+
+@dataclasses.dataclass(kw_only=True)
+class PlotConfig:
+  """Flags of `plot_runs.py` (`mentornet_plot`); the runs are its
+  arguments."""
+  output: str = setting("runs/compared.png", "The PNG to write.")
+  eval_csv_name: str = setting(
+      "eval.csv", "Each run's evaluation CSV, in its directory (cifar_eval.py "
+      "--output_csv_file).")
+  title: str = setting("", "The picture's title (default: the runs' names).")

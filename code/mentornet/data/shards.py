@@ -33,6 +33,21 @@ def _hint(data_dir, dataset_name, split_name):
   return f"; directories below it that do hold them: {shown}"
 
 
+def _other_dataset(data_dir, dataset_name, split_name):
+  """'; it holds cifar10 records: give --dataset_name=cifar10' when the
+  directory holds this split of another dataset."""
+  others = sorted({
+      name[:-len(f"_{split_name}")]
+      for name in (f.split("-", 1)[0] for f in os.listdir(data_dir))
+      if name.endswith(f"_{split_name}") and
+      name != f"{dataset_name}_{split_name}"
+  })
+  if not others:
+    return ""
+  flag = " or ".join(f"--dataset_name={o}" for o in others)
+  return f"; it holds {', '.join(others)} records: give {flag}"
+
+
 def record_files(data_dir, dataset_name, split_name):
   """The files `<data_dir>/<dataset>_<split>-*`, sorted.
 
@@ -43,14 +58,18 @@ def record_files(data_dir, dataset_name, split_name):
     ValueError: a matching entry that is a directory or an empty file.
   """
   if not data_dir or not os.path.isdir(data_dir):
-    raise errors.MissingInput(f"data directory '{data_dir}' does not exist")
+    raise errors.MissingInput(
+        f"data directory '{data_dir}' does not exist (commands/prepare_data.sh"
+        " makes the experiment grid's; data/demo holds the demo data)")
   if not os.listdir(data_dir):
     raise errors.MissingInput(f"data directory {data_dir} is empty")
   pattern = os.path.join(data_dir, f"{dataset_name}_{split_name}-*")
   files = sorted(glob.glob(pattern))
   if not files:
-    raise errors.MissingInput(f"no files match {pattern}" +
-                              _hint(data_dir, dataset_name, split_name))
+    raise errors.MissingInput(
+        f"no files match {pattern}" +
+        _other_dataset(data_dir, dataset_name, split_name) +
+        _hint(data_dir, dataset_name, split_name))
   for path in files:
     if os.path.isdir(path):
       raise errors.BadInput(f"{path} is a directory, not a TFRecord file")
