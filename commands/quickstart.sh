@@ -17,6 +17,7 @@ EVERY="${EVERY:-300}"
 COMMON=(--dataset_name=cifar10 --studentnet=inception --data_dir=data/demo/cifar10/0.4
         --batch_size=128 --max_number_of_steps="${STEPS}" --num_epochs_per_decay=30
         --learning_rate=0.1 --log_every_n_steps="${EVERY}" --save_checkpoint_steps="${EVERY}"
+        --save_summaries_steps=50
         --seed=0)
 
 echo "quick start: 1/2, the baseline (every example weighs 1)"
@@ -27,7 +28,7 @@ python code/cifar_train_mentornet.py "${COMMON[@]}" --train_log_dir="${RUN_DIR}/
   --loss_p_percentile=0.75 --burn_in_epoch=0 --example_dropout_rates=0.5,17,0.05,83
 
 for run in baseline mentornet_pd; do
-  python code/cifar_eval.py --checkpoint_dir="${RUN_DIR}/${run}" \
+  python code/cifar_eval.py --studentnet=inception --checkpoint_dir="${RUN_DIR}/${run}" \
     --data_dir=data/demo/cifar10/val --eval_all --batch_size=500 \
     --output_csv_file="${RUN_DIR}/${run}/eval.csv"
 done
