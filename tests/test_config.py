@@ -91,3 +91,27 @@ def test_every_record_field_has_its_type_checked():
   assert set(record) <= set(types)
   assert (types["seed"], types["resnet_widths"], types["curriculum"],
           types["use_mentornet"]) == ((int,), (list,), (str,), (bool,))
+
+
+@pytest.mark.parametrize("cls", [
+    config.TrainConfig, config.EvalConfig, config.PrepareConfig,
+    config.MentorNetTrainConfig, config.MentorNetDataConfig,
+    config.MentorNetEvalConfig
+])
+def test_declared_ranges_are_the_checked_ones(cls):
+  """A setting's range is declared once (`low`/`high`, shown in its flag's
+  help) and checked from there: one value past each end is refused in one
+  line naming the flag."""
+  checked = 0
+  for _, field in settings.leaf_fields(cls):
+    name = settings.flat_name(field)
+    for bound, step in (("low", -1), ("high", 1)):
+      limit = field.metadata.get(bound)
+      if limit is None:
+        continue
+      bad = settings.from_flat(cls, {name: limit + step})
+      with pytest.raises(ValueError, match=f"^--{name}={limit + step} must "):
+        settings.check_ranges(bad)
+      settings.check_ranges(settings.from_flat(cls, {name: limit}))
+      checked += 1
+  assert checked, cls

@@ -86,7 +86,8 @@ def config_from_flags(config_class, keep_defaults=(), **overrides):
   notes the ignored TF1 `--master`.
 
   Raises:
-    ValueError: a setting with neither flag nor override, or a bad list.
+    ValueError: a setting with neither flag nor override, a bad list, or a
+      value outside its declared range.
   """
   if "device_id" in FLAGS:
     os.environ["CUDA_VISIBLE_DEVICES"] = FLAGS.device_id
@@ -104,4 +105,6 @@ def config_from_flags(config_class, keep_defaults=(), **overrides):
       values[name] = value
     elif name not in keep_defaults:
       raise errors.BadInput(f"{config_class.__name__}.{name} has no flag")
-  return settings.from_flat(config_class, values)
+  config = settings.from_flat(config_class, values)
+  settings.check_ranges(config)  # every script's flags, from their ranges
+  return config

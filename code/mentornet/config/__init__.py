@@ -137,8 +137,8 @@ class TrainConfig:
     if self.method not in METHODS:
       fail(f"method '{self.method}' is unknown; choose one of "
            f"{', '.join(METHODS)}")
-    for part in (self.model, self.data, self.optimization, self.mentormix,
-                 self.run):
+    settings.check_ranges(self)
+    for part in (self.model, self.optimization, self.mentormix, self.run):
       part.check()
     if self.weighs_examples:
       self.curriculum.check()

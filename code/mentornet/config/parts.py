@@ -87,9 +87,7 @@ class ModelConfig:
                              flag=False)
 
   def check(self):
-    if self.num_residual_units <= 0:
-      fail(f"--num_residual_units={self.num_residual_units} must be "
-           "positive")
+    """What the declared ranges (`settings.check_ranges`) do not say."""
     widths = tuple(self.resnet_widths)
     if not (len(widths) == 3 and 16 <= widths[0] < widths[1] < widths[2]):
       fail(f"--resnet_widths={','.join(map(str, widths))} must be three "
@@ -106,10 +104,6 @@ class DataConfig:
   data_dir: str = setting("", "Directory of the training TFRecords.")
   dataset_name: str = setting("cifar10", "The dataset (cifar10, cifar100).")
   batch_size: int = setting(128, "The number of images in a batch.", low=1)
-
-  def check(self):
-    if self.batch_size <= 0:
-      fail(f"--batch_size={self.batch_size} must be positive")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -135,9 +129,7 @@ class OptimizationConfig:
                                  flag=False)
 
   def check(self):
-    if self.max_number_of_steps <= 0:
-      fail(f"--max_number_of_steps={self.max_number_of_steps} must be "
-           "positive")
+    """What the declared ranges (`settings.check_ranges`) do not say."""
     for name in ("learning_rate", "num_epochs_per_decay"):
       value = getattr(self, name)
       if not (math.isfinite(value) and value > 0):
@@ -255,19 +247,7 @@ class RunConfig:
       False, "Compile the step with XLA (slower than oneDNN on CPU).")
 
   def check(self):
-    if self.log_every_n_steps <= 0:
-      fail(f"--log_every_n_steps={self.log_every_n_steps} must be positive")
-    for name in ("save_summaries_secs", "save_interval_secs"):
-      value = getattr(self, name)
-      if not (math.isfinite(value) and value >= 0):
-        fail(f"--{name}={value} must be a number of seconds >= 0")
-    for name, unit in (("save_summaries_steps", "summarise"),
-                       ("save_checkpoint_steps", "save")):
-      if getattr(self, name) < 0:
-        fail(f"--{name}={getattr(self, name)} must be >= 0 (0: {unit} by "
-             "time and at the end only)")
-    if not 0 <= self.seed <= MAX_SEED:
-      fail(f"--seed={self.seed} must lie in [0, {MAX_SEED}]")
+    """What the declared ranges (`settings.check_ranges`) do not say."""
     if self.distribution_strategy not in STRATEGIES:
       fail(f"--distribution_strategy={self.distribution_strategy} is "
            f"unknown; choose one of {', '.join(STRATEGIES)}")

@@ -11,6 +11,8 @@ config and those names. Pure Python, no TensorFlow.
 
 import dataclasses
 
+from mentornet import errors
+
 
 def setting(default,
             help_text,
@@ -96,6 +98,27 @@ def to_flat(config):
     else:
       flat[flat_name(field)] = value
   return flat
+
+
+def check_ranges(config):
+  """Raises ValueError (`errors.BadInput`), one line naming the flag, for a
+  setting of `config` (its parts too) outside its declared `low`/`high`."""
+  for path, field in leaf_fields(type(config)):
+    low, high = field.metadata.get("low"), field.metadata.get("high")
+    if low is None and high is None:
+      continue
+    owner = config
+    for name in path:
+      owner = getattr(owner, name)
+    value = getattr(owner, field.name)
+    if value is None or ((low is None or value >= low) and
+                         (high is None or value <= high)):
+      continue
+    flag = f"--{flat_name(field)}={value}"
+    if high is not None:
+      raise errors.BadInput(f"{flag} must lie in [{low}, {high}]")
+    raise errors.BadInput(f"{flag} must be " +
+                          ("positive" if low == 1 else f">= {low}"))
 
 
 def flag_help(field):

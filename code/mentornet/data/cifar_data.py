@@ -23,6 +23,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mentornet import errors
+from mentornet.config import settings
 from mentornet.data import datasets
 from mentornet.data import noise
 from mentornet.data import records
@@ -43,18 +44,11 @@ def validate(config):
     raise errors.BadInput(
         f"--dataset_name={config.dataset_name} has no "
         "tensorflow-datasets source to make noisy records from")
-  if not 0.0 <= config.noise_fraction <= 1.0:
-    raise errors.BadInput(
-        f"--noise_fraction={config.noise_fraction} is outside "
-        "[0, 1]")
+  settings.check_ranges(config)  # --noise_fraction, --max_*_examples
   if config.noise_type not in noise.NOISE_TYPES:
     raise errors.BadInput(
         f"--noise_type={config.noise_type} is unknown; choose one"
         f" of {', '.join(noise.NOISE_TYPES)}")
-  if config.max_train_examples < 0 or config.max_test_examples < 0:
-    raise errors.BadInput(
-        "--max_train_examples and --max_test_examples must be "
-        ">= 0 (0 means the whole split)")
   for path in (config.output_dir,
                os.path.join(config.output_dir, config.dataset_name)):
     if os.path.exists(path) and not os.path.isdir(path):

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import errors
+from mentornet.config import settings
 from mentornet.data import datasets
 from mentornet.data import inputs
 from mentornet.data import shards
@@ -142,12 +143,11 @@ def validate(config):
       raise errors.BadInput(
           f"--dump_epoch={config.dump_epoch} must lie in [0, 99]"
           " (or -1: the checkpoint's progress epoch)")
-  if config.batch_size <= 0:
-    raise errors.BadInput(f"--batch_size={config.batch_size} must be positive")
+  settings.check_ranges(config)  # --batch_size, the waits, ...
   for name in ("eval_interval_secs", "timeout_secs", "trainer_wait_secs"):
     value = getattr(config, name)
-    if not 0 <= value < float("inf"):
-      raise errors.BadInput(f"--{name}={value} must be a number >= 0")
+    if not value < float("inf"):
+      raise errors.BadInput(f"--{name}={value} must be a finite number")
   if config.eval_once and config.eval_all:
     raise errors.BadInput("--eval_once and --eval_all exclude each other")
   datasets.get(config.dataset_name)
