@@ -351,7 +351,15 @@ def write_protocol_results(protocol, results, wall_seconds, seed, results_dir,
           "", f"## {title} against the baseline (final accuracy, "
           "points)", ""
       ] + margin_lines(by, method, noises)
-  steps = sorted({int(k) for r in results for k in r["accuracy_by_step"]})
+  # The scheduled checkpoints (a run stopped by SIGTERM also saved the step
+  # it reached; its score is in the JSON, not in this table).
+  every = protocol.save_checkpoint_steps
+  steps = sorted({
+      int(k)
+      for r in results
+      for k in r["accuracy_by_step"]
+      if int(k) % every == 0
+  })
   lines += [
       "", "## Test accuracy at each checkpoint", "",
       "| noise | method | seed | " + " | ".join(map(str, steps)) + " |",
