@@ -96,3 +96,14 @@ def test_bad_arguments_are_one_line(repo, tmp_path):
     lines = stderr.strip().splitlines()
     assert code == 1 and "Traceback" not in stderr, stderr[-2000:]
     assert needle in lines[-1], (args, lines[-1])
+
+
+def test_reading_summaries_leaves_the_loggers_as_they_were(tmp_path):
+  """Reading a run's summaries quiets TensorBoard's reader for a while and
+  puts every logger's level back, NOTSET too (a level left set would hide
+  later INFO lines, e.g. from pytest's caplog)."""
+  import logging  # pylint: disable=g-import-not-at-top
+  names = ("", "absl", "tensorboard")
+  before = {n: logging.getLogger(n).level for n in names}
+  assert compare.read_scalars(str(tmp_path)) == {}
+  assert {n: logging.getLogger(n).level for n in names} == before

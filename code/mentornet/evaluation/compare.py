@@ -11,9 +11,8 @@ what is not there.
 """
 
 import dataclasses
+import logging
 import os
-
-from absl import logging
 
 from mentornet import errors
 from mentornet.evaluation import plot
@@ -43,12 +42,16 @@ def read_scalars(log_dir, prefixes=("",)):
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
   acc = event_accumulator.EventAccumulator(
       log_dir, size_guidance={event_accumulator.TENSORS: 0})
-  verbosity = logging.get_verbosity()
-  logging.set_verbosity(logging.WARNING)  # its "No path found after" lines
+  # Its "No path found after" lines, from TensorBoard's own logger; the
+  # logger's level is put back as it was (NOTSET too, so that it keeps
+  # following its parents).
+  quiet = logging.getLogger("tensorboard")
+  level = quiet.level
+  quiet.setLevel(logging.WARNING)
   try:
     acc.Reload()
   finally:
-    logging.set_verbosity(verbosity)
+    quiet.setLevel(level)
   return {
       tag:
           sorted((e.step, float(tf.make_ndarray(e.tensor_proto)))
