@@ -394,9 +394,8 @@ def plot_protocol(summary, protocol, seed, path):
   """Test accuracy per checkpoint of every method (top) and the clean weight
   share over training of every method with weights (bottom), one column per
   noise, training seed `seed`."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from mentornet.evaluation import plot  # pylint: disable=g-import-not-at-top
+  plt = plot.pyplot()
   runs = {
       (r["noise"], r["method"]): r for r in summary["runs"] if r["seed"] == seed
   }
@@ -433,23 +432,14 @@ def plot_protocol(summary, protocol, seed, path):
     bottom.set_title(f"noise {noise}: correctly labelled share of the weight")
     bottom.set_xlabel("step")
     bottom.set_ylabel("weight share of correct labels")
-    if bottom.has_data():
-      bottom.legend(fontsize=8)
-    else:  # never an empty panel: say why
-      bottom.text(0.5,
-                  0.5,
-                  "no run kept the noise diagnostics",
-                  ha="center",
-                  va="center",
-                  transform=bottom.transAxes)
+    plot.legend_or_note(bottom, "no run kept the noise diagnostics")
   fig.suptitle(
       f"CifarNet on {protocol.images:,} noisy CIFAR-10 images, "
       f"{protocol.steps:,} steps, training seed {seed}\n"
       f"({summary['cpu']})",
       fontsize=10)
   fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
+  plot.save_png(fig, path)
 
 
 # ---------------------------------------------------------------- scale table
@@ -579,9 +569,8 @@ def plot_scale(summary, protocols, margins, path):
   """Accuracy per checkpoint and clean weight share against epochs (one
   colour per method, one line style per protocol, seed 0), and DD -
   baseline against the protocol with the paper's +17.1."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from mentornet.evaluation import plot  # pylint: disable=g-import-not-at-top
+  plt = plot.pyplot()
   fig, (acc_ax, share_ax, margin_ax) = plt.subplots(1, 3, figsize=(17, 5.2))
   for r in summary["runs"]:
     if r["seed"] != 0:
@@ -647,5 +636,4 @@ def plot_scale(summary, protocols, margins, path):
       f"({summary['cpu']})",
       fontsize=10)
   fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
+  plot.save_png(fig, path)

@@ -13,6 +13,8 @@ MentorNet:
       --data_dir=data/cifar10/0.2 --dump_file=runs/nl_0.2.txt
 """
 
+import functools
+
 from absl import flags
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
@@ -40,7 +42,9 @@ def main(argv):
           f"loss {results[step][1]:.4f}")
 
 
+@functools.cache
 def _config():
+  """The flags' config, built once (its notes, e.g. about --master, too)."""
   return flags_lib.config_from_flags(config_lib.EvalConfig,
                                      keep_defaults=("ema_decay",))
 

@@ -213,6 +213,19 @@ def _timed_lines(proc):
   return lines
 
 
+def _start_eval_job(repo, *args):
+  """(start time, the running cifar_eval.py on the demo test split, its
+  timed output lines)."""
+  start = time.time()
+  job = subprocess.Popen(script(repo, "cifar_eval.py", f"--data_dir={VAL}",
+                                *args),
+                         cwd=repo,
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         text=True)
+  return start, job, _timed_lines(job)
+
+
 def _wait_for(lines, needle, seconds):
   deadline = time.time() + seconds
   while time.time() < deadline:
@@ -230,16 +243,9 @@ def test_eval_job_says_what_it_waits_for_and_evaluates_within_seconds(
   (600 s): a waiting line at once, each checkpoint evaluated within seconds
   of its save (the first round at once, the final step's at once)."""
   run, out_csv = tmp_path / "run", tmp_path / "eval.csv"
-  start = time.time()
-  job = subprocess.Popen(script(repo, "cifar_eval.py",
-                                f"--checkpoint_dir={run}", f"--data_dir={VAL}",
-                                f"--output_csv_file={out_csv}",
-                                "--batch_size=500"),
-                         cwd=repo,
-                         stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT,
-                         text=True)
-  lines = _timed_lines(job)
+  start, job, lines = _start_eval_job(repo, f"--checkpoint_dir={run}",
+                                      f"--output_csv_file={out_csv}",
+                                      "--batch_size=500")
   said = _wait_for(lines, "does not exist yet: waiting up to 600 s", 30)
   assert said - start < 5, lines
   trainer = subprocess.run(
@@ -264,19 +270,15 @@ def test_eval_job_says_what_it_waits_for_and_evaluates_within_seconds(
 def test_a_directory_that_does_not_exist_is_said_at_once(repo, tmp_path):
   """README: the job waits --trainer_wait_secs for a trainer to create the
   directory, then exits 1 saying nothing was evaluated."""
-  start = time.time()
-  job = subprocess.Popen(script(repo, "cifar_eval.py",
-                                f"--checkpoint_dir={tmp_path / 'nowhere'}",
-                                f"--data_dir={VAL}", "--trainer_wait_secs=1"),
-                         cwd=repo,
-                         stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT,
-                         text=True)
-  lines = _timed_lines(job)
+  start, job, lines = _start_eval_job(
+      repo, f"--checkpoint_dir={tmp_path / 'nowhere'}", "--trainer_wait_secs=1",
+      "--master=ignored")
   said = _wait_for(lines, "does not exist yet: waiting up to 1 s", 30)
   assert said - start < 5, lines
   assert job.wait(timeout=120) == 1
   assert "nothing was evaluated" in lines[-1][1], lines
+  # The flags are read once: the note on --master comes once.
+  assert sum("--master is a TF1 setting" in l for _, l in lines) == 1, lines
 
 
 class _Config:

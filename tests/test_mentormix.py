@@ -20,6 +20,7 @@ from mentornet.config import EvalConfig
 from mentornet.curriculum import layers
 from mentornet.curriculum import mentormix
 from mentornet.evaluation import evaluate
+from mentornet.evaluation import watch
 from mentornet.models import mentor
 from mentornet.models import optimizers
 from mentornet.models import students
@@ -299,7 +300,7 @@ def test_evaluation_scores_the_averaged_weights(repo, tmp_path):
   training.run(cfg)
   prefix = str(tmp_path / "run" / "model.ckpt-6")
   evaluator = evaluate.Evaluator(
-      evaluate.adopt_training_config(
+      watch.adopt_training_config(
           EvalConfig.from_flat(checkpoint_dir=cfg.run.train_log_dir,
                                data_dir=str(repo / helpers.VAL),
                                batch_size=500))[0])

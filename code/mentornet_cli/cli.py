@@ -29,24 +29,24 @@ FLAGS = flags.FLAGS
 HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")
 # Installed commands whose script is not `<name without mentornet_>.py`.
 SCRIPT_OF_COMMAND = {"mentornet_plot": "plot_runs.py"}
-VERBOSE = ("--verbose" in sys.argv or
-           os.environ.get("MENTORNET_VERBOSE", "") not in ("", "0"))
 
 flags.DEFINE_bool(
     "verbose", False, "Show TensorFlow's own start-up and warning lines (also "
     "MENTORNET_VERBOSE=1).")
 
-if VERBOSE:
+if "--verbose" in sys.argv:
   os.environ["MENTORNET_VERBOSE"] = "1"  # the library's import keeps it loud
 # pylint: disable=g-import-not-at-top,g-bad-import-order,wrong-import-position
 import mentornet  # its import keeps TensorFlow's start-up quiet (or not)
+
+VERBOSE = mentornet.VERBOSE  # --verbose or MENTORNET_VERBOSE=1
 
 
 def load_tensorflow():
   """Imports TensorFlow (quietly unless verbose: `mentornet`'s import hook);
   returns the module."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if not mentornet.VERBOSE:
+  if not VERBOSE:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
   return tf
 

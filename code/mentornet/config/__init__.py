@@ -101,8 +101,6 @@ class TrainConfig:
     use_mentormix = values.pop("use_mentormix", None)
     if "method" not in values and (use_mentornet or use_mentormix):
       values["method"] = MENTORMIX if use_mentormix else MENTORNET
-    if "resnet_widths" in values:
-      values["resnet_widths"] = tuple(values["resnet_widths"])
     return settings.from_flat(cls, values)
 
   def flat(self):
@@ -111,7 +109,7 @@ class TrainConfig:
 
   def replace(self, **changes):
     """A copy with the settings named (flat names) changed."""
-    return TrainConfig.from_flat(**{**self.flat(), **changes})
+    return settings.replace(self, **changes)
 
   @property
   def weighs_examples(self):

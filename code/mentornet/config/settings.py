@@ -64,7 +64,8 @@ def flat_names(config_class):
 
 
 def from_flat(config_class, values):
-  """A `config_class` from a dict of flat names (missing ones: defaults).
+  """A `config_class` from a dict of flat names (missing ones: defaults); a
+  list given for a tuple setting (as JSON holds it) becomes a tuple.
 
   Raises:
     TypeError: a name that is no setting of `config_class`.
@@ -84,8 +85,15 @@ def _build(config_class, values):
     if inner:
       kwargs[field.name] = _build(inner, values)
     elif flat_name(field) in values:
-      kwargs[field.name] = values.pop(flat_name(field))
+      value = values.pop(flat_name(field))
+      kwargs[field.name] = (tuple(value) if field.type is tuple and
+                            isinstance(value, list) else value)
   return config_class(**kwargs)
+
+
+def replace(config, **changes):
+  """A copy of `config` with the settings named (flat names) changed."""
+  return from_flat(type(config), {**to_flat(config), **changes})
 
 
 def to_flat(config):

@@ -25,9 +25,10 @@ class EvalConfig:
   split_name: str | None = setting(
       None, "The split's file prefix (default: test; train with "
       "--mode=dump).")
-  eval_interval_secs: int = setting(600,
-                                    "Least seconds between two evaluations.",
-                                    low=0)
+  eval_interval_secs: int = setting(
+      600, "Least seconds between two rounds of evaluation (the first round, "
+      "the final step's and those left by a gone trainer: at once).",
+      low=0)
   output_csv_file: str = setting("",
                                  "Append step,accuracy,loss rows to this CSV.")
   max_number_of_steps: int = setting(
@@ -63,13 +64,11 @@ class EvalConfig:
   @classmethod
   def from_flat(cls, **values):
     """From flat names (`checkpoint_dir`, `studentnet`, ...)."""
-    if "resnet_widths" in values:
-      values["resnet_widths"] = tuple(values["resnet_widths"])
     return settings.from_flat(cls, values)
 
   def replace(self, **changes):
     """A copy with the settings named (flat names) changed."""
-    return EvalConfig.from_flat(**{**settings.to_flat(self), **changes})
+    return settings.replace(self, **changes)
 
   def with_split(self):
     """The config with `split_name` resolved (test, or train for a dump)."""

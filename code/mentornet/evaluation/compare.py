@@ -105,10 +105,7 @@ def draw(runs, path, title=None):
   if not any(r.accuracy or any(r.series.values()) for r in runs):
     raise errors.BadInput("nothing to draw: " + "; ".join(
         f"{r.label}: {', '.join(r.missing)}" for r in runs))
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+  fig, axes = plot.pyplot().subplots(2, 2, figsize=(10, 7))
   panels = [(None, "test accuracy (per checkpoint)")] + list(SUMMARY_PANELS)
   for axis, (tag, ylabel) in zip(axes.flat, panels):
     for i, run in enumerate(runs):
@@ -124,21 +121,8 @@ def draw(runs, path, title=None):
     axis.set_xlabel("step")
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
-    if axis.has_data():
-      axis.legend(fontsize=8)
-    else:
-      axis.text(0.5,
-                0.5,
-                "no run has it",
-                ha="center",
-                va="center",
-                transform=axis.transAxes)
+    plot.legend_or_note(axis, "no run has it")
   fig.suptitle(title or " vs ".join(r.label for r in runs), fontsize=10)
   fig.tight_layout()
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  tmp = path + ".tmp.png"
-  fig.savefig(tmp, dpi=90)
-  plt.close(fig)
-  os.replace(tmp, path)
-  return path
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  return plot.save_png(fig, path)

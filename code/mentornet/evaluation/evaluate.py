@@ -36,10 +36,6 @@ from mentornet.runs import run_dir
 from mentornet.models import weight_average
 
 EvalError = errors.EvalError
-# The watched run's helpers, also used by `loss_dump`.
-adopt_training_config = watch.adopt_training_config
-latest_checkpoint = watch.latest_checkpoint
-checkpoint_step = watch.checkpoint_step
 
 
 class Unreadable(Exception):

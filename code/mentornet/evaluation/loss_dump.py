@@ -16,6 +16,7 @@ from mentornet import errors
 from mentornet.curriculum import arithmetic
 from mentornet.data import shards
 from mentornet.evaluation import evaluate
+from mentornet.evaluation import watch
 
 FIELDS = ("id", "epoch", "noisy_label", "clean_label", "loss")
 
@@ -31,7 +32,7 @@ def run(config):
   Returns:
     The number of rows written.
   """
-  config, _ = evaluate.adopt_training_config(config.with_split())
+  config, _ = watch.adopt_training_config(config.with_split())
   evaluate.validate(config)
   return dump_losses(config)
 
@@ -56,14 +57,14 @@ def dump_losses(config):
   Returns:
     The number of lines written.
   """
-  path = evaluate.latest_checkpoint(config.checkpoint_dir)
+  path = watch.latest_checkpoint(config.checkpoint_dir)
   files = shards.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
   select = select_subset(shards.count_records(files, config.dataset_name),
                          config.dump_fraction, config.dump_seed)
   epoch = config.dump_epoch
   if epoch < 0:
-    step = evaluate.checkpoint_step(path)
+    step = watch.checkpoint_step(path)
     epoch = arithmetic.progress_epoch(
         step, config.max_number_of_steps or max(step, 1))
   evaluator = evaluate.Evaluator(config, files=files, select=select)

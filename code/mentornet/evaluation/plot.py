@@ -21,11 +21,41 @@ def read_rows(csv_path):
   return tuple(list(column) for column in zip(*rows)) if rows else ([], [], [])
 
 
-def draw_csv(csv_path, title=None):
-  """Draws test accuracy and loss per checkpoint; returns the PNG's path."""
+def pyplot():
+  """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def save_png(fig, path):
+  """Writes `fig` to the PNG `path` atomically (a reader never sees half a
+  picture) and closes it; returns `path`."""
+  tmp = path + ".tmp.png"
+  fig.savefig(tmp, dpi=90)
+  pyplot().close(fig)
+  os.replace(tmp, path)
+  return path
+
+
+def legend_or_note(axis, note):
+  """The axis's legend, or, when nothing was drawn on it, `note` in its
+  middle: never an empty panel without a word."""
+  if axis.has_data():
+    axis.legend(fontsize=8)
+  else:
+    axis.text(0.5,
+              0.5,
+              note,
+              ha="center",
+              va="center",
+              transform=axis.transAxes)
+
+
+def draw_csv(csv_path, title=None):
+  """Draws test accuracy and loss per checkpoint; returns the PNG's path."""
+  plt = pyplot()
   steps, accuracy, loss = read_rows(csv_path)
   fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
   left.plot(steps, accuracy, marker="o", markersize=4)
@@ -38,9 +68,4 @@ def draw_csv(csv_path, title=None):
     axis.grid(alpha=0.3)
   fig.suptitle(title or os.path.dirname(os.path.abspath(csv_path)), fontsize=9)
   fig.tight_layout()
-  path = png_path(csv_path)
-  tmp = path + ".tmp.png"
-  fig.savefig(tmp, dpi=90)
-  plt.close(fig)
-  os.replace(tmp, path)
-  return path
+  return save_png(fig, png_path(csv_path))

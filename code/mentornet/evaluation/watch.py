@@ -152,9 +152,10 @@ def pending(config, adopted, done):
         if checkpoint_step(p) not in done
     ]
     now = time.monotonic()
-    if run_dir.trainer_is_running(config.checkpoint_dir):
+    alive = run_dir.trainer_is_running(config.checkpoint_dir)
+    if alive:
       watch.last_alive = now
-    if config.eval_all or watch.due(new, now, watch.last_alive == now):
+    if config.eval_all or watch.due(new, now, alive):
       for path in new:
         yield path, config
     if config.eval_all or _finished(config, done, watch, now):

@@ -22,8 +22,6 @@ from mentornet.models import students
 from mentornet.runs import checkpoints
 from mentornet.runs import run_dir
 
-STRATEGIES = config_lib.STRATEGIES
-
 Checked = collections.namedtuple(
     "Checked",
     ["files", "dropout_rates", "mentornet_checkpoint", "mentornet_values"])
