@@ -7,18 +7,21 @@
 # checkpoint, the clean labels' share of the weight, the training loss, the learning
 # rate), and the last line names both final accuracies and the picture. About 7 min on an
 # idle 2-core machine; README's quick start gives the measured times and accuracies.
-# Usage: bash commands/quickstart.sh [directory]   (default: runs/quickstart)
+# Usage: bash commands/quickstart.sh [directory [training flags...]]
+#   directory: default runs/quickstart; training flags go to both training scripts, for
+#   example --precision=mixed_bfloat16 (the checkpoints are evaluated in float32).
 # (STEPS and EVERY, 1500 and 300 by default, shorten it for a test.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR="${1:-runs/quickstart}"
+EXTRA=("${@:2}")
 STEPS="${STEPS:-1500}"
 EVERY="${EVERY:-300}"
 COMMON=(--dataset_name=cifar10 --studentnet=inception --data_dir=data/demo/cifar10/0.4
         --batch_size=128 --max_number_of_steps="${STEPS}" --num_epochs_per_decay=30
         --learning_rate=0.1 --log_every_n_steps="${EVERY}" --save_checkpoint_steps="${EVERY}"
         --save_summaries_steps=50
-        --seed=0)
+        --seed=0 ${EXTRA[@]+"${EXTRA[@]}"})
 
 echo "quick start: 1/2, the baseline (every example weighs 1)"
 python code/cifar_train_baseline.py "${COMMON[@]}" --train_log_dir="${RUN_DIR}/baseline"

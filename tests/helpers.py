@@ -1,6 +1,9 @@
 """Helpers several test files share (not tests themselves)."""
 
+import os
 import pathlib
+import subprocess
+import sys
 
 from mentornet import config
 
@@ -24,3 +27,16 @@ def train_config(tmp_path, **kwargs):
   if base.get("use_mentornet"):
     base.setdefault("trained_mentornet_dir", str(REPO / PD))
   return config.TrainConfig.from_flat(**base)
+
+
+def run_script(name, *args, env=None):
+  """`code/<name> args` run in the repository, TensorFlow's start-up notes
+  quiet: the finished process (stdout and stderr as text)."""
+  return subprocess.run(
+      [sys.executable, str(REPO / "code" / name), *args],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+      check=False,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {})),
+      timeout=600)

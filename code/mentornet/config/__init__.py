@@ -26,8 +26,9 @@ from mentornet.config.parts import (
     SCHEDULE_PIECEWISE, SCHEDULE_EXPONENTIAL, SCHEDULE_CONSTANT,
     SCHEDULE_EXPONENTIAL_UNROUNDED, SCHEDULES, CURRICULUM_MENTORNET,
     CURRICULUM_THRESHOLD, CURRICULA, THRESHOLD_PERCENTILE, CURRICULUM_FIELDS,
-    MENTORMIX_FIELDS, STRATEGIES, ModelConfig, DataConfig, OptimizationConfig,
-    CurriculumConfig, MentorMixConfig, RunConfig)
+    MENTORMIX_FIELDS, STRATEGIES, FLOAT32, MIXED_BFLOAT16, MIXED_FLOAT16,
+    PRECISIONS, ModelConfig, DataConfig, OptimizationConfig, CurriculumConfig,
+    MentorMixConfig, RunConfig)
 
 __all__ = [
     "NUM_EPOCHS", "MAX_SEED", "REGULARIZATION_ADDED",
@@ -36,9 +37,10 @@ __all__ = [
     "SCHEDULE_CONSTANT", "SCHEDULE_EXPONENTIAL_UNROUNDED", "SCHEDULES",
     "CURRICULUM_MENTORNET", "CURRICULUM_THRESHOLD", "CURRICULA",
     "THRESHOLD_PERCENTILE", "CURRICULUM_FIELDS", "MENTORMIX_FIELDS",
-    "STRATEGIES", "ModelConfig", "DataConfig", "OptimizationConfig",
-    "CurriculumConfig", "MentorMixConfig", "RunConfig", "BASELINE", "MENTORNET",
-    "MENTORMIX", "METHODS", "MENTORMIX_DEFAULTS", "TrainConfig", "EvalConfig",
+    "STRATEGIES", "FLOAT32", "MIXED_BFLOAT16", "MIXED_FLOAT16", "PRECISIONS",
+    "ModelConfig", "DataConfig", "OptimizationConfig", "CurriculumConfig",
+    "MentorMixConfig", "RunConfig", "BASELINE", "MENTORNET", "MENTORMIX",
+    "METHODS", "MENTORMIX_DEFAULTS", "TrainConfig", "EvalConfig",
     "PrepareConfig", "MentorNetTrainConfig", "MentorNetDataConfig",
     "MentorNetEvalConfig", "MentorNetPictureConfig", "PlotConfig",
     "RUNTIME_FIELDS", "LOCATION_FIELDS", "PATH_FIELDS", "NEW_FIELDS",
@@ -163,7 +165,7 @@ PATH_FIELDS = ("data_dir", "trained_mentornet_dir")
 # Fields that runs of older versions lack: a missing one matches its default
 # (the rules match whatever they are: older versions applied the entry's).
 NEW_FIELDS = ("regularization", "schedule", "curriculum", "use_mentormix",
-              "ema_decay") + MENTORMIX_FIELDS
+              "ema_decay", "precision") + MENTORMIX_FIELDS
 
 
 def default_of(name):

@@ -30,6 +30,10 @@ __all__ = [
     "CURRICULUM_FIELDS",
     "MENTORMIX_FIELDS",
     "STRATEGIES",
+    "FLOAT32",
+    "MIXED_BFLOAT16",
+    "MIXED_FLOAT16",
+    "PRECISIONS",
     "ModelConfig",
     "DataConfig",
     "OptimizationConfig",
@@ -71,6 +75,13 @@ CURRICULA = (CURRICULUM_MENTORNET, CURRICULUM_THRESHOLD)
 # `loss_thresholding_function(loss, para_lambda=0.75)`.
 THRESHOLD_PERCENTILE = 0.75
 
+# The precisions a StudentNet computes in (`models.precision`): float32,
+# the original's; bfloat16 or float16 with float32 variables (Keras' mixed
+# dtype policies).
+FLOAT32, MIXED_BFLOAT16, MIXED_FLOAT16 = ("float32", "mixed_bfloat16",
+                                          "mixed_float16")
+PRECISIONS = (FLOAT32, MIXED_BFLOAT16, MIXED_FLOAT16)
+
 
 @dataclasses.dataclass(kw_only=True)
 class ModelConfig:
@@ -85,6 +96,13 @@ class ModelConfig:
   ema_decay: float = setting(0.0,
                              "Averaged weights for evaluation (0: none).",
                              flag=False)
+  precision: str = setting(
+      FLOAT32, "What the StudentNet computes in: float32 (the original's), "
+      "mixed_bfloat16 (CPUs with avx512_bf16 or amx_bf16, GPUs from compute "
+      "capability 8.0) or mixed_float16 (GPUs, with dynamic loss scaling). "
+      "Variables, losses and the curriculum stay float32; checkpoints are "
+      "interchangeable between precisions.",
+      choices=PRECISIONS)
 
   def check(self):
     """What the declared ranges (`settings.check_ranges`) do not say."""
@@ -96,6 +114,9 @@ class ModelConfig:
            "did)")
     if not 0.0 <= self.ema_decay < 1.0:
       fail(f"ema_decay {self.ema_decay} must lie in [0, 1) (0: none)")
+    if self.precision not in PRECISIONS:
+      fail(f"--precision={self.precision} is unknown; choose one of "
+           f"{', '.join(PRECISIONS)}")
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -27,7 +27,15 @@ CurriculumOutput = collections.namedtuple("CurriculumOutput",
 
 
 class _Curriculum(keras.layers.Layer):
-  """A curriculum layer: `(loss [B], global_step) -> CurriculumOutput`."""
+  """A curriculum layer: `(loss [B], global_step) -> CurriculumOutput`.
+
+  It computes in float32 whatever Keras' global dtype policy (a mixed
+  precision StudentNet's losses are float32 too: `models.precision`).
+  """
+
+  def __init__(self, **kwargs):
+    kwargs["dtype"] = "float32"
+    super().__init__(**kwargs)
 
   def __call__(self, loss, global_step):
     # Keras layers take tensors only as positional arguments; the step may be

@@ -8,6 +8,7 @@ from mentornet import config as config_lib
 from mentornet.curriculum import factory
 from mentornet.models import mentor
 from mentornet.models import optimizers
+from mentornet.models import precision
 from mentornet.models import students
 from mentornet.models import weight_average
 
@@ -119,6 +120,8 @@ def build_training(config, num_examples, checked=None):
   model = build_model(config)
   schedule = optimizers.make_schedule(config.optimization,
                                       config.data.batch_size, num_examples)
-  optimizer = students.get(config.model.studentnet).make_optimizer(schedule)
+  optimizer = precision.wrap_optimizer(
+      students.get(config.model.studentnet).make_optimizer(schedule),
+      config.model.precision)
   optimizer.build(model.trainable_variables)
   return model, schedule, optimizer, make_curriculum(config, checked)

@@ -27,6 +27,12 @@ average is a Keras weight of the model: `save_weights`, `ModelCheckpoint` and
 repeat each epoch). Build the model inside `strategy.scope()` to train under a
 `tf.distribute` strategy; `compile(jit_compile=True)` compiles each step with
 XLA.
+
+Mixed precision: build the student inside `models.precision.scope(
+"mixed_bfloat16")` (or "mixed_float16"); `MentorNetModel` takes its precision
+(the `precision` argument, if given, must name it). The losses, the
+curriculum and its weights stay float32, and `compile` wraps the optimizer in
+Keras' `LossScaleOptimizer` for "mixed_float16".
 """
 
 import os
@@ -40,6 +46,7 @@ from mentornet.curriculum import factory
 from mentornet.curriculum import layers
 from mentornet.curriculum import objective as objective_lib
 from mentornet.models import mentor
+from mentornet.models import precision as precision_lib
 from mentornet.training import fit_inputs
 from mentornet.training import step as step_lib
 
@@ -59,6 +66,23 @@ def _check_arguments(regularization, curriculum, mentornet):
   if curriculum is not None and mentornet is not None:
     raise errors.BadInput("give MentorNetModel a mentornet or a curriculum, "
                           "not both")
+
+
+def _student_precision(student, precision):
+  """The precision a MentorNetModel trains `student` at: the one it was
+  built with, which `precision`, when given, must name (one warning line
+  when this machine has no fast path for it)."""
+  built = precision_lib.policy_of(student)
+  precision_lib.warn_if_slow(built)
+  if precision is None:
+    return built
+  precision_lib.check(precision)
+  if precision != built:
+    raise errors.BadInput(
+        f"precision={precision!r}, but the student computes in "
+        f"{student.compute_dtype} ({built}); build it inside "
+        f"mentornet.models.precision.scope({precision!r})")
+  return precision
 
 
 @keras.saving.register_keras_serializable(package="mentornet")
@@ -81,6 +105,7 @@ class MentorNetModel(keras.Model):
                max_number_of_steps=None,
                seed=0,
                regularization=config_lib.REGULARIZATION_ADDED,
+               precision=None,
                **kwargs):
     """Wraps `student`; the curriculum settings are the scripts' flags.
 
@@ -98,6 +123,8 @@ class MentorNetModel(keras.Model):
       regularization: how the student's `losses` (e.g. kernel regularizers)
         enter the loss: "added" (Keras' way), "scaled_by_weights" (times
         `sum(v) / B`, the original resnet script) or "none".
+      precision: one of `config.PRECISIONS`, the one the student was
+        built with (None: that one); see `models.precision`.
       **kwargs: the curriculum settings of `config.CurriculumConfig` (its
         defaults apply) and `keras.Model` arguments such as `name`.
 
@@ -109,30 +136,33 @@ class MentorNetModel(keras.Model):
         for k in list(kwargs)
         if k in config_lib.CURRICULUM_FIELDS
     }
-    super().__init__(**kwargs)
+    self.precision = _student_precision(student, precision)
+    super().__init__(dtype=self.precision, **kwargs)
     _check_arguments(regularization, curriculum, mentornet)
     settings.pop("trained_mentornet_dir", None)  # the MentorNet is given
     # What `get_config` needs to build this model again (`.keras` files).
-    self._mentornet_path = None
     self._curriculum_args = dict(settings, seed=seed)
-    if curriculum is None:
-      if isinstance(mentornet,
-                    (str, bytes)) or hasattr(mentornet, "__fspath__"):
-        self._mentornet_path = os.fsdecode(mentornet)
-        mentornet = mentor.load_mentornet(self._mentornet_path)
-      curriculum = self._make_curriculum(mentornet, max_number_of_steps,
-                                         factory.FIRST)
+    self._mentornet_path = None
+    self.curriculum = curriculum or self._first_curriculum(
+        mentornet, max_number_of_steps)
     self.student = student
-    self.curriculum = curriculum
     self.regularization = regularization
     self._per_example_loss = None
     reported = (
         CURRICULUM_METRICS[:3] +
-        tuple(k for k in CURRICULUM_METRICS[3:] if k in curriculum.STATS) +
+        tuple(k for k in CURRICULUM_METRICS[3:] if k in self.curriculum.STATS) +
         NOISE_METRICS)
     self._trackers = {name: keras.metrics.Mean(name=name) for name in reported}
     if student.built:
       self.built = True
+
+  def _first_curriculum(self, mentornet, max_number_of_steps):
+    """The curriculum of `mentornet` (an object or a checkpoint path,
+    which `get_config` keeps), or uniform without one."""
+    if isinstance(mentornet, (str, bytes)) or hasattr(mentornet, "__fspath__"):
+      self._mentornet_path = os.fsdecode(mentornet)
+      mentornet = mentor.load_mentornet(self._mentornet_path)
+    return self._make_curriculum(mentornet, max_number_of_steps, factory.FIRST)
 
   def _make_curriculum(self, mentornet, max_number_of_steps, role):
     """A curriculum of this model (`curriculum.factory`, as the scripts'):
@@ -161,6 +191,7 @@ class MentorNetModel(keras.Model):
     config = {
         "name": self.name,
         "regularization": self.regularization,
+        "precision": self.precision,
         "student": keras.saving.serialize_keras_object(self.student),
         "mentornet": self._mentornet_path,
         **self._curriculum_args

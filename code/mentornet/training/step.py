@@ -17,6 +17,7 @@ import tensorflow as tf
 from mentornet.curriculum import layers
 from mentornet.curriculum import mentormix
 from mentornet.curriculum import objective as objective_lib
+from mentornet.models import precision
 from mentornet.models import students
 
 # `weights` weigh the minimised losses; `curriculum_weights` are the
@@ -85,7 +86,7 @@ def _weighted_update(model, optimizer, curriculum, images, labels, loss_fn,
   both steps that has a gradient. Returns (objective, losses,
   predictions)."""
   with tf.GradientTape() as tape:
-    predictions = model(images, training=True)
+    predictions = forward(model, images)
     losses = loss_fn(labels, predictions)
     objective = objective_lib.weighted_objective(losses, curriculum,
                                                  optimizer.iterations,
@@ -93,8 +94,16 @@ def _weighted_update(model, optimizer, curriculum, images, labels, loss_fn,
                                                  global_batch)
     scaled = optimizer.scale_loss(objective.total)
   variables = model.trainable_variables
-  optimizer.apply(tape.gradient(scaled, variables), variables)
+  precision.apply(optimizer, tape.gradient(scaled, variables), variables)
   return objective, losses, predictions
+
+
+def forward(model, images):
+  """The model's training-mode outputs as float32, whatever precision it
+  computes in: the softmax, the losses and the curriculum are float32
+  (`models.precision`). A float32 model's outputs are returned as they
+  are."""
+  return tf.cast(model(images, training=True), tf.float32)
 
 
 def class_ids(labels):
@@ -123,7 +132,7 @@ def _first_pass_losses(model, images, labels, loss_fn):
   ran the first pass's update ops)."""
   statistics = batch_norm_statistics(model)
   saved = [tf.identity(v) for v in statistics]
-  losses = tf.stop_gradient(loss_fn(labels, model(images, training=True)))
+  losses = tf.stop_gradient(loss_fn(labels, forward(model, images)))
   for variable, value in zip(statistics, saved):
     variable.assign(value)
   return losses

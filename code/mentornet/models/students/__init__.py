@@ -48,8 +48,10 @@ class StudentNet:
   Attributes:
     name: `--studentnet`.
     build: `(num_classes, image_size, config) -> keras.Model` returning
-      logits; `config` is the run's `config.ModelConfig` (for
-      architecture flags such as `num_residual_units`).
+      float32 logits; `config` is the run's `config.ModelConfig` (for
+      architecture flags such as `num_residual_units`, and the precision:
+      the builder runs inside `precision.scope`, so its layers compute in
+      it, and keeps in float32 what must be).
     make_optimizer: `schedule -> keras optimizer`.
     rules: {script: `Rules`} for the scripts that train it (`BASELINE`,
       `MENTORNET`, `MENTORMIX`).
@@ -89,10 +91,15 @@ def register(studentnet):
 
 def build_for(model, dataset_name):
   """The StudentNet of a run's model part (`config.ModelConfig`, shared by
-  TrainConfig and EvalConfig) for the dataset `dataset_name`."""
+  TrainConfig and EvalConfig) for the dataset `dataset_name`, its layers
+  computing in `model.precision` (`models.precision`; one warning line when
+  this machine has no fast path for it)."""
+  from mentornet.models import precision  # pylint: disable=g-import-not-at-top
   dataset = datasets.get(dataset_name)
-  return get(model.studentnet).build(dataset.num_classes, dataset.image_size,
-                                     model)
+  precision.warn_if_slow(model.precision)
+  with precision.scope(model.precision):
+    return get(model.studentnet).build(dataset.num_classes, dataset.image_size,
+                                       model)
 
 
 def rules_for(studentnet, script):
@@ -127,9 +134,10 @@ def _resnet32(num_classes, size, config):
 
 
 def _cifarnet(num_classes, size, config):
-  del config
   from mentornet.models.students import cifarnet
-  return cifarnet.cifarnet(num_classes, image_size=size)
+  return cifarnet.cifarnet(num_classes,
+                           image_size=size,
+                           exact_lrn=config.precision == config_lib.FLOAT32)
 
 
 def _tf1_momentum(schedule):

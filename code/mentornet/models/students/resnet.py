@@ -6,6 +6,8 @@ units of widths `widths` and strides (1, 2, 2), then BN, leaky ReLU, global
 average pooling and a fully connected layer. Leaky ReLU slope 0.1, BN epsilon
 0.001 and moving-average decay 0.9, conv kernels N(0, 2 / (k * k * out)), fc
 uniform unit scaling, weight decay 0.0002 * l2_loss on conv and fc kernels.
+Under a mixed precision the convolutions compute in bfloat16 or float16;
+batch normalisation (Keras') and the logits layer in float32.
 """
 
 import math
@@ -114,9 +116,11 @@ def wide_resnet(num_classes,
       in_filters = width
   x = _relu(_bn(x, "final_bn"))
   x = layers.GlobalAveragePooling2D()(x)
-  logits = layers.Dense(num_classes,
-                        name="logit",
-                        kernel_initializer=keras.initializers.VarianceScaling(
-                            1.0, mode="fan_in", distribution="uniform"),
-                        kernel_regularizer=_decay())(x)
+  logits = layers.Dense(
+      num_classes,
+      name="logit",
+      dtype="float32",  # at every precision
+      kernel_initializer=keras.initializers.VarianceScaling(
+          1.0, mode="fan_in", distribution="uniform"),
+      kernel_regularizer=_decay())(x)
   return keras.Model(images, logits, name=name)
