@@ -406,3 +406,44 @@ def test_a_mixed_precision_run_resumes_bit_for_bit(tmp_path, name):
         ("run_config/", "save_counter/")):
       continue
     np.testing.assert_array_equal(a.get_tensor(n), b.get_tensor(n), err_msg=n)
+
+
+@pytest.mark.slow
+def test_float16_skips_and_counts_under_a_mirrored_strategy(
+    tmp_path, monkeypatch):
+  assert len(tf.config.list_logical_devices("CPU")) == 2
+  monkeypatch.setattr(precision, "wrap_optimizer", starting_scale(2.0**100))
+  cfg = helpers.train_config(tmp_path,
+                             max_number_of_steps=3,
+                             precision="mixed_float16",
+                             distribution_strategy="mirrored",
+                             use_mentornet=True,
+                             example_dropout_rates="0.0,100")
+  assert np.isfinite(training.run(cfg)["total_loss"])
+  reader = tf.train.load_checkpoint(str(tmp_path / "run" / "model.ckpt-3"))
+  assert reader.get_tensor(
+      "optimizer/dynamic_scale/.ATTRIBUTES/VARIABLE_VALUE") == 2.0**97
+  assert reader.get_tensor(
+      "optimizer/inner_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == 3
+
+
+def test_a_mentormix_run_trains_in_bfloat16(tmp_path):
+  cfg = helpers.train_config(tmp_path,
+                             use_mentormix=True,
+                             trained_mentornet_dir=str(helpers.REPO /
+                                                       helpers.PD),
+                             studentnet="resnet101",
+                             num_residual_units=1,
+                             resnet_widths=(16, 32, 64),
+                             max_number_of_steps=2,
+                             example_dropout_rates="0.0,100",
+                             ema_decay=0.99,
+                             precision="mixed_bfloat16")
+  metrics = training.run(cfg)
+  assert np.isfinite(metrics["total_loss"])
+  reader = tf.train.load_checkpoint(str(tmp_path / "run" / "model.ckpt-2"))
+  dtypes = reader.get_variable_to_dtype_map()
+  averaged = [n for n in dtypes if n.startswith("weight_average/")]
+  assert averaged and {dtypes[n] for n in averaged} == {tf.float32}
+  assert {dtypes[n] for n in dtypes if n.startswith("model/")
+         } <= {tf.float32, tf.int64}
