@@ -11,6 +11,10 @@ Per-example losses on a 10% subset of the training data, for a data-driven
 MentorNet:
   python code/cifar_eval.py --mode=dump --checkpoint_dir=runs/pd \
       --data_dir=data/cifar10/0.2 --dump_file=runs/nl_0.2.txt
+Every training example ranked by how likely its label is wrong, from the
+curriculum's weights over the run (runs/pd/label_issues.csv):
+  python code/cifar_eval.py --mode=label_issues --checkpoint_dir=runs/pd \
+      --data_dir=data/cifar10/0.2
 """
 
 import functools
@@ -30,10 +34,14 @@ def main(argv):
   del argv
   # pylint: disable=g-import-not-at-top
   from mentornet.evaluation import evaluate
+  from mentornet.evaluation import label_issues
   from mentornet.evaluation import loss_dump
   config = _config()
   if config.mode == "dump":
     loss_dump.run(config)
+    return
+  if config.mode == "label_issues":
+    print(f"wrote {label_issues.run(config)}")
     return
   results = evaluate.run(config)
   if results:

@@ -276,6 +276,9 @@ def test_killed_and_resumed_run_ends_bit_identical(repo, tmp_path):
   assert sorted(got) == sorted(want)
   assert any("seed_generators" in name for name in want)
   assert any("moving_average" in name for name in want)
+  # The label evidence too (the per-example sums of `--mode=label_issues`).
+  seen = "label_evidence/seen/.ATTRIBUTES/VARIABLE_VALUE"
+  assert want[seen].sum() > 0
   for name, value in want.items():  # the run's configuration included
     np.testing.assert_array_equal(got[name], value, err_msg=name)
 

@@ -40,7 +40,7 @@ __all__ = [
     "STRATEGIES", "FLOAT32", "MIXED_BFLOAT16", "MIXED_FLOAT16", "PRECISIONS",
     "ModelConfig", "DataConfig", "OptimizationConfig", "CurriculumConfig",
     "MentorMixConfig", "RunConfig", "BASELINE", "MENTORNET", "MENTORMIX",
-    "METHODS", "MENTORMIX_DEFAULTS", "TrainConfig", "EvalConfig",
+    "METHODS", "MENTORMIX_DEFAULTS", "TrainConfig", "EvalConfig", "EVAL_MODES",
     "PrepareConfig", "MentorNetTrainConfig", "MentorNetDataConfig",
     "MentorNetEvalConfig", "MentorNetPictureConfig", "PlotConfig",
     "RUNTIME_FIELDS", "LOCATION_FIELDS", "PATH_FIELDS", "NEW_FIELDS",
@@ -175,6 +175,7 @@ def default_of(name):
 
 # The other scripts' configurations (`tools.py`), named here too.
 EvalConfig = tools.EvalConfig
+EVAL_MODES = tools.EVAL_MODES
 PrepareConfig = tools.PrepareConfig
 MentorNetTrainConfig = tools.MentorNetTrainConfig
 MentorNetDataConfig = tools.MentorNetDataConfig

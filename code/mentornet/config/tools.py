@@ -10,6 +10,9 @@ from mentornet.config.parts import ModelConfig
 
 setting, section = settings.setting, settings.section
 
+# What the eval job does (`--mode`).
+EVAL_MODES = ("eval", "dump", "label_issues")
+
 
 @dataclasses.dataclass(kw_only=True)
 class EvalConfig:
@@ -50,8 +53,14 @@ class EvalConfig:
   mode: str = setting(
       "eval", "eval: accuracy and loss of checkpoints; dump: per-example "
       "losses `id epoch noisy_label clean_label loss` of the latest "
-      "checkpoint, for data-driven MentorNets.",
-      choices=("eval", "dump"))
+      "checkpoint, for data-driven MentorNets; label_issues: every training "
+      "example ranked by how likely its label is wrong (the curriculum's mean"
+      " weight, the mean loss), from the latest checkpoint, into "
+      "--label_issues_file.",
+      choices=EVAL_MODES)
+  label_issues_file: str = setting(
+      "", "--mode=label_issues: the CSV to write (default: "
+      "<checkpoint_dir>/label_issues.csv; the summary goes beside it).")
   dump_file: str = setting("", "--mode=dump: the file to write.")
   dump_fraction: float = setting(
       0.1, "--mode=dump: fraction of the examples, a seeded subset (the "
@@ -71,9 +80,10 @@ class EvalConfig:
     return settings.replace(self, **changes)
 
   def with_split(self):
-    """The config with `split_name` resolved (test, or train for a dump)."""
+    """The config with `split_name` resolved (test, or train for a dump and
+    label issues)."""
     return self.replace(split_name=self.split_name or
-                        ("train" if self.mode == "dump" else "test"))
+                        ("test" if self.mode == "eval" else "train"))
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -6,6 +6,8 @@
   factory.py     make(): the one place a run's curricula are built
   mentormix.py   MentorMix's draws (partners, factors) and mixup
   objective.py   weighted_objective; the noise diagnostics
+  evidence.py    LabelEvidence: per-example sums over a run (which labels
+                 look wrong)
 
 The names below are the ones the rest of the library uses.
 """

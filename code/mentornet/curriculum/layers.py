@@ -43,6 +43,13 @@ class _Curriculum(keras.layers.Layer):
     return super().__call__(tf.convert_to_tensor(loss),
                             tf.convert_to_tensor(global_step))
 
+  def after_burn_in(self, global_step):
+    """Whether the weights of step `global_step` judge the examples (no
+    burn-in forces them to 1): a bool scalar; always, but for a MentorNet's
+    burn-in."""
+    del global_step
+    return tf.constant(True)
+
 
 class UniformCurriculum(_Curriculum):
   """Every example weighs 1: the baseline, same interface as the MentorNet one."""
@@ -204,6 +211,19 @@ class MentorNetCurriculum(_Curriculum):
     self._epoch_boundaries = arithmetic.epoch_boundaries(
         self.max_number_of_steps)
 
+  def _fed_epoch(self, global_step):
+    """The epoch MentorNet is fed at a step: its progress epoch, or with
+    `fixed_epoch_after_burn_in` at most the burn-in epoch."""
+    epoch = arithmetic.training_epoch(global_step, self.max_number_of_steps,
+                                      self._epoch_boundaries)
+    if self.fixed_epoch_after_burn_in:
+      return tf.minimum(epoch, self.burn_in_epoch)
+    return epoch
+
+  def after_burn_in(self, global_step):
+    cur_epoch = self._fed_epoch(global_step)
+    return tf.logical_not(cur_epoch < self.burn_in_epoch - 1)
+
   def call(self, loss, global_step):
     """Returns the example weights for a batch of per-example losses.
 
@@ -220,11 +240,7 @@ class MentorNetCurriculum(_Curriculum):
           "MentorNetCurriculum needs max_number_of_steps (the "
           "run's total steps) before the first step")
     loss = tf.stop_gradient(tf.cast(loss, tf.float32))
-    epoch = arithmetic.training_epoch(global_step, self.max_number_of_steps,
-                                      self._epoch_boundaries)
-    cur_epoch = epoch
-    if self.fixed_epoch_after_burn_in:
-      cur_epoch = tf.minimum(epoch, self.burn_in_epoch)
+    cur_epoch = self._fed_epoch(global_step)
     dropout_rate = tf.gather(self.example_dropout_rates, cur_epoch)
 
     percentile_loss = arithmetic.nearest_percentile(

@@ -176,7 +176,7 @@ def train_dataset(data_dir,
 
   Returns:
     A `tf.data.Dataset` of dicts {image float32 [B, H, W, 3], label,
-    clean_label, id}.
+    clean_label, id, index (the example's row in `examples`)}.
   """
   if examples is None:
     files = files or shards.record_files(data_dir, dataset_name, split_name)
@@ -190,6 +190,7 @@ def train_dataset(data_dir,
                        position // num_examples,
                        offset=position % num_examples)
     example = {k: v[index] for k, v in arrays.items()}
+    example["index"] = index  # the example's row in the records
     example["image"] = augment(example["image"], pad,
                                tf.stack([tf.cast(seed, tf.int64), position]),
                                preprocessing)

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import errors
+from mentornet import config as config_lib
 from mentornet.config import settings
 from mentornet.data import datasets
 from mentornet.data import inputs
@@ -36,6 +37,7 @@ from mentornet.runs import run_dir
 from mentornet.models import weight_average
 
 EvalError = errors.EvalError
+MODES = config_lib.EVAL_MODES
 
 
 class Unreadable(Exception):
@@ -101,6 +103,11 @@ class Evaluator:
       raise Unreadable("it holds NaN or Inf values")
 
   @tf.function
+  def logits(self, images):
+    """The StudentNet's float32 logits, in inference mode."""
+    return tf.cast(self.model(images, training=False), tf.float32)
+
+  @tf.function
   def example_losses(self, images, labels):
     logits = self.model(images, training=False)
     return students.example_loss(labels, logits)
@@ -121,9 +128,9 @@ def validate(config):
   if not config.checkpoint_dir:
     raise errors.BadInput("--checkpoint_dir is required")
   checkpoints.check_plain_path("checkpoint_dir", config.checkpoint_dir)
-  if config.mode not in ("eval", "dump"):
-    raise errors.BadInput(
-        f"--mode={config.mode} is unknown; choose eval or dump")
+  if config.mode not in MODES:
+    raise errors.BadInput(f"--mode={config.mode} is unknown; choose one of "
+                          f"{', '.join(MODES)}")
   if config.mode == "dump":
     if not 0.0 < config.dump_fraction <= 1.0:
       raise errors.BadInput(

@@ -6,4 +6,6 @@
   mentor.py      the MentorNet network; TF2 and original TF1 checkpoints
   optimizers.py  TF1-style momentum and the original learning-rate schedules
   weight_average.py  averaged weights for evaluation (MentorMix)
+  precision.py   mixed precision: Keras' policies, float16's loss scaling,
+                 the warning when the hardware has no fast path
 """

@@ -28,7 +28,7 @@ from mentornet import errors
 QUARANTINE = "unreadable"
 # Parts of a run's checkpoint that older versions of this project did not
 # write; restored only when present.
-OPTIONAL_PARTS = ("seed_generators", "run_config")
+OPTIONAL_PARTS = ("seed_generators", "run_config", "label_evidence")
 
 Found = collections.namedtuple("Found", ["step", "prefix", "complete"])
 

@@ -7,6 +7,7 @@
   keras_model.py  MentorNetModel: model.fit with a curriculum
   keras_mentormix.py  MentorMixModel: model.fit with MentorMix
   fit_inputs.py   what fit hands a curriculum model: loss, labels, steps
+  fit_metrics.py  the epoch metrics fit reports for a curriculum model
   build.py        strategy, StudentNet, schedule, optimizer, curriculum
   validate.py     flags and the run's record checked before any work
 

@@ -25,12 +25,15 @@ def build_step(config,
                curriculum,
                global_batch,
                mixed_curriculum=None,
-               weight_average=None):
+               weight_average=None,
+               evidence=None):
   """The compiled training step over one distributed batch.
 
   Each replica runs `step.train_step` (or, for a MentorMix run,
-  `step.mentormix_step` with `mixed_curriculum`); then the weight average,
-  if any, is updated. The returned tf.function maps a distributed batch, and
+  `step.mentormix_step` with `mixed_curriculum`) and adds its examples to
+  the label evidence (`curriculum.evidence.LabelEvidence`), if any, when the
+  batch carries their rows (`index`); then the weight average, if any, is
+  updated. The returned tf.function maps a distributed batch, and
   optionally a float32 `[2]` vector of this worker's requests (stop, save),
   to a dict of scalar metrics. The requests are summed over all replicas of
   all workers and returned as `stop_requests` and `save_requests`, so every
@@ -39,7 +42,7 @@ def build_step(config,
   config = build.with_rules(config)
 
   replica_step = _replica_step(config, model, optimizer, curriculum,
-                               global_batch, mixed_curriculum)
+                               global_batch, mixed_curriculum, evidence)
   if config.run.jit_compile and strategy.num_replicas_in_sync == 1:
     replica_step = tf.function(replica_step, jit_compile=True)
 
@@ -62,40 +65,52 @@ def build_step(config,
 
 
 def _replica_step(config, model, optimizer, curriculum, global_batch,
-                  mixed_curriculum):
+                  mixed_curriculum, evidence):
   """One replica's step for `build_step`: `step.train_step`, or
-  `step.mentormix_step` for a MentorMix run, with this worker's requests."""
+  `step.mentormix_step` for a MentorMix run, with this worker's requests,
+  then the label evidence."""
 
   def replica_step(batch, requests):
-    clean_labels = batch.get("clean_label")
-    if clean_labels is None:  # a batch without clean labels: none known
-      clean_labels = tf.fill(tf.shape(batch["label"]),
-                             tf.constant(-1, tf.int64))
-    if config.method == config_lib.MENTORMIX:
-      result = step_lib.mentormix_step(
-          model,
-          optimizer,
-          curriculum,
-          mixed_curriculum,
-          batch["image"],
-          tf.one_hot(batch["label"], model.output_shape[-1]),
-          clean_labels,
-          regularization=config.optimization.regularization,
-          mixup_alpha=config.mentormix.mixup_alpha,
-          seed=config.run.seed,
-          global_batch=global_batch)
-    else:
-      result = step_lib.train_step(
-          model,
-          optimizer,
-          curriculum,
-          batch["image"],
-          batch["label"],
-          clean_labels,
-          regularization=config.optimization.regularization,
-          global_batch=global_batch)
+    # The step being taken, read before the update.
+    step_taken = (tf.identity(optimizer.iterations)
+                  if evidence is not None else None)
+    result = _run_step(config, model, optimizer, curriculum, global_batch,
+                       mixed_curriculum, batch)
+    if evidence is not None and "index" in batch:
+      evidence.update(batch["index"], result.curriculum_losses,
+                      result.curriculum_weights,
+                      curriculum.after_burn_in(step_taken))
     return dict(result.metrics,
                 stop_requests=requests[0],
                 save_requests=requests[1])
 
   return replica_step
+
+
+def _run_step(config, model, optimizer, curriculum, global_batch,
+              mixed_curriculum, batch):
+  """`step.train_step` or `step.mentormix_step` on one replica's batch."""
+  clean_labels = batch.get("clean_label")
+  if clean_labels is None:  # a batch without clean labels: none known
+    clean_labels = tf.fill(tf.shape(batch["label"]), tf.constant(-1, tf.int64))
+  if config.method == config_lib.MENTORMIX:
+    return step_lib.mentormix_step(
+        model,
+        optimizer,
+        curriculum,
+        mixed_curriculum,
+        batch["image"],
+        tf.one_hot(batch["label"], model.output_shape[-1]),
+        clean_labels,
+        regularization=config.optimization.regularization,
+        mixup_alpha=config.mentormix.mixup_alpha,
+        seed=config.run.seed,
+        global_batch=global_batch)
+  return step_lib.train_step(model,
+                             optimizer,
+                             curriculum,
+                             batch["image"],
+                             batch["label"],
+                             clean_labels,
+                             regularization=config.optimization.regularization,
+                             global_batch=global_batch)

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from mentornet import errors
 
-LABEL, CLEAN_LABEL = "label", "clean_label"
+LABEL, CLEAN_LABEL, ID = "label", "clean_label", "id"
 
 
 def per_example_loss_fn(loss):
@@ -90,12 +90,19 @@ def steps_per_epoch(x, batch_size=None, steps=None, validation_split=0.0):
   return math.ceil(num_train / (batch_size or 32))
 
 
+def split_labels(y):
+  """(labels, clean labels or None, example ids or None) of what `fit` gives
+  as `y`: labels, or a dict with "label" and optionally "clean_label" and
+  "id"."""
+  if not isinstance(y, dict):
+    return y, None, None
+  if LABEL not in y or not set(y) <= {LABEL, CLEAN_LABEL, ID}:
+    raise errors.BadInput(
+        f"labels given as a dict must have the key '{LABEL}' and may have "
+        f"'{CLEAN_LABEL}' and '{ID}', got {sorted(y)}")
+  return y[LABEL], y.get(CLEAN_LABEL), y.get(ID)
+
+
 def split_clean_labels(y):
   """(labels, clean labels or None) of what `fit` gives as `y`."""
-  if isinstance(y, dict) and CLEAN_LABEL in y:
-    if set(y) != {LABEL, CLEAN_LABEL}:
-      raise errors.BadInput(
-          f"labels given as a dict must have exactly the keys "
-          f"'{LABEL}' and '{CLEAN_LABEL}', got {sorted(y)}")
-    return y[LABEL], y[CLEAN_LABEL]
-  return y, None
+  return split_labels(y)[:2]

@@ -109,7 +109,8 @@ class MentorMixModel(keras_model.MentorNetModel):
   def train_step(self, data):
     """One step of `training.step.mentormix_step`, the script's step."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    y, clean = fit_inputs.split_clean_labels(y)
+    y, clean, ids = fit_inputs.split_labels(y)
+    step_taken = tf.identity(self.optimizer.iterations)  # before the update
     result = step_lib.mentormix_step(
         self,
         self.optimizer,
@@ -123,6 +124,7 @@ class MentorMixModel(keras_model.MentorNetModel):
         seed=self._curriculum_args["seed"],
         loss_fn=lambda labels, predictions: self._example_losses(
             labels, predictions, sample_weight))
+    self._keep_evidence(ids, result, step_taken)
     return self._report(result, x, y, clean, sample_weight)
 
   def _one_hot(self, labels):

@@ -42,20 +42,17 @@ import tensorflow as tf
 
 from mentornet import errors
 from mentornet import config as config_lib
+from mentornet.curriculum import evidence
 from mentornet.curriculum import factory
 from mentornet.curriculum import layers
-from mentornet.curriculum import objective as objective_lib
 from mentornet.models import mentor
 from mentornet.models import precision as precision_lib
 from mentornet.training import fit_inputs
+from mentornet.training import fit_metrics
 from mentornet.training import step as step_lib
 
-# Epoch means over the examples (the first three) or the steps (the
-# curriculum's own statistics, reported when the curriculum has them).
-CURRICULUM_METRICS = ("weighted_loss", "mean_weight", "data_util",
-                      "percentile_loss", "moving_average")
-# Reported when the labels come with their clean labels (see `train_step`).
-NOISE_METRICS = ("weight_share_clean", "mean_weight_clean", "mean_weight_noisy")
+CURRICULUM_METRICS = fit_metrics.CURRICULUM_METRICS
+NOISE_METRICS = fit_metrics.NOISE_METRICS
 
 
 def _check_arguments(regularization, curriculum, mentornet):
@@ -106,6 +103,7 @@ class MentorNetModel(keras.Model):
                seed=0,
                regularization=config_lib.REGULARIZATION_ADDED,
                precision=None,
+               num_examples=None,
                **kwargs):
     """Wraps `student`; the curriculum settings are the scripts' flags.
 
@@ -125,11 +123,12 @@ class MentorNetModel(keras.Model):
         `sum(v) / B`, the original resnet script) or "none".
       precision: one of `config.PRECISIONS`, the one the student was
         built with (None: that one); see `models.precision`.
+      num_examples: N, to keep the label evidence of examples whose labels
+        come as {"label", "id"} with ids in [0, N) (`label_table`).
       **kwargs: the curriculum settings of `config.CurriculumConfig` (its
         defaults apply) and `keras.Model` arguments such as `name`.
 
-    Raises:
-      ValueError / FileNotFoundError: a bad argument or MentorNet path.
+    Raises ValueError / FileNotFoundError: a bad argument or MentorNet path.
     """
     settings = {
         k: kwargs.pop(k)
@@ -145,14 +144,12 @@ class MentorNetModel(keras.Model):
     self._mentornet_path = None
     self.curriculum = curriculum or self._first_curriculum(
         mentornet, max_number_of_steps)
+    self.label_evidence = (evidence.LabelEvidence(num_examples)
+                           if num_examples is not None else None)
     self.student = student
     self.regularization = regularization
     self._per_example_loss = None
-    reported = (
-        CURRICULUM_METRICS[:3] +
-        tuple(k for k in CURRICULUM_METRICS[3:] if k in self.curriculum.STATS) +
-        NOISE_METRICS)
-    self._trackers = {name: keras.metrics.Mean(name=name) for name in reported}
+    self._trackers = fit_metrics.trackers(self.curriculum.STATS)
     if student.built:
       self.built = True
 
@@ -192,6 +189,8 @@ class MentorNetModel(keras.Model):
         "name": self.name,
         "regularization": self.regularization,
         "precision": self.precision,
+        "num_examples": (self.label_evidence.num_examples
+                         if self.label_evidence is not None else None),
         "student": keras.saving.serialize_keras_object(self.student),
         "mentornet": self._mentornet_path,
         **self._curriculum_args
@@ -280,7 +279,8 @@ class MentorNetModel(keras.Model):
     the compiled metrics see "label", and the noise metrics are reported.
     """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    y, clean = fit_inputs.split_clean_labels(y)
+    y, clean, ids = fit_inputs.split_labels(y)
+    step_taken = tf.identity(self.optimizer.iterations)  # before the update
     result = step_lib.train_step(
         self,
         self.optimizer,
@@ -291,14 +291,43 @@ class MentorNetModel(keras.Model):
         regularization=self.regularization,
         loss_fn=lambda labels, predictions: self._example_losses(
             labels, predictions, sample_weight))
+    self._keep_evidence(ids, result, step_taken)
     return self._report(result, x, y, clean, sample_weight)
+
+  def _keep_evidence(self, ids, result, step_taken):
+    """Adds a step to the label evidence when the labels carry ids."""
+    if ids is None:
+      return
+    if self.label_evidence is None:
+      raise errors.BadInput(
+          "the labels carry 'id', but this model keeps no label evidence: "
+          "give it num_examples=N (ids in [0, N))")
+    self.label_evidence.update(ids, result.curriculum_losses,
+                               result.curriculum_weights,
+                               self.curriculum.after_burn_in(step_taken))
+
+  def label_table(self):
+    """The label evidence kept by `fit`, most suspicious first (see
+    `evaluation.label_issues`): {"rank", "id", "seen", "mean_weight",
+    "mean_loss"}, NumPy arrays of N entries (id: the example's id)."""
+    if self.label_evidence is None:
+      raise errors.BadInput("this model keeps no label evidence: give it "
+                            "num_examples=N and fit labels {'label', 'id'}")
+    table = evidence.ranked(
+        self.label_evidence.numpy(),
+        not isinstance(self.curriculum, layers.UniformCurriculum))
+    table["id"] = table.pop("row")
+    return table
 
   def _report(self, result, x, y, clean, sample_weight):
     """The step's logs: the curriculum's and noise trackers updated from a
     step's `StepResult`, then the compiled metrics on its predictions."""
-    self._update_trackers(result)
+    fit_metrics.update_curriculum_trackers(self._trackers,
+                                           self._metric_named("loss"), result)
     if clean is not None:
-      self._update_noise_trackers(result.curriculum_weights, y, clean)
+      fit_metrics.update_noise_trackers(self._trackers,
+                                        result.curriculum_weights,
+                                        step_lib.class_ids(y), clean)
     results = self.compute_metrics(x,
                                    y,
                                    result.predictions,
@@ -310,32 +339,6 @@ class MentorNetModel(keras.Model):
   def _metric_named(self, name):
     """The metric object named `name` ("loss" is Keras' own)."""
     return next(m for m in self.metrics if m.name == name)
-
-  def _update_trackers(self, result):
-    """Epoch means: over examples, from this replica's batch, and over
-    steps of the curriculum's statistics."""
-    loss = tf.cast(result.losses, tf.float32)
-    self._metric_named("loss").update_state(loss)
-    self._trackers["weighted_loss"].update_state(loss * result.weights)
-    self._trackers["mean_weight"].update_state(result.weights)
-    # The curriculum's own statistic: the share of this batch it used.
-    self._trackers["data_util"].update_state(result.metrics["data_util"],
-                                             sample_weight=tf.shape(loss)[0])
-    for name in CURRICULUM_METRICS[3:]:
-      if name in self._trackers and name in result.metrics:
-        self._trackers[name].update_state(result.metrics[name])
-
-  def _update_noise_trackers(self, weights, y, clean):
-    """Epoch values of the noise metrics: the correctly labelled examples'
-    share of the summed weight, and the mean weights of both groups."""
-    clean_ones, noisy = objective_lib.noise_masks(step_lib.class_ids(y), clean)
-    self._trackers["weight_share_clean"].update_state(clean_ones,
-                                                      sample_weight=weights *
-                                                      (clean_ones + noisy))
-    self._trackers["mean_weight_clean"].update_state(weights,
-                                                     sample_weight=clean_ones)
-    self._trackers["mean_weight_noisy"].update_state(weights,
-                                                     sample_weight=noisy)
 
   def test_step(self, data):
     """Mean loss (every example counted) and the compiled metrics."""

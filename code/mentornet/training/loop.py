@@ -20,6 +20,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from mentornet.curriculum import evidence
 from mentornet.curriculum import objective as objective_lib
 from mentornet import config as config_lib
 from mentornet.data import inputs
@@ -147,6 +148,7 @@ def _build_parts(config, strategy, checked, num_examples):
     mixed = (build.make_mixed_curriculum(config, checked)
              if config.method == config_lib.MENTORMIX else None)
     average = build.make_weight_average(config, model)
+    label_evidence = evidence.LabelEvidence(num_examples)
   # Everything a resumed run needs to continue exactly as the uninterrupted
   # one: the generators of Keras' dropout layers too.
   parts = {
@@ -155,7 +157,8 @@ def _build_parts(config, strategy, checked, num_examples):
       "curriculum": curriculum,
       "seed_generators": checkpoints.rng_states(model),
       "mixed_curriculum": mixed,
-      "weight_average": average
+      "weight_average": average,
+      "label_evidence": label_evidence
   }
   return dict({
       k: v for k, v in parts.items() if v is not None
@@ -185,6 +188,16 @@ def _batches(config, strategy, checked, step):
           inputs.has_clean_labels(examples))
 
 
+def _note_evidence_start(latest, label_evidence, step):
+  """A checkpoint of an older version has no label evidence: the sums start
+  at the step resumed from, and say so."""
+  if step and not checkpoints.has_part(latest, "label_evidence"):
+    label_evidence.start_step.assign(step)
+    logging.info(
+        "%s holds no label evidence (an older version's checkpoint): the "
+        "per-example sums start at step %d", latest, step)
+
+
 class _Loop:
   """The restored run and its per-step duties."""
 
@@ -207,6 +220,8 @@ class _Loop:
                                 may_write=role.is_chief)
     if latest:
       logging.info("resumed from %s", latest)
+      _note_evidence_start(latest, parts["label_evidence"],
+                           int(parts["optimizer"].iterations.value.numpy()))
     self.saver = safety.Saver(
         tf.train.CheckpointManager(checkpoint,
                                    role.write_dir,
@@ -232,7 +247,8 @@ class _Loop:
                                  parts["optimizer"], parts["curriculum"],
                                  config.data.batch_size,
                                  parts.get("mixed_curriculum"),
-                                 parts.get("weight_average"))
+                                 parts.get("weight_average"),
+                                 parts["label_evidence"])
     self.writer = self.role.summary_writer()
     logging.info("%straining %s on %d examples of %s from step %d to %d",
                  "" if self.role.is_chief else f"{self.role.name}: ",

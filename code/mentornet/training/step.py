@@ -23,10 +23,12 @@ from mentornet.models import students
 # `weights` weigh the minimised losses; `curriculum_weights` are the
 # curriculum's weights of the batch's own examples (the same for
 # `train_step`; MentorMix's first weighting), which the noise diagnostics
-# describe.
-StepResult = collections.namedtuple(
-    "StepResult",
-    ["metrics", "losses", "weights", "predictions", "curriculum_weights"])
+# describe, and `curriculum_losses` the losses it weighed (MentorMix's first
+# pass), which the label evidence sums.
+StepResult = collections.namedtuple("StepResult", [
+    "metrics", "losses", "weights", "predictions", "curriculum_weights",
+    "curriculum_losses"
+])
 
 # Metrics that are this replica's share of a sum over the global batch
 # (summed over replicas); every other metric is the same on every replica.
@@ -77,7 +79,7 @@ def train_step(model,
         objective_lib.noise_sums(objective.weights, class_ids(labels),
                                  clean_labels))
   return StepResult(metrics, losses, objective.weights, predictions,
-                    objective.weights)
+                    objective.weights, losses)
 
 
 def _weighted_update(model, optimizer, curriculum, images, labels, loss_fn,
@@ -181,8 +183,8 @@ def mentormix_step(model,
     and predictions.
   """
   global_step = optimizer.iterations
-  first = curriculum(_first_pass_losses(model, images, labels, loss_fn),
-                     global_step)
+  first_losses = _first_pass_losses(model, images, labels, loss_fn)
+  first = curriculum(first_losses, global_step)
   mixed_images, mixed_labels = images, labels
   if mixup_alpha > 0:
     batch_draws = mentormix.draws(first.weights, mixup_alpha,
@@ -197,7 +199,7 @@ def mentormix_step(model,
   metrics = _mentormix_metrics(objective, first, mixed_curriculum, labels,
                                clean_labels)
   return StepResult(metrics, losses, objective.weights, predictions,
-                    first.weights)
+                    first.weights, first_losses)
 
 
 def _mentormix_metrics(objective, first, mixed_curriculum, labels,
