@@ -32,6 +32,7 @@ import numpy as np
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 import hostinfo
 import reproduce
+from mentornet.evaluation import label_issues
 
 flags.DEFINE_list("protocols", ["cpu_1k", "cpu_5k_long", "paper"],
                   "Protocols to analyse (their noise-0.8 runs, seed 0).")
@@ -41,26 +42,6 @@ FLAGS = flags.FLAGS
 
 BURN_IN_EPOCH = 18  # the DD rows' --burn_in_epoch
 DD_METHODS = ("mentornet_dd", "mentornet_dd_as_run")
-
-
-def auroc(scores, positive):
-  """P(score of a positive > score of a negative), ties counting half: the
-  Mann-Whitney statistic over the average ranks."""
-  scores = np.asarray(scores, np.float64)
-  positive = np.asarray(positive, bool)
-  order = np.argsort(scores, kind="mergesort")
-  ranks = np.empty(len(scores))
-  sorted_scores = scores[order]
-  i = 0
-  while i < len(scores):
-    j = i
-    while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-      j += 1
-    ranks[order[i:j + 1]] = (i + j) / 2 + 1
-    i = j + 1
-  n_pos, n_neg = positive.sum(), (~positive).sum()
-  return float(
-      (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def checkpoint_steps(directories):
@@ -139,14 +120,14 @@ def analyse_run(protocol, method, tmp):
     mislabelled = noisy != clean
     entry = {
         "step": step,
-        "loss_auroc": auroc(losses, mislabelled),
+        "loss_auroc": label_issues.auroc(losses, mislabelled),
         "mean_loss_clean": float(losses[~mislabelled].mean()),
         "mean_loss_mislabelled": float(losses[mislabelled].mean())
     }
     if method in DD_METHODS:
       prefix = os.path.join(found[step], f"model.ckpt-{step}")
       weights, average, epoch = dd_weights(losses, prefix, step, protocol.steps)
-      entry.update(weight_auroc=auroc(weights, ~mislabelled),
+      entry.update(weight_auroc=label_issues.auroc(weights, ~mislabelled),
                    moving_average=average,
                    epoch_fed=epoch,
                    mean_weight_clean=float(weights[~mislabelled].mean()),
