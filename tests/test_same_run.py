@@ -583,7 +583,8 @@ def test_a_mentornet_run_of_the_flat_config_version_resumes_bit_for_bit(
   """tests/data/run_78a9a26: 8 MentorNet (PD) steps of a small resnet101
   written by the last version with flat configs (commit 78a9a26), checkpoints
   at steps 4 and 8. Resumed at step 4 by today's nested configs, it reaches
-  the very same step-8 variables, and its record is read as it was written."""
+  the very same step-8 variables, and its record is read as it was written
+  (and rewritten with the settings added since, at their defaults)."""
   stored = repo / "tests" / "data" / "run_78a9a26"
   run = tmp_path / "run"
   shutil.copytree(stored, run)
@@ -599,8 +600,15 @@ def test_a_mentornet_run_of_the_flat_config_version_resumes_bit_for_bit(
                     f"--trained_mentornet_dir={PD}")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert f"resumed from {run}/model.ckpt-4" in proc.stderr
-  assert json.loads((run / "train_config.json").read_text()) == record
+  # Rewritten with the settings added since, at their defaults.
+  assert json.loads(
+      (run / "train_config.json").read_text()) == dict(record,
+                                                       precision="float32")
+  # The label evidence (added since) sums from the step resumed at.
+  assert "holds no label evidence" in proc.stderr
   ours = tf.train.load_checkpoint(str(run / "model.ckpt-8"))
+  assert ours.get_tensor(
+      "label_evidence/start_step/.ATTRIBUTES/VARIABLE_VALUE") == 4
   theirs = tf.train.load_checkpoint(str(stored / "model.ckpt-8"))
   names = [n for n, _ in tf.train.list_variables(str(stored / "model.ckpt-8"))]
   assert len(
@@ -610,6 +618,11 @@ def test_a_mentornet_run_of_the_flat_config_version_resumes_bit_for_bit(
     if name in ("_CHECKPOINTABLE_OBJECT_GRAPH",
                 "save_counter/.ATTRIBUTES/VARIABLE_VALUE"):
       continue  # the resumed run saved once, the stored one twice
+    if name == "run_config/.ATTRIBUTES/VARIABLE_VALUE":  # as the file's
+      assert json.loads(ours.get_tensor(name)) == dict(json.loads(
+          theirs.get_tensor(name)),
+                                                       precision="float32")
+      continue
     np.testing.assert_array_equal(ours.get_tensor(name),
                                   theirs.get_tensor(name),
                                   err_msg=name)
