@@ -181,7 +181,9 @@ def test_sigkill_then_rerun_finishes(repo, tmp_path):
     time.sleep(0.2)
   os.kill(proc.pid, signal.SIGKILL)
   proc.wait()
-  killed_at = tf.train.latest_checkpoint(str(tmp_path))
+  # The newest whole checkpoint on disk: the kill may come between a save
+  # and the state file naming it, and the rerun resumes from the newest.
+  killed_at = checkpoints.complete_prefixes(str(tmp_path), "model.ckpt")[-1]
   step = int(killed_at.rsplit("-", 1)[1])
   assert 0 < step < 400
   avg = ckpt_value(killed_at, "curriculum/moving_average")
