@@ -63,9 +63,11 @@ def bench_dir(*parts):
   return os.path.join(FLAGS.work_dir, "label_issues", *parts)
 
 
-def timed_run(argv, log_path):
+def timed_run(argv, log_path, on_end=None):
   """Runs `argv` (the repository as working directory), its output into
-  `log_path`; returns (wall seconds, CPU seconds of it and its children)."""
+  `log_path`; returns (wall seconds, CPU seconds of it and its children).
+  `on_end(wall, cpu)` is called before a failure (a stop too) is raised, so
+  that the time of an interrupted training is kept."""
   before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.time()
   with open(log_path, "a") as log:
@@ -74,10 +76,12 @@ def timed_run(argv, log_path):
                           stderr=subprocess.STDOUT,
                           check=False)
   after = resource.getrusage(resource.RUSAGE_CHILDREN)
+  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+  if on_end:
+    on_end(time.time() - start, cpu)
   if proc.returncode:
     raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}); see "
                        f"{log_path}")
-  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
   return time.time() - start, cpu
 
 
@@ -100,11 +104,14 @@ def train(method, noise, log_dir, data_dir, num_examples):
                                  0)
   argv = [a for a in argv if not a.startswith("--data_dir=")]
   argv.append(f"--data_dir={data_dir}")
-  wall, cpu = timed_run(argv, os.path.join(log_dir, "bench.log"))
-  times = {"wall": times["wall"] + wall, "cpu": times["cpu"] + cpu}
-  with open(times_path + ".tmp", "w") as f:
-    json.dump(times, f)
-  os.replace(times_path + ".tmp", times_path)
+
+  def keep(wall, cpu):
+    times.update(wall=times["wall"] + wall, cpu=times["cpu"] + cpu)
+    with open(times_path + ".tmp", "w") as f:
+      json.dump(times, f)
+    os.replace(times_path + ".tmp", times_path)
+
+  timed_run(argv, os.path.join(log_dir, "bench.log"), on_end=keep)
   return times["wall"], times["cpu"]
 
 
