@@ -147,13 +147,13 @@ def write_fold_data(noise, serialized, folds):
       os.replace(directory + ".tmp", directory)
 
 
-def heldout_probabilities(noise, run_dirs, examples, folds):
+def heldout_probabilities(noise, run_dirs, examples):
   """Out-of-sample probabilities [N, 10], in record order."""
   from mentornet import config as config_lib  # pylint: disable=g-import-not-at-top
-  from mentornet.evaluation import evaluate  # pylint: disable=g-import-not-at-top
-  from mentornet.evaluation import watch  # pylint: disable=g-import-not-at-top
-  probabilities = np.zeros([len(folds), 10])
+  from mentornet.data import shards  # pylint: disable=g-import-not-at-top
+  from mentornet.evaluation import label_issues  # pylint: disable=g-import-not-at-top
   row_of = {int(i): r for r, i in enumerate(examples["id"])}
+  probabilities = np.zeros([len(row_of), 10])
   for k, run in enumerate(run_dirs):
     config = config_lib.EvalConfig.from_flat(studentnet="inception",
                                              checkpoint_dir=run,
@@ -162,13 +162,10 @@ def heldout_probabilities(noise, run_dirs, examples, folds):
                                                  f"fold{k}_heldout"),
                                              split_name="train",
                                              batch_size=250)
-    evaluator = evaluate.Evaluator(config)
-    evaluator.restore(watch.latest_checkpoint(run))
-    for batch in evaluator.dataset:
-      logits = evaluator.logits(batch["image"]).numpy().astype(np.float64)
-      p = np.exp(logits - logits.max(1, keepdims=True))
-      rows = [row_of[int(i)] for i in batch["id"].numpy()]
-      probabilities[rows] = p / p.sum(1, keepdims=True)
+    files = shards.record_files(config.data_dir, "cifar10", "train")
+    _, scored = label_issues.scored_records(config, files)
+    rows = [row_of[int(i)] for i in scored["id"]]
+    probabilities[rows] = np.exp(scored["log_probabilities"])
   return probabilities
 
 
@@ -219,7 +216,7 @@ def measure_noise(noise):
                  int((folds != k).sum()))
     runs.append(run)
     wall, cpu = wall + w, cpu + c
-  probabilities = heldout_probabilities(noise, runs, examples, folds)
+  probabilities = heldout_probabilities(noise, runs, examples)
   labels = examples["label"].astype(int)
   flagged = cleanlab.filter.find_label_issues(labels, probabilities)
   quality = cleanlab.rank.get_label_quality_scores(labels, probabilities)

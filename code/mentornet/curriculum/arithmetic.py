@@ -195,6 +195,16 @@ def replica_id():
   return 0 if ctx is None else ctx.replica_id_in_sync_group
 
 
+def all_replicas(values):
+  """`values` [b] of every replica, concatenated in replica order (as they
+  are outside a strategy or with one replica): the percentile of the
+  curricula and the label evidence see the whole global batch."""
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None or ctx.num_replicas_in_sync == 1:
+    return values
+  return ctx.all_gather(values, axis=0)
+
+
 def dropout_mask(batch_size, fraction, key, replica=0):
   """{0, 1} masks keeping exactly `kept_count(batch_size, fraction)` entries.
 

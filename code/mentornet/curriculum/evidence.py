@@ -27,16 +27,10 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import errors
+from mentornet.curriculum import arithmetic
 
 # The names of the sums, as variables and as a checkpoint's keys.
 SUMS = ("seen", "weight_sum", "loss_sum")
-
-
-def _all_replicas(values):
-  ctx = tf.distribute.get_replica_context()
-  if ctx is None or ctx.num_replicas_in_sync == 1:
-    return values
-  return ctx.all_gather(values, axis=0)
 
 
 class LabelEvidence(keras.layers.Layer):
@@ -85,9 +79,9 @@ class LabelEvidence(keras.layers.Layer):
       weights: float `[b]` the curriculum's weights.
       counted: scalar bool, whether this step counts (after burn-in).
     """
-    rows = _all_replicas(tf.reshape(tf.cast(rows, tf.int64), [-1, 1]))
-    losses = _all_replicas(tf.cast(losses, tf.float32))
-    weights = _all_replicas(tf.cast(weights, tf.float32))
+    rows = arithmetic.all_replicas(tf.reshape(tf.cast(rows, tf.int64), [-1, 1]))
+    losses = arithmetic.all_replicas(tf.cast(losses, tf.float32))
+    weights = arithmetic.all_replicas(tf.cast(weights, tf.float32))
     scale = tf.cast(counted, tf.float32)
     for variable, values in ((self.seen, tf.ones_like(losses)),
                              (self.weight_sum, weights), (self.loss_sum,

@@ -70,14 +70,6 @@ class UniformCurriculum(_Curriculum):
     })
 
 
-def _all_replicas(loss):
-  """All replicas' losses, so that a percentile matches one-device training."""
-  ctx = tf.distribute.get_replica_context()
-  if ctx is None or ctx.num_replicas_in_sync == 1:
-    return loss
-  return ctx.all_gather(loss, axis=0)
-
-
 class ThresholdCurriculum(_Curriculum):
   """MentorMix's simplest curriculum, its `loss_thresholding_function`: weight
   0 for an example whose loss is at or above the batch's p-percentile, 1
@@ -104,8 +96,8 @@ class ThresholdCurriculum(_Curriculum):
   def call(self, loss, global_step):
     del global_step
     loss = tf.stop_gradient(tf.cast(loss, tf.float32))
-    percentile_loss = arithmetic.nearest_percentile(_all_replicas(loss),
-                                                    np.float64(self._fraction))
+    percentile_loss = arithmetic.nearest_percentile(
+        arithmetic.all_replicas(loss), np.float64(self._fraction))
     v = tf.cast(loss < percentile_loss, tf.float32)
     return CurriculumOutput(
         v, {
@@ -244,7 +236,8 @@ class MentorNetCurriculum(_Curriculum):
     dropout_rate = tf.gather(self.example_dropout_rates, cur_epoch)
 
     percentile_loss = arithmetic.nearest_percentile(
-        _all_replicas(loss), tf.gather(self._percentile_fraction, cur_epoch))
+        arithmetic.all_replicas(loss),
+        tf.gather(self._percentile_fraction, cur_epoch))
     moving_average = (tf.convert_to_tensor(self.moving_average) * self.decay +
                       (1.0 - self.decay) * percentile_loss)
     self.moving_average.assign(moving_average)

@@ -87,27 +87,30 @@ def read_evidence(path, num_examples):
   return sums
 
 
-def predictions(config, files, ids):
-  """(predicted label, probability of the given label, loss) per row of the
-  training records, from the latest checkpoint's StudentNet."""
+def scored_records(config, files):
+  """One ordered pass over the records of `files` with the latest
+  checkpoint's StudentNet (unaugmented images, inference mode).
+
+  Returns:
+    (the checkpoint's path, {"id", "label", "clean_label": [N],
+    "log_probabilities": float64 [N, classes]}), in record order (the rows
+    of the label evidence).
+  """
   evaluator = evaluate.Evaluator(config, files=files)
   path = watch.latest_checkpoint(config.checkpoint_dir)
   evaluator.restore(path)
-  row_of = {int(i): r for r, i in enumerate(ids)}
-  predicted = np.zeros(len(ids), np.int64)
-  probability = np.zeros(len(ids), np.float64)
-  loss = np.zeros(len(ids), np.float64)
+  parts = {key: [] for key in ("id", "label", "clean_label")}
+  log_probabilities = []
   for batch in evaluator.dataset:
     logits = evaluator.logits(batch["image"]).numpy().astype(np.float64)
-    labels = batch["label"].numpy()
     shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = [row_of[int(i)] for i in batch["id"].numpy()]
-    predicted[rows] = logits.argmax(axis=1)
-    given = log_probs[np.arange(len(labels)), labels]
-    probability[rows] = np.exp(given)
-    loss[rows] = -given
-  return path, predicted, probability, loss
+    log_probabilities.append(shifted -
+                             np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+    for key, values in parts.items():
+      values.append(batch[key].numpy())
+  table = {key: np.concatenate(values) for key, values in parts.items()}
+  table["log_probabilities"] = np.concatenate(log_probabilities)
+  return path, table
 
 
 def write_label_issues(config):
@@ -115,25 +118,25 @@ def write_label_issues(config):
   the CSV's path."""
   files = shards.record_files(config.data_dir, config.dataset_name,
                               config.split_name)
-  examples = inputs.load_examples(files, config.dataset_name)
-  ids = examples["id"]
+  path, records = scored_records(config, files)
+  ids, labels = records["id"], records["label"]
   if len(np.unique(ids)) != len(ids):
     raise errors.EvalError(f"the records in {config.data_dir} repeat ids; "
                            "each training example needs its own")
-  path, predicted, probability, final_loss = predictions(config, files, ids)
   sums = read_evidence(path, len(ids))
+  given = records["log_probabilities"][np.arange(len(ids)), labels]
   mean_weight, mean_loss = evidence.means(sums)
   saved, _ = run_dir.saved_record(config.checkpoint_dir, binding=False)
   weighs = bool(saved and
                 (saved.get("use_mentornet") or saved.get("use_mentormix")))
   order = evidence.suspicion_order(mean_weight, mean_loss, weighs)
-  clean = examples["clean_label"]
-  with_truth = inputs.has_clean_labels(examples)
+  clean = records["clean_label"]
+  with_truth = inputs.has_clean_labels(records)
   table = {
       "id": ids,
-      "given_label": examples["label"],
-      "predicted_label": predicted,
-      "probability_given": probability,
+      "given_label": labels,
+      "predicted_label": records["log_probabilities"].argmax(axis=1),
+      "probability_given": np.exp(given),
       "mean_weight": mean_weight,
       "mean_loss": mean_loss
   }
@@ -146,13 +149,12 @@ def write_label_issues(config):
       "%s; sums from step %d)", len(ids),
       "mean weight" if weighs else "mean loss", out, path, sums["start_step"])
   if with_truth:
-    mislabelled = examples["label"] != clean
     scores = {
         "mean_weight": -np.nan_to_num(mean_weight, nan=np.inf),
         "mean_loss": np.nan_to_num(mean_loss, nan=-np.inf),
-        "final_loss": final_loss
+        "final_loss": -given
     }
-    summary = dict(summarise(scores, mislabelled),
+    summary = dict(summarise(scores, labels != clean),
                    checkpoint=path,
                    ranked_by="mean_weight" if weighs else "mean_loss",
                    start_step=sums["start_step"])

@@ -41,8 +41,8 @@ from mentornet.config import PRECISIONS, FLOAT32, MIXED_BFLOAT16, MIXED_FLOAT16
 
 __all__ = [
     "PRECISIONS", "FLOAT32", "MIXED_BFLOAT16", "MIXED_FLOAT16", "scope",
-    "check", "is_mixed", "compute_dtype", "policy_of", "wrap_optimizer",
-    "apply", "cpu_flags", "slow_path_warning", "warn_if_slow"
+    "check", "is_mixed", "policy_of", "wrap_optimizer", "apply", "cpu_flags",
+    "slow_path_warning", "warn_if_slow"
 ]
 
 # CPU flags (Linux /proc/cpuinfo) of a bfloat16 fast path for oneDNN.
@@ -60,16 +60,6 @@ def check(precision):
 
 def is_mixed(precision):
   return precision != FLOAT32
-
-
-def compute_dtype(precision):
-  """The dtype the StudentNet computes in: float32, bfloat16 or float16."""
-  check(precision)
-  return {
-      FLOAT32: "float32",
-      MIXED_BFLOAT16: "bfloat16",
-      MIXED_FLOAT16: "float16"
-  }[precision]
 
 
 @contextlib.contextmanager

@@ -142,8 +142,9 @@ class MentorNetModel(keras.Model):
     # What `get_config` needs to build this model again (`.keras` files).
     self._curriculum_args = dict(settings, seed=seed)
     self._mentornet_path = None
-    self.curriculum = curriculum or self._first_curriculum(
-        mentornet, max_number_of_steps)
+    if curriculum is None:
+      curriculum = self._first_curriculum(mentornet, max_number_of_steps)
+    self.curriculum = curriculum
     self.label_evidence = (evidence.LabelEvidence(num_examples)
                            if num_examples is not None else None)
     self.student = student
