@@ -28,6 +28,7 @@ import dataclasses
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -71,10 +72,21 @@ def timed_run(argv, log_path, on_end=None):
   before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.time()
   with open(log_path, "a") as log:
-    proc = subprocess.run([sys.executable] + argv[1:],
-                          stdout=log,
-                          stderr=subprocess.STDOUT,
-                          check=False)
+    proc = subprocess.Popen([sys.executable] + argv[1:],
+                            stdout=log,
+                            stderr=subprocess.STDOUT)
+    # A stop of this benchmark (SIGTERM, Ctrl-C) goes to the training, which
+    # saves and exits (a second signal is ignored there); then its time is
+    # kept, and the stop raised.
+    previous = {
+        s: signal.signal(s, lambda signum, _: proc.send_signal(signum))
+        for s in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+      proc.wait()
+    finally:
+      for s, handler in previous.items():
+        signal.signal(s, handler)
   after = resource.getrusage(resource.RUSAGE_CHILDREN)
   cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
   if on_end:
