@@ -68,18 +68,11 @@ def _replica_step(config, model, optimizer, curriculum, global_batch,
                   mixed_curriculum, evidence):
   """One replica's step for `build_step`: `step.train_step`, or
   `step.mentormix_step` for a MentorMix run, with this worker's requests,
-  then the label evidence."""
+  keeping the label evidence."""
 
   def replica_step(batch, requests):
-    # The step being taken, read before the update.
-    step_taken = (tf.identity(optimizer.iterations)
-                  if evidence is not None else None)
     result = _run_step(config, model, optimizer, curriculum, global_batch,
-                       mixed_curriculum, batch)
-    if evidence is not None and "index" in batch:
-      evidence.update(batch["index"], result.curriculum_losses,
-                      result.curriculum_weights,
-                      curriculum.after_burn_in(step_taken))
+                       mixed_curriculum, batch, evidence)
     return dict(result.metrics,
                 stop_requests=requests[0],
                 save_requests=requests[1])
@@ -88,8 +81,11 @@ def _replica_step(config, model, optimizer, curriculum, global_batch,
 
 
 def _run_step(config, model, optimizer, curriculum, global_batch,
-              mixed_curriculum, batch):
-  """`step.train_step` or `step.mentormix_step` on one replica's batch."""
+              mixed_curriculum, batch, evidence):
+  """`step.train_step` or `step.mentormix_step` on one replica's batch,
+  keeping the label evidence of its rows ("index") when `evidence` is
+  given."""
+  ids = batch.get("index") if evidence is not None else None
   clean_labels = batch.get("clean_label")
   if clean_labels is None:  # a batch without clean labels: none known
     clean_labels = tf.fill(tf.shape(batch["label"]), tf.constant(-1, tf.int64))
@@ -105,7 +101,9 @@ def _run_step(config, model, optimizer, curriculum, global_batch,
         regularization=config.optimization.regularization,
         mixup_alpha=config.mentormix.mixup_alpha,
         seed=config.run.seed,
-        global_batch=global_batch)
+        global_batch=global_batch,
+        evidence=evidence,
+        ids=ids)
   return step_lib.train_step(model,
                              optimizer,
                              curriculum,
@@ -113,4 +111,6 @@ def _run_step(config, model, optimizer, curriculum, global_batch,
                              batch["label"],
                              clean_labels,
                              regularization=config.optimization.regularization,
-                             global_batch=global_batch)
+                             global_batch=global_batch,
+                             evidence=evidence,
+                             ids=ids)

@@ -110,7 +110,7 @@ class MentorMixModel(keras_model.MentorNetModel):
     """One step of `training.step.mentormix_step`, the script's step."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     y, clean, ids = fit_inputs.split_labels(y)
-    step_taken = tf.identity(self.optimizer.iterations)  # before the update
+    self._check_ids(ids)
     result = step_lib.mentormix_step(
         self,
         self.optimizer,
@@ -123,8 +123,9 @@ class MentorMixModel(keras_model.MentorNetModel):
         mixup_alpha=self.mixup_alpha,
         seed=self._curriculum_args["seed"],
         loss_fn=lambda labels, predictions: self._example_losses(
-            labels, predictions, sample_weight))
-    self._keep_evidence(ids, result, step_taken)
+            labels, predictions, sample_weight),
+        evidence=self.label_evidence,
+        ids=ids)
     return self._report(result, x, y, clean, sample_weight)
 
   def _one_hot(self, labels):

@@ -281,7 +281,7 @@ class MentorNetModel(keras.Model):
     """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     y, clean, ids = fit_inputs.split_labels(y)
-    step_taken = tf.identity(self.optimizer.iterations)  # before the update
+    self._check_ids(ids)
     result = step_lib.train_step(
         self,
         self.optimizer,
@@ -291,21 +291,18 @@ class MentorNetModel(keras.Model):
         clean,
         regularization=self.regularization,
         loss_fn=lambda labels, predictions: self._example_losses(
-            labels, predictions, sample_weight))
-    self._keep_evidence(ids, result, step_taken)
+            labels, predictions, sample_weight),
+        evidence=self.label_evidence,
+        ids=ids)
     return self._report(result, x, y, clean, sample_weight)
 
-  def _keep_evidence(self, ids, result, step_taken):
-    """Adds a step to the label evidence when the labels carry ids."""
-    if ids is None:
-      return
-    if self.label_evidence is None:
+  def _check_ids(self, ids):
+    """Labels with ids need a model that keeps the label evidence (the step
+    adds to it, `step.keep_evidence`)."""
+    if ids is not None and self.label_evidence is None:
       raise errors.BadInput(
           "the labels carry 'id', but this model keeps no label evidence: "
           "give it num_examples=N (ids in [0, N))")
-    self.label_evidence.update(ids, result.curriculum_losses,
-                               result.curriculum_weights,
-                               self.curriculum.after_burn_in(step_taken))
 
   def label_table(self):
     """The label evidence kept by `fit`, most suspicious first (see

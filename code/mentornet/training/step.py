@@ -45,7 +45,9 @@ def train_step(model,
                *,
                regularization,
                loss_fn=students.example_loss,
-               global_batch=None):
+               global_batch=None,
+               evidence=None,
+               ids=None):
   """One replica's training step.
 
   Args:
@@ -62,6 +64,9 @@ def train_step(model,
       `config.REGULARIZATIONS`.
     loss_fn: `(labels, predictions) -> [b]` per-example losses.
     global_batch: the examples of this step over all replicas, if known.
+    evidence, ids: a `curriculum.evidence.LabelEvidence` and this replica's
+      int [b] example rows: the step's losses and weights are added to it
+      (`keep_evidence`). Nothing is kept when either is None.
 
   Returns:
     `StepResult(metrics, losses, weights, predictions)`: the metrics
@@ -69,6 +74,7 @@ def train_step(model,
     statistics), and this replica's per-example losses, weights and
     predictions.
   """
+  step_taken = tf.identity(optimizer.iterations)  # read before the update
   objective, losses, predictions = _weighted_update(model, optimizer,
                                                     curriculum, images, labels,
                                                     loss_fn, regularization,
@@ -78,8 +84,21 @@ def train_step(model,
     metrics.update(
         objective_lib.noise_sums(objective.weights, class_ids(labels),
                                  clean_labels))
-  return StepResult(metrics, losses, objective.weights, predictions,
-                    objective.weights, losses)
+  result = StepResult(metrics, losses, objective.weights, predictions,
+                      objective.weights, losses)
+  keep_evidence(evidence, ids, curriculum, step_taken, result)
+  return result
+
+
+def keep_evidence(evidence, ids, curriculum, step_taken, result):
+  """Adds a step's curriculum losses and weights to the label evidence (the
+  examples `ids`; after the curriculum's burn-in only, by `step_taken`, the
+  step as it was before the update). Does nothing when `evidence` or `ids`
+  is None."""
+  if evidence is None or ids is None:
+    return
+  evidence.update(ids, result.curriculum_losses, result.curriculum_weights,
+                  curriculum.after_burn_in(step_taken))
 
 
 def _weighted_update(model, optimizer, curriculum, images, labels, loss_fn,
@@ -152,7 +171,9 @@ def mentormix_step(model,
                    mixup_alpha,
                    seed,
                    loss_fn=softmax_cross_entropy,
-                   global_batch=None):
+                   global_batch=None,
+                   evidence=None,
+                   ids=None):
   """One replica's MentorMix step, as the original `cifar_train_mentormix.py`.
 
   1. A first pass in training mode gives per-example losses; the batch-norm
@@ -176,6 +197,8 @@ def mentormix_step(model,
     regularization, mixup_alpha, seed: the run's.
     loss_fn: `(soft labels, logits) -> [b]`.
     global_batch: the examples of this step over all replicas, if known.
+    evidence, ids: as `train_step`; the first pass's losses and weights are
+      kept.
 
   Returns:
     `StepResult`: the metrics of the minimised objective and the first
@@ -183,6 +206,7 @@ def mentormix_step(model,
     and predictions.
   """
   global_step = optimizer.iterations
+  step_taken = tf.identity(global_step)  # read before the update
   first_losses = _first_pass_losses(model, images, labels, loss_fn)
   first = curriculum(first_losses, global_step)
   mixed_images, mixed_labels = images, labels
@@ -198,8 +222,10 @@ def mentormix_step(model,
                                                     global_batch)
   metrics = _mentormix_metrics(objective, first, mixed_curriculum, labels,
                                clean_labels)
-  return StepResult(metrics, losses, objective.weights, predictions,
-                    first.weights, first_losses)
+  result = StepResult(metrics, losses, objective.weights, predictions,
+                      first.weights, first_losses)
+  keep_evidence(evidence, ids, curriculum, step_taken, result)
+  return result
 
 
 def _mentormix_metrics(objective, first, mixed_curriculum, labels,
