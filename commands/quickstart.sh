@@ -10,13 +10,15 @@
 # Usage: bash commands/quickstart.sh [directory [training flags...]]
 #   directory: default runs/quickstart; training flags go to both training scripts, for
 #   example --precision=mixed_bfloat16 (the checkpoints are evaluated in float32).
-# (STEPS and EVERY, 1500 and 300 by default, shorten it for a test.)
+# (STEPS and EVERY, 1500 and 300 by default, shorten it for a test; PYTHON, the command
+# that runs the two training scripts, "python" by default.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR="${1:-runs/quickstart}"
 EXTRA=("${@:2}")
 STEPS="${STEPS:-1500}"
 EVERY="${EVERY:-300}"
+read -r -a PY <<< "${PYTHON:-python}"
 COMMON=(--dataset_name=cifar10 --studentnet=inception --data_dir=data/demo/cifar10/0.4
         --batch_size=128 --max_number_of_steps="${STEPS}" --num_epochs_per_decay=30
         --learning_rate=0.1 --log_every_n_steps="${EVERY}" --save_checkpoint_steps="${EVERY}"
@@ -24,9 +26,9 @@ COMMON=(--dataset_name=cifar10 --studentnet=inception --data_dir=data/demo/cifar
         --seed=0 ${EXTRA[@]+"${EXTRA[@]}"})
 
 echo "quick start: 1/2, the baseline (every example weighs 1)"
-python code/cifar_train_baseline.py "${COMMON[@]}" --train_log_dir="${RUN_DIR}/baseline"
+"${PY[@]}" code/cifar_train_baseline.py "${COMMON[@]}" --train_log_dir="${RUN_DIR}/baseline"
 echo "quick start: 2/2, MentorNet PD (the shipped curriculum weighs each example)"
-python code/cifar_train_mentornet.py "${COMMON[@]}" --train_log_dir="${RUN_DIR}/mentornet_pd" \
+"${PY[@]}" code/cifar_train_mentornet.py "${COMMON[@]}" --train_log_dir="${RUN_DIR}/mentornet_pd" \
   --trained_mentornet_dir=mentornet_models/models/mentornet_pd1_g_1/mentornet_pd \
   --loss_p_percentile=0.75 --burn_in_epoch=0 --example_dropout_rates=0.5,17,0.05,83
 
