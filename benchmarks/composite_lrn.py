@@ -33,8 +33,7 @@ def main():
   if len(sys.argv) < 2 or not sys.argv[1].endswith(".py"):
     sys.exit("usage: python benchmarks/composite_lrn.py SCRIPT.py [FLAGS...]")
   students.register(
-      dataclasses.replace(students.get("inception"),
-                          build=_composite_cifarnet))
+      dataclasses.replace(students.get("inception"), build=_composite_cifarnet))
   script = sys.argv[1]
   sys.argv = sys.argv[1:]
   sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
