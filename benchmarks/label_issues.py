@@ -301,7 +301,9 @@ def lines_for(result):
       f"{result['cleanlab_version']}, `requirements-benchmarks.txt`).",
       f"Machine: {result['machine']}. Protocol: the first 1,000 CIFAR-10 "
       f"images, CifarNet, {steps()} steps, decay at {FLAGS.decay_step}; "
-      f"cleanlab on {FLAGS.folds}-fold out-of-sample probabilities.", ""
+      f"cleanlab on {FLAGS.folds}-fold out-of-sample probabilities. Training "
+      "time: the sum over a ranking's trainings (cleanlab: its folds); wall "
+      "time depends on what else ran, CPU time is the comparable cost.", ""
   ]
   for noise, table in result["noises"].items():
     lines += [
