@@ -188,17 +188,14 @@ def mentormix_step(model,
   Args:
     model, optimizer: as `train_step`.
     curriculum: the first weighting.
-    mixed_curriculum: the second weighting (`UniformCurriculum` without the
-      second reweight).
+    mixed_curriculum: the second weighting (uniform without the 2nd reweight).
     images: this replica's images.
     labels: float [b, K] one-hot labels.
-    clean_labels: int [b] clean labels or None (the first weighting's noise
-      diagnostics).
+    clean_labels: int [b] or None (the first weighting's noise diagnostics).
     regularization, mixup_alpha, seed: the run's.
     loss_fn: `(soft labels, logits) -> [b]`.
     global_batch: the examples of this step over all replicas, if known.
-    evidence, ids: as `train_step`; the first pass's losses and weights are
-      kept.
+    evidence, ids: as `train_step` (the first pass's losses are kept).
 
   Returns:
     `StepResult`: the metrics of the minimised objective and the first
@@ -209,12 +206,8 @@ def mentormix_step(model,
   step_taken = tf.identity(global_step)  # read before the update
   first_losses = _first_pass_losses(model, images, labels, loss_fn)
   first = curriculum(first_losses, global_step)
-  mixed_images, mixed_labels = images, labels
-  if mixup_alpha > 0:
-    batch_draws = mentormix.draws(first.weights, mixup_alpha,
-                                  mentormix.step_seed(seed, global_step))
-    mixed_images, mixed_labels = mentormix.mix(images, labels, first.weights,
-                                               batch_draws)
+  mixed_images, mixed_labels = _guided_mix(images, labels, first.weights,
+                                           mixup_alpha, seed, global_step)
   objective, losses, predictions = _weighted_update(model, optimizer,
                                                     mixed_curriculum,
                                                     mixed_images, mixed_labels,
@@ -226,6 +219,17 @@ def mentormix_step(model,
                       first.weights, first_losses)
   keep_evidence(evidence, ids, curriculum, step_taken, result)
   return result
+
+
+def _guided_mix(images, labels, weights, mixup_alpha, seed, global_step):
+  """Mixup guided by the first weighting (`curriculum.mentormix`), its draws
+  keyed by (seed, step, replica); the batch unmixed when `mixup_alpha` <=
+  0."""
+  if mixup_alpha <= 0:
+    return images, labels
+  batch_draws = mentormix.draws(weights, mixup_alpha,
+                                mentormix.step_seed(seed, global_step))
+  return mentormix.mix(images, labels, weights, batch_draws)
 
 
 def _mentormix_metrics(objective, first, mixed_curriculum, labels,
