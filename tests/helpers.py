@@ -32,11 +32,18 @@ def train_config(tmp_path, **kwargs):
 def run_script(name, *args, env=None):
   """`code/<name> args` run in the repository, TensorFlow's start-up notes
   quiet: the finished process (stdout and stderr as text)."""
-  return subprocess.run(
-      [sys.executable, str(REPO / "code" / name), *args],
-      cwd=REPO,
-      capture_output=True,
-      text=True,
-      check=False,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {})),
-      timeout=600)
+  return run_file(REPO / "code" / name, *args, env=env)
+
+
+def run_file(path, *args, env=None):
+  """`python <path> args` (a path in or outside the repository), as
+  `run_script`."""
+  return subprocess.run([sys.executable, str(path), *args],
+                        cwd=REPO,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        env=dict(os.environ,
+                                 TF_CPP_MIN_LOG_LEVEL="2",
+                                 **(env or {})),
+                        timeout=600)

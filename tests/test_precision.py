@@ -455,9 +455,6 @@ def test_composite_lrn_runs_a_script_with_float32_cifarnet_on_the_formula(
   benchmarks/precision_quickstart.sh): the script it runs builds a float32
   `inception` whose LRN layers use the composite formula, and sees its own
   arguments; without a script it stops with its usage line."""
-  import os  # pylint: disable=g-import-not-at-top
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
   script = tmp_path / "show.py"
   script.write_text(
       "import sys\n"
@@ -467,27 +464,15 @@ def test_composite_lrn_runs_a_script_with_float32_cifarnet_on_the_formula(
       " 'cifar10')\n"
       "print(sys.argv[1:], [layer.exact for layer in model.layers"
       " if layer.name.startswith('norm')])\n")
-  wrapper = str(helpers.REPO / "benchmarks" / "composite_lrn.py")
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  shown = subprocess.run([sys.executable, wrapper,
-                          str(script), "--flag=1"],
-                         capture_output=True,
-                         text=True,
-                         env=env,
-                         check=False,
-                         timeout=300)
+  wrapper = helpers.REPO / "benchmarks" / "composite_lrn.py"
+  shown = helpers.run_file(wrapper, script, "--flag=1")
   assert shown.returncode == 0, shown.stderr
   assert shown.stdout.strip() == "['--flag=1'] [False, False]"
   plain = students.build_for(config.ModelConfig(studentnet="inception"),
                              "cifar10")
   assert [l.exact for l in plain.layers if l.name.startswith("norm")
          ] == [True, True]
-  usage = subprocess.run([sys.executable, wrapper],
-                         capture_output=True,
-                         text=True,
-                         env=env,
-                         check=False,
-                         timeout=300)
+  usage = helpers.run_file(wrapper)
   assert usage.returncode == 1
   assert usage.stderr.strip() == (
       "usage: python benchmarks/composite_lrn.py SCRIPT.py [FLAGS...]")
