@@ -100,6 +100,7 @@ def timed_run(argv, log_path, on_end=None):
 def train(method, noise, log_dir, data_dir, num_examples):
   """Trains one run to --steps (resumes; reuses a finished one). Returns its
   (wall, CPU) seconds, accumulated over every invocation."""
+  from mentornet.runs import run_dir  # pylint: disable=g-import-not-at-top
   os.makedirs(log_dir, exist_ok=True)
   times_path = os.path.join(log_dir, "bench_times.json")
   times = {"wall": 0.0, "cpu": 0.0}
@@ -119,9 +120,7 @@ def train(method, noise, log_dir, data_dir, num_examples):
 
   def keep(wall, cpu):
     times.update(wall=times["wall"] + wall, cpu=times["cpu"] + cpu)
-    with open(times_path + ".tmp", "w") as f:
-      json.dump(times, f)
-    os.replace(times_path + ".tmp", times_path)
+    run_dir.write_json_atomically(times_path, times)
 
   timed_run(argv, os.path.join(log_dir, "bench.log"), on_end=keep)
   return times["wall"], times["cpu"]

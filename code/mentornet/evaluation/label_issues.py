@@ -22,7 +22,6 @@ labelled examples.
 """
 
 import csv
-import json
 import os
 
 from absl import logging
@@ -158,8 +157,8 @@ def write_label_issues(config):
                    checkpoint=path,
                    ranked_by="mean_weight" if weighs else "mean_loss",
                    start_step=sums["start_step"])
-    _write_json(os.path.join(os.path.dirname(out) or ".", SUMMARY_FILE),
-                summary)
+    run_dir.write_json_atomically(
+        os.path.join(os.path.dirname(out) or ".", SUMMARY_FILE), summary)
   return out
 
 
@@ -178,13 +177,6 @@ def _write_csv(path, table, order):
             "" if isinstance(value, float) and np.isnan(value) else
             f"{value:.6f}" if isinstance(value, float) else int(value))
       writer.writerow(values[name] for name in columns)
-  os.replace(tmp, path)
-
-
-def _write_json(path, data):
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(data, f, indent=1)
   os.replace(tmp, path)
 
 
