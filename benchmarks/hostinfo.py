@@ -24,10 +24,9 @@ def host():
 def write_results(results_dir, name, result, lines):
   """Writes `<name>.json` (the figures) and `<name>.md` (the table) into
   `results_dir`, and prints the table."""
-  import json  # pylint: disable=g-import-not-at-top
+  from mentornet import files  # pylint: disable=g-import-not-at-top
   os.makedirs(results_dir, exist_ok=True)
-  with open(os.path.join(results_dir, name + ".json"), "w") as f:
-    json.dump(result, f, indent=1)
-  with open(os.path.join(results_dir, name + ".md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
+  files.write_json_atomically(os.path.join(results_dir, name + ".json"), result)
+  files.write_text_atomically(os.path.join(results_dir, name + ".md"),
+                              "\n".join(lines) + "\n")
   print("\n".join(lines))

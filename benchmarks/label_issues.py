@@ -38,6 +38,7 @@ from absl import flags
 import numpy as np
 
 import hostinfo
+from mentornet import files
 import reproduce
 
 # reproduce.py's flags serve here too: --work_dir (its cpu_1k data, and
@@ -100,7 +101,6 @@ def timed_run(argv, log_path, on_end=None):
 def train(method, noise, log_dir, data_dir, num_examples):
   """Trains one run to --steps (resumes; reuses a finished one). Returns its
   (wall, CPU) seconds, accumulated over every invocation."""
-  from mentornet.runs import run_dir  # pylint: disable=g-import-not-at-top
   os.makedirs(log_dir, exist_ok=True)
   times_path = os.path.join(log_dir, "bench_times.json")
   times = {"wall": 0.0, "cpu": 0.0}
@@ -120,7 +120,7 @@ def train(method, noise, log_dir, data_dir, num_examples):
 
   def keep(wall, cpu):
     times.update(wall=times["wall"] + wall, cpu=times["cpu"] + cpu)
-    run_dir.write_json_atomically(times_path, times)
+    files.write_json_atomically(times_path, times)
 
   timed_run(argv, os.path.join(log_dir, "bench.log"), on_end=keep)
   return times["wall"], times["cpu"]
@@ -131,10 +131,10 @@ def noise_records(noise):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from mentornet.data import inputs  # pylint: disable=g-import-not-at-top
   from mentornet.data import shards  # pylint: disable=g-import-not-at-top
-  files = shards.record_files(os.path.join(data_root(), "cifar10", noise),
-                              "cifar10", "train")
-  serialized = [r.numpy() for r in tf.data.TFRecordDataset(files)]
-  examples = inputs.load_examples(files, "cifar10")
+  records = shards.record_files(os.path.join(data_root(), "cifar10", noise),
+                                "cifar10", "train")
+  serialized = [r.numpy() for r in tf.data.TFRecordDataset(records)]
+  examples = inputs.load_examples(records, "cifar10")
   return serialized, examples
 
 
@@ -173,8 +173,8 @@ def heldout_probabilities(noise, run_dirs, examples):
                                                  f"fold{k}_heldout"),
                                              split_name="train",
                                              batch_size=250)
-    files = shards.record_files(config.data_dir, "cifar10", "train")
-    _, scored = label_issues.scored_records(config, files)
+    records = shards.record_files(config.data_dir, "cifar10", "train")
+    _, scored = label_issues.scored_records(config, records)
     rows = [row_of[int(i)] for i in scored["id"]]
     probabilities[rows] = np.exp(scored["log_probabilities"])
   return probabilities

@@ -59,6 +59,7 @@ from absl import flags
 
 from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
 import hostinfo
+from mentornet import files
 import reproduce_report as report
 
 flags.DEFINE_enum("protocol", "cpu_1k", ["cpu_1k", "cpu_5k_long", "paper"],
@@ -331,16 +332,6 @@ def prepare_data(protocol, data_root):
                                  max_train_examples=protocol.train_examples))
 
 
-def _write_json(path, value):
-  """Atomically: a kill leaves the old file or the new one, never half."""
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(value, f, indent=1)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
-
-
 def _read_json(path, default):
   if not os.path.exists(path):
     return default
@@ -443,7 +434,7 @@ def run_one(protocol, method, noise, seed):
       "open": True
   }
   history.append(part)
-  _write_json(history_path, history)
+  files.write_json_atomically(history_path, history)
   start = time.perf_counter()
   with _Children() as children:
     trainer = children.start(command, os.path.join(log_dir, "train.log"))
@@ -460,7 +451,7 @@ def run_one(protocol, method, noise, seed):
               end_step=_latest_step(log_dir),
               train_exit=train_code,
               eval_exit=eval_code)
-  _write_json(history_path, history)
+  files.write_json_atomically(history_path, history)
   if stopped:
     print(
         f"stopped {log_dir} at step {part['end_step']}; the same command "
@@ -479,7 +470,7 @@ def run_one(protocol, method, noise, seed):
                 folder=protocol_name(protocol, seed),
                 command=shlex.join(command),
                 eval_command=shlex.join(evaluation))
-  _write_json(done, result)
+  files.write_json_atomically(done, result)
   print(
       f"{protocol.name} {noise} {method} seed {seed}: final "
       f"{result['final_accuracy']:.4f} best {result['best_accuracy']:.4f} "

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from mentornet import errors
+from mentornet import files
 from mentornet.curriculum import evidence
 from mentornet.data import inputs
 from mentornet.data import shards
@@ -86,8 +87,8 @@ def read_evidence(path, num_examples):
   return sums
 
 
-def scored_records(config, files):
-  """One ordered pass over the records of `files` with the latest
+def scored_records(config, record_files):
+  """One ordered pass over the records of `record_files` with the latest
   checkpoint's StudentNet (unaugmented images, inference mode).
 
   Returns:
@@ -95,7 +96,7 @@ def scored_records(config, files):
     "log_probabilities": float64 [N, classes]}), in record order (the rows
     of the label evidence).
   """
-  evaluator = evaluate.Evaluator(config, files=files)
+  evaluator = evaluate.Evaluator(config, files=record_files)
   path = watch.latest_checkpoint(config.checkpoint_dir)
   evaluator.restore(path)
   parts = {key: [] for key in ("id", "label", "clean_label")}
@@ -115,9 +116,9 @@ def scored_records(config, files):
 def write_label_issues(config):
   """Writes the ranked CSV (and the summary, given clean labels); returns
   the CSV's path."""
-  files = shards.record_files(config.data_dir, config.dataset_name,
-                              config.split_name)
-  path, records = scored_records(config, files)
+  record_files = shards.record_files(config.data_dir, config.dataset_name,
+                                     config.split_name)
+  path, records = scored_records(config, record_files)
   ids, labels = records["id"], records["label"]
   if len(np.unique(ids)) != len(ids):
     raise errors.EvalError(f"the records in {config.data_dir} repeat ids; "
@@ -157,7 +158,7 @@ def write_label_issues(config):
                    checkpoint=path,
                    ranked_by="mean_weight" if weighs else "mean_loss",
                    start_step=sums["start_step"])
-    run_dir.write_json_atomically(
+    files.write_json_atomically(
         os.path.join(os.path.dirname(out) or ".", SUMMARY_FILE), summary)
   return out
 
@@ -165,8 +166,7 @@ def write_label_issues(config):
 def _write_csv(path, table, order):
   """The rows in `order`, atomically."""
   columns = COLUMNS + (("true_label",) if "true_label" in table else ())
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="") as f:
+  with files.atomic_file(path, newline="") as f:
     writer = csv.writer(f)
     writer.writerow(columns)
     for rank, row in enumerate(order, 1):
@@ -177,7 +177,6 @@ def _write_csv(path, table, order):
             "" if isinstance(value, float) and np.isnan(value) else
             f"{value:.6f}" if isinstance(value, float) else int(value))
       writer.writerow(values[name] for name in columns)
-  os.replace(tmp, path)
 
 
 def auroc(scores, positives):

@@ -7,12 +7,11 @@ made it). `dump_losses` writes one for the latest checkpoint of a run;
 `read_loss_dump` reads it back (also comma-separated files with a header).
 """
 
-import os
-
 from absl import logging
 import numpy as np
 
 from mentornet import errors
+from mentornet import files
 from mentornet.curriculum import arithmetic
 from mentornet.data import shards
 from mentornet.evaluation import evaluate
@@ -58,16 +57,16 @@ def dump_losses(config):
     The number of lines written.
   """
   path = watch.latest_checkpoint(config.checkpoint_dir)
-  files = shards.record_files(config.data_dir, config.dataset_name,
-                              config.split_name)
-  select = select_subset(shards.count_records(files, config.dataset_name),
+  records = shards.record_files(config.data_dir, config.dataset_name,
+                                config.split_name)
+  select = select_subset(shards.count_records(records, config.dataset_name),
                          config.dump_fraction, config.dump_seed)
   epoch = config.dump_epoch
   if epoch < 0:
     step = watch.checkpoint_step(path)
     epoch = arithmetic.progress_epoch(
         step, config.max_number_of_steps or max(step, 1))
-  evaluator = evaluate.Evaluator(config, files=files, select=select)
+  evaluator = evaluate.Evaluator(config, files=records, select=select)
   evaluator.restore(path)
   lines = []
   for batch in evaluator.dataset:
@@ -78,10 +77,8 @@ def dump_losses(config):
   if any(line.split()[3] == "-1" for line in lines):
     logging.warning("the records have no clean labels: the dump cannot train"
                     " a data-driven MentorNet")
-  tmp = config.dump_file + ".tmp"
-  with open(tmp, "w") as f:
+  with files.atomic_file(config.dump_file) as f:
     f.writelines(lines)
-  os.replace(tmp, config.dump_file)
   logging.info("wrote %d lines (epoch %d, checkpoint %s) to %s", len(lines),
                epoch, path, config.dump_file)
   return len(lines)

@@ -7,6 +7,8 @@ job redraws it after every row it adds.
 import csv
 import os
 
+from mentornet import files
+
 
 def png_path(csv_path):
   """`runs/x/eval.csv` -> `runs/x/eval.png`."""
@@ -32,10 +34,11 @@ def pyplot():
 def save_png(fig, path):
   """Writes `fig` to the PNG `path` atomically (a reader never sees half a
   picture) and closes it; returns `path`."""
-  tmp = path + ".tmp.png"
-  fig.savefig(tmp, dpi=90)
-  pyplot().close(fig)
-  os.replace(tmp, path)
+  try:
+    with files.atomic_file(path, "wb") as f:
+      fig.savefig(f, format="png", dpi=90)
+  finally:
+    pyplot().close(fig)
   return path
 
 

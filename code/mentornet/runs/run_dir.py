@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 
 from absl import logging
@@ -24,6 +23,7 @@ import tensorflow as tf
 
 from mentornet import config as config_lib
 from mentornet import errors
+from mentornet import files
 from mentornet.config import settings
 from mentornet.runs import checkpoints
 
@@ -32,26 +32,6 @@ CHECKPOINT_NAME = "model.ckpt"  # a StudentNet run's checkpoint files
 LOCK_FILE = ".trainer.lock"
 
 DirectoryInUse = errors.DirectoryInUse
-
-
-def write_json_atomically(path, value):
-  """Writes `value` as JSON to `path` through a temporary file and a rename.
-
-  A failure (disk full, a kill) leaves the old file, if any, untouched.
-  """
-  directory = os.path.dirname(path) or "."
-  fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-  try:
-    os.fchmod(fd, 0o644)  # mkstemp makes it private
-    with os.fdopen(fd, "w") as f:
-      json.dump(value, f, indent=1)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    with contextlib.suppress(OSError):
-      os.remove(tmp)
-    raise
 
 
 def read_json(path):
@@ -80,7 +60,7 @@ def save_config(directory, value, name=CONFIG_FILE):
   path = os.path.join(directory, name)
   if read_json(path) == value:
     return False
-  write_json_atomically(path, value)
+  files.write_json_atomically(path, value)
   return True
 
 
