@@ -247,10 +247,9 @@ def test_no_function_is_longer_than_sixty_lines(repo):
 # Rooms, lowest first: a room may import the ones before it, never after.
 ROOMS = [
     "mentornet.errors", "mentornet.files", "mentornet.config",
-    "mentornet.registry",
-    "mentornet.data", "mentornet.models", "mentornet.curriculum",
-    "mentornet.runs", "mentornet.training", "mentornet.evaluation",
-    "mentornet.learning"
+    "mentornet.registry", "mentornet.data", "mentornet.models",
+    "mentornet.curriculum", "mentornet.runs", "mentornet.training",
+    "mentornet.evaluation", "mentornet.learning"
 ]
 
 
