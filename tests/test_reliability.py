@@ -186,11 +186,7 @@ def test_signal_saves_the_step_reached_and_rerun_continues(
   step = latest_step(log_dir)
   assert step >= 30
   assert f"stopped by {signal.Signals(sig).name} at step {step} of 400" in output
-  rerun = subprocess.run(script(repo, "cifar_train_mentornet.py", *args),
-                         cwd=repo,
-                         capture_output=True,
-                         text=True,
-                         check=False)
+  rerun = helpers.run_script("cifar_train_mentornet.py", *args)
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert f"from step {step} to 400" in rerun.stderr
   assert latest_step(log_dir) == 400
@@ -265,13 +261,9 @@ def test_second_trainer_is_refused_while_the_first_holds_the_dir(
   lock = run_dir.DirectoryLock(str(log_dir)).acquire()
   try:
     assert run_dir.trainer_is_running(str(log_dir))
-    proc = subprocess.run(script(repo, "cifar_train_baseline.py",
-                                 *train_args(log_dir, 2)[:3], "--batch_size=16",
-                                 "--max_number_of_steps=2"),
-                          cwd=repo,
-                          capture_output=True,
-                          text=True,
-                          check=False)
+    proc = helpers.run_script("cifar_train_baseline.py",
+                              *train_args(log_dir, 2)[:3], "--batch_size=16",
+                              "--max_number_of_steps=2")
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "is in use by another trainer" in last and f"pid {os.getpid()}" in last
@@ -332,26 +324,18 @@ def test_restarted_eval_job_fills_the_csv_once_in_order(repo, tmp_path):
   # A first eval job was killed after steps 1 and 2 (and 4, evaluated out of
   # order by hand).
   out.write_text("step,accuracy,loss\n1,0.1,2.3\n2,0.1,2.3\n4,0.1,2.3\n")
-  proc = subprocess.run(script(repo, "cifar_eval.py",
-                               f"--checkpoint_dir={tmp_path / 'run'}",
-                               f"--data_dir={VAL}", f"--output_csv_file={out}",
-                               "--eval_interval_secs=0", "--batch_size=500"),
-                        cwd=repo,
-                        capture_output=True,
-                        text=True,
-                        check=False)
+  proc = helpers.run_script("cifar_eval.py",
+                            f"--checkpoint_dir={tmp_path / 'run'}",
+                            f"--data_dir={VAL}", f"--output_csv_file={out}",
+                            "--eval_interval_secs=0", "--batch_size=500")
   assert proc.returncode == 0, proc.stderr[-3000:]
   steps = [int(r["step"]) for r in csv.DictReader(open(out))]
   assert steps == [1, 2, 4, 3, 5, 6]
   # Run again: nothing new, nothing written twice.
-  proc = subprocess.run(script(repo, "cifar_eval.py",
-                               f"--checkpoint_dir={tmp_path / 'run'}",
-                               f"--data_dir={VAL}", f"--output_csv_file={out}",
-                               "--eval_all", "--batch_size=500"),
-                        cwd=repo,
-                        capture_output=True,
-                        text=True,
-                        check=False)
+  proc = helpers.run_script("cifar_eval.py",
+                            f"--checkpoint_dir={tmp_path / 'run'}",
+                            f"--data_dir={VAL}", f"--output_csv_file={out}",
+                            "--eval_all", "--batch_size=500")
   assert proc.returncode == 0
   assert [int(r["step"]) for r in csv.DictReader(open(out))] == steps
 
@@ -363,15 +347,10 @@ def test_eval_job_stops_when_its_trainer_is_gone(repo, tmp_path):
   saved = json.loads(path.read_text())
   saved["max_number_of_steps"] = 50
   path.write_text(json.dumps(saved))
-  proc = subprocess.run(script(repo, "cifar_eval.py",
-                               f"--checkpoint_dir={tmp_path / 'run'}",
-                               f"--data_dir={VAL}", "--eval_interval_secs=1",
-                               "--trainer_wait_secs=3", "--batch_size=500"),
-                        cwd=repo,
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                        timeout=120)
+  proc = helpers.run_script("cifar_eval.py",
+                            f"--checkpoint_dir={tmp_path / 'run'}",
+                            f"--data_dir={VAL}", "--eval_interval_secs=1",
+                            "--trainer_wait_secs=3", "--batch_size=500")
   assert proc.returncode == 1
   assert proc.stderr.strip().splitlines()[-1].endswith(
       "its last checkpoint is step 2 of 50: the run stopped before its end")
@@ -385,29 +364,18 @@ def test_eval_job_fails_on_truncated_test_shard(repo, tmp_path):
   data = shard.read_bytes()
   (val / shard.name).write_bytes(data[:len(data) // 2])
   for extra in (["--eval_once"], ["--timeout_secs=5"]):
-    proc = subprocess.run(script(repo, "cifar_eval.py",
-                                 f"--checkpoint_dir={tmp_path / 'run'}",
-                                 f"--data_dir={val}", *extra),
-                          cwd=repo,
-                          capture_output=True,
-                          text=True,
-                          check=False,
-                          timeout=120)
+    proc = helpers.run_script("cifar_eval.py",
+                              f"--checkpoint_dir={tmp_path / 'run'}",
+                              f"--data_dir={val}", *extra)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert "corrupt TFRecord file" in last and shard.name in last
 
 
 def test_eval_job_fails_on_a_mentornet_checkpoint(repo, tmp_path):
-  proc = subprocess.run(script(repo, "cifar_eval.py",
-                               f"--checkpoint_dir={repo / PD}",
-                               f"--data_dir={VAL}", "--studentnet=inception",
-                               "--eval_once", "--batch_size=500"),
-                        cwd=repo,
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                        timeout=120)
+  proc = helpers.run_script("cifar_eval.py", f"--checkpoint_dir={repo / PD}",
+                            f"--data_dir={VAL}", "--studentnet=inception",
+                            "--eval_once", "--batch_size=500")
   assert proc.returncode == 1
   last = proc.stderr.strip().splitlines()[-1]
   assert "no StudentNet checkpoint (model.ckpt-<step>) in" in last
@@ -496,13 +464,7 @@ def test_bad_training_numbers(repo, tmp_path, kwargs, message):
 
 
 def run_tool(repo, path, *args):
-  proc = subprocess.run(
-      [sys.executable, str(repo / path), *args],
-      cwd=repo,
-      capture_output=True,
-      text=True,
-      check=False,
-      env=dict(os.environ, **QUIET))
+  proc = helpers.run_file(repo / path, *args)
   lines = proc.stderr.strip().splitlines()
   return proc.returncode, lines[-1] if lines else ""
 
