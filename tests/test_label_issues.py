@@ -163,8 +163,16 @@ def test_the_suspicion_order():
   weight = np.array([0.9, 0.1, np.nan, 0.1, 0.5])
   loss = np.array([1.0, 2.0, np.nan, 3.0, 0.5])
   # Lowest weight first, ties by highest loss; never counted last.
-  assert list(evidence.suspicion_order(weight, loss, True)) == [3, 1, 4, 0, 2]
-  assert list(evidence.suspicion_order(weight, loss, False)) == [3, 1, 0, 4, 2]
+  assert list(evidence.suspicion_order(weight, loss,
+                                       "mean_weight")) == [3, 1, 4, 0, 2]
+  assert list(evidence.suspicion_order(weight, loss,
+                                       "mean_loss")) == [3, 1, 0, 4, 2]
+  # Equal losses keep row order.
+  assert list(evidence.suspicion_order(weight, np.ones(5),
+                                       "mean_loss")) == [0, 1, 2, 3, 4]
+  with pytest.raises(ValueError,
+                     match="rank by one of mean_weight, mean_loss, not 'x'"):
+    evidence.suspicion_order(weight, loss, "x")
 
 
 def test_label_issues_of_a_demo_run(tmp_path):
@@ -204,6 +212,21 @@ def test_label_issues_of_a_demo_run(tmp_path):
   assert summary["ranked_by"] == "mean_weight"
   for name in label_issues.RANKINGS:
     assert 0.0 <= summary[name]["auroc"] <= 1.0
+  # Ranked by the mean loss instead: the same rows, highest mean loss first.
+  by_loss = tmp_path / "by_loss.csv"
+  proc = helpers.run_script("cifar_eval.py", "--mode=label_issues",
+                            f"--checkpoint_dir={run}",
+                            f"--data_dir={helpers.DEMO}",
+                            "--label_issues_rank_by=mean_loss",
+                            f"--label_issues_file={by_loss}")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  with open(by_loss) as f:
+    loss_rows = list(csv.DictReader(f))
+  losses = [float(r["mean_loss"]) for r in loss_rows[:len(counted)]]
+  assert losses == sorted(losses, reverse=True)
+  assert sorted(r["id"] for r in loss_rows) == sorted(r["id"] for r in rows)
+  with open(tmp_path / label_issues.SUMMARY_FILE) as f:
+    assert json.load(f)["ranked_by"] == "mean_loss"
   # Records that are not the run's are refused in one line.
   proc = helpers.run_script("cifar_eval.py", "--mode=label_issues",
                             f"--checkpoint_dir={run}",
@@ -268,3 +291,26 @@ def test_the_keras_path_keeps_the_scripts_sums():
   weights = table["mean_weight"][~np.isnan(table["mean_weight"])]
   assert np.all(np.diff(weights) >= 0)
   assert list(table["rank"][:3]) == [1, 2, 3]
+  by_loss = fitted.label_table(by="mean_loss")
+  losses = by_loss["mean_loss"][~np.isnan(by_loss["mean_loss"])]
+  assert len(losses) == len(weights) and np.all(np.diff(losses) <= 0)
+
+
+def test_a_run_without_a_curriculum_is_not_ranked_by_weight(tmp_path):
+  training.run(helpers.train_config(tmp_path, max_number_of_steps=2))
+  run = str(tmp_path / "run")
+
+  def eval_config(by):
+    return config.EvalConfig.from_flat(checkpoint_dir=run,
+                                       data_dir=helpers.DEMO,
+                                       mode="label_issues",
+                                       label_issues_rank_by=by)
+
+  assert label_issues.rank_by(eval_config("auto")) == "mean_loss"
+  assert label_issues.rank_by(eval_config("mean_loss")) == "mean_loss"
+  with pytest.raises(ValueError,
+                     match=r"--label_issues_rank_by=mean_weight: the run in "
+                     f"{run} has no curriculum \\(every weight is 1\\); rank "
+                     "it by mean_loss or auto"):
+    label_issues.run(eval_config("mean_weight"))
+  assert not (tmp_path / "run" / "label_issues.csv").exists()

@@ -12,6 +12,8 @@ setting, section = settings.setting, settings.section
 
 # What the eval job does (`--mode`).
 EVAL_MODES = ("eval", "dump", "label_issues")
+# How `--mode=label_issues` ranks (`--label_issues_rank_by`).
+LABEL_ISSUE_RANKINGS = ("auto", "mean_weight", "mean_loss")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -61,6 +63,12 @@ class EvalConfig:
   label_issues_file: str = setting(
       "", "--mode=label_issues: the CSV to write (default: "
       "<checkpoint_dir>/label_issues.csv; the summary goes beside it).")
+  label_issues_rank_by: str = setting(
+      "auto", "--mode=label_issues: the order, most suspicious first: "
+      "mean_weight (lowest first, ties by highest mean loss: the curriculum's"
+      " verdict), mean_loss (highest first), auto (mean_weight for a run with"
+      " a curriculum, else mean_loss).",
+      choices=LABEL_ISSUE_RANKINGS)
   dump_file: str = setting("", "--mode=dump: the file to write.")
   dump_fraction: float = setting(
       0.1, "--mode=dump: fraction of the examples, a seeded subset (the "

@@ -107,23 +107,30 @@ def means(sums):
                                        np.nan))
 
 
-def suspicion_order(mean_weight, mean_loss, weighs):
-  """Row order, most suspicious first: with a curriculum (`weighs`), lowest
-  mean weight first, ties by highest mean loss; else highest mean loss first.
-  Rows never counted (NaN) come last, in row order."""
+RANKINGS = ("mean_weight", "mean_loss")
+
+
+def suspicion_order(mean_weight, mean_loss, by):
+  """Row order, most suspicious first: by "mean_weight", lowest mean weight
+  first, ties by highest mean loss (a curriculum's verdict); by "mean_loss",
+  highest mean loss first, ties in row order. Rows never counted (NaN) come
+  last, in row order."""
+  if by not in RANKINGS:
+    raise errors.BadInput(f"rank by one of {', '.join(RANKINGS)}, not {by!r}")
   counted = ~np.isnan(mean_loss)
   loss = np.where(counted, mean_loss, -np.inf)
-  if weighs:
+  if by == "mean_weight":
     weight = np.where(counted, mean_weight, np.inf)
     return np.lexsort((-loss, weight))
   return np.lexsort((np.arange(len(loss)), -loss))
 
 
-def ranked(sums, weighs):
-  """The evidence most suspicious first (`suspicion_order`): {"rank", "row",
-  "seen", "mean_weight", "mean_loss"}, NumPy arrays of N entries."""
+def ranked(sums, by):
+  """The evidence most suspicious first (`suspicion_order(..., by)`):
+  {"rank", "row", "seen", "mean_weight", "mean_loss"}, NumPy arrays of N
+  entries."""
   weight, loss = means(sums)
-  order = suspicion_order(weight, loss, weighs)
+  order = suspicion_order(weight, loss, by)
   return {
       "rank": np.arange(1,
                         len(order) + 1),

@@ -9,9 +9,11 @@ training images once more (unaugmented, inference mode) with its StudentNet,
 and writes `label_issues.csv`: one row per training example, every id once,
 ranked by suspicion:
 
-  - a run with a curriculum (MentorNet, MentorMix): lowest mean weight first,
-    ties by highest mean loss;
-  - the baseline (every weight 1): highest mean loss first.
+  - by default (`--label_issues_rank_by=auto`), a run with a curriculum
+    (MentorNet, MentorMix): lowest mean weight first, ties by highest mean
+    loss; the baseline (every weight 1): highest mean loss first;
+  - `--label_issues_rank_by=mean_loss`: highest mean loss first, for any run
+    (`benchmarks/label_issues.py` found it ranks better than the weight).
 
 Examples never counted (a run stopped before its burn-in ended) come last.
 When the records carry clean labels, the true label is a column too, and
@@ -53,6 +55,27 @@ def run(config):
   config, _ = watch.adopt_training_config(config.with_split())
   evaluate.validate(config)
   return write_label_issues(config)
+
+
+def rank_by(config):
+  """The ranking `--label_issues_rank_by` asks for, "auto" resolved by the
+  run's record: "mean_weight" with a curriculum, else "mean_loss".
+
+  Raises:
+    BadInput: mean_weight asked of a run without a curriculum.
+  """
+  saved, _ = run_dir.saved_record(config.checkpoint_dir, binding=False)
+  weighs = bool(saved and
+                (saved.get("use_mentornet") or saved.get("use_mentormix")))
+  by = config.label_issues_rank_by
+  if by == "auto":
+    return "mean_weight" if weighs else "mean_loss"
+  if by == "mean_weight" and not weighs:
+    raise errors.BadInput(
+        f"--label_issues_rank_by=mean_weight: the run in "
+        f"{config.checkpoint_dir} has no curriculum (every weight is 1); "
+        "rank it by mean_loss or auto")
+  return by
 
 
 def output_path(config):
@@ -116,6 +139,7 @@ def scored_records(config, record_files):
 def write_label_issues(config):
   """Writes the ranked CSV (and the summary, given clean labels); returns
   the CSV's path."""
+  by = rank_by(config)
   record_files = shards.record_files(config.data_dir, config.dataset_name,
                                      config.split_name)
   path, records = scored_records(config, record_files)
@@ -126,10 +150,7 @@ def write_label_issues(config):
   sums = read_evidence(path, len(ids))
   given = records["log_probabilities"][np.arange(len(ids)), labels]
   mean_weight, mean_loss = evidence.means(sums)
-  saved, _ = run_dir.saved_record(config.checkpoint_dir, binding=False)
-  weighs = bool(saved and
-                (saved.get("use_mentornet") or saved.get("use_mentormix")))
-  order = evidence.suspicion_order(mean_weight, mean_loss, weighs)
+  order = evidence.suspicion_order(mean_weight, mean_loss, by)
   clean = records["clean_label"]
   with_truth = inputs.has_clean_labels(records)
   table = {
@@ -146,8 +167,8 @@ def write_label_issues(config):
   _write_csv(out, table, order)
   logging.info(
       "wrote %d examples, most suspicious first (by %s), to %s (checkpoint "
-      "%s; sums from step %d)", len(ids),
-      "mean weight" if weighs else "mean loss", out, path, sums["start_step"])
+      "%s; sums from step %d)", len(ids), by.replace("_", " "), out, path,
+      sums["start_step"])
   if with_truth:
     scores = {
         "mean_weight": -np.nan_to_num(mean_weight, nan=np.inf),
@@ -156,7 +177,7 @@ def write_label_issues(config):
     }
     summary = dict(summarise(scores, labels != clean),
                    checkpoint=path,
-                   ranked_by="mean_weight" if weighs else "mean_loss",
+                   ranked_by=by,
                    start_step=sums["start_step"])
     files.write_json_atomically(
         os.path.join(os.path.dirname(out) or ".", SUMMARY_FILE), summary)

@@ -304,16 +304,22 @@ class MentorNetModel(keras.Model):
           "the labels carry 'id', but this model keeps no label evidence: "
           "give it num_examples=N (ids in [0, N))")
 
-  def label_table(self):
+  def label_table(self, by="auto"):
     """The label evidence kept by `fit`, most suspicious first (see
     `evaluation.label_issues`): {"rank", "id", "seen", "mean_weight",
-    "mean_loss"}, NumPy arrays of N entries (id: the example's id)."""
+    "mean_loss"}, NumPy arrays of N entries (id: the example's id).
+
+    Args:
+      by: "mean_weight", "mean_loss", or "auto" (the mean weight with a
+        curriculum, the mean loss without).
+    """
     if self.label_evidence is None:
       raise errors.BadInput("this model keeps no label evidence: give it "
                             "num_examples=N and fit labels {'label', 'id'}")
-    table = evidence.ranked(
-        self.label_evidence.numpy(),
-        not isinstance(self.curriculum, layers.UniformCurriculum))
+    if by == "auto":
+      by = ("mean_loss" if isinstance(self.curriculum, layers.UniformCurriculum)
+            else "mean_weight")
+    table = evidence.ranked(self.label_evidence.numpy(), by)
     table["id"] = table.pop("row")
     return table
 
