@@ -3,8 +3,9 @@
   python benchmarks/scale_analysis.py [--protocols=cpu_1k,cpu_5k_long,paper]
 
 For each protocol's noise-0.8 runs of `reproduce.py` (seed 0), at the first
-checkpoint from the burn-in epoch on (epoch 18 of 100, where DD starts to
-weigh) and at the final one:
+regular checkpoint from the burn-in epoch on (epoch 18 of 100, where DD starts
+to weigh; the same step in every run, whatever stops it had) and at the final
+one:
   * the baseline's per-example training losses on every training image
     (unaugmented, inference mode: `cifar_eval.py --mode=dump`) and their
     AUROC for telling mislabelled from correctly labelled examples (the chance
@@ -60,6 +61,16 @@ def checkpoint_steps(directories):
   return out
 
 
+def burn_in_step(found, protocol):
+  """The first regular checkpoint (a multiple of the protocol's interval) at
+  or after the burn-in epoch, so that every run of a protocol is read at the
+  same step; a stop's checkpoint only when no regular one is there."""
+  burn_step = BURN_IN_EPOCH * protocol.steps / 100
+  after = [s for s in found if s >= burn_step]
+  regular = [s for s in after if s % protocol.save_checkpoint_steps == 0]
+  return min(regular or after, default=None)
+
+
 def dump(run_dir, source_dir, step, data_dir, tmp):
   """(ids, noisy, clean, losses) of every training example at `step`."""
   view = os.path.join(tmp, f"view-{os.path.basename(run_dir)}-{step}")
@@ -106,13 +117,11 @@ def analyse_run(protocol, method, tmp):
   found = checkpoint_steps([run_dir, archive])
   if not found:
     return None
-  burn_step = BURN_IN_EPOCH * protocol.steps / 100
   out = {}
   last = ("final" if os.path.exists(os.path.join(run_dir, "result.json")) else
           "latest (running)")
-  for when, step in (("burn_in",
-                      min((s for s in found if s >= burn_step),
-                          default=None)), (last, max(found))):
+  for when, step in (("burn_in", burn_in_step(found,
+                                              protocol)), (last, max(found))):
     if step is None:
       continue
     data_dir = os.path.join(reproduce.data_root_of(protocol), "cifar10", "0.8")

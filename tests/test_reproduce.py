@@ -29,6 +29,11 @@ elif task['do'] == 'protocols':
                         reproduce.train_command(p, 'mentornet_dd_as_run',
                                                 '0.8', 'D', 'L', 0)]
                     for k, p in reproduce.PROTOCOLS.items()}))
+elif task['do'] == 'burn_in':
+  import scale_analysis
+  print(json.dumps({k: scale_analysis.burn_in_step(
+      {int(s): 'd' for s in steps}, reproduce.PROTOCOLS[k])
+      for k, steps in task['found'].items()}))
 else:
   reproduce.write_results(task['results'], 125.0)
 """
@@ -110,6 +115,28 @@ def test_protocol_table_follows_the_python2_schedule(repo):
                "--seed=0", "--studentnet=inception"):
     assert flag in command, flag
   assert not any("precentile" in a for a in command)
+
+
+def test_the_analysis_reads_every_run_at_the_same_burn_in_checkpoint(repo):
+  """Burn-in is epoch 18 of 100: step 21,600 of the paper's 120,000. A run
+  stopped (and saved) at 22,763 is still read at the regular 24,000, as a
+  run never stopped; a stop's checkpoint only when no regular one is left."""
+  found = {
+      "paper": [20000, 22763, 24000, 28000],
+      "cpu_5k_long": [2000, 2160, 2500, 3000],
+      "cpu_1k": [360, 375],
+  }
+  got = json.loads(run_helper(repo, [], {"do": "burn_in", "found": found}))
+  assert got == {"paper": 24000, "cpu_5k_long": 2500, "cpu_1k": 360}
+  got = json.loads(
+      run_helper(repo, [], {
+          "do": "burn_in",
+          "found": {
+              "paper": [20000, 22763],
+              "cpu_1k": [200]
+          }
+      }))
+  assert got == {"paper": 22763, "cpu_1k": None}
 
 
 def test_print_shows_every_protocols_commands(repo, tmp_path):
