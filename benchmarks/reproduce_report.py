@@ -571,7 +571,7 @@ def plot_scale(summary, protocols, margins, path):
   baseline against the protocol with the paper's +17.1."""
   from mentornet.evaluation import plot  # pylint: disable=g-import-not-at-top
   plt = plot.pyplot()
-  fig, (acc_ax, share_ax, margin_ax) = plt.subplots(1, 3, figsize=(17, 5.2))
+  fig, (acc_ax, share_ax, margin_ax) = plt.subplots(1, 3, figsize=(17, 6))
   for r in summary["runs"]:
     if r["seed"] != 0:
       continue
@@ -600,11 +600,16 @@ def plot_scale(summary, protocols, margins, path):
   acc_ax.set(title="test accuracy per checkpoint (seed 0)",
              xlabel="epoch",
              ylabel="test accuracy")
-  acc_ax.legend(fontsize=7)
   share_ax.set(title="correctly labelled share of the weight (seed 0)",
                xlabel="epoch",
                ylabel="weight share of correct labels")
-  share_ax.legend(fontsize=7)
+  # One legend for the two panels of runs, below them: inside, it hid the
+  # paper cell's curve.
+  fig.legend(*acc_ax.get_legend_handles_labels(),
+             loc="lower left",
+             bbox_to_anchor=(0.04, 0.0),
+             ncol=4,
+             fontsize=7)
   names = list(protocols)
   for method, offset in (("mentornet_dd", -0.08), ("mentornet_dd_as_run",
                                                    0.08)):
@@ -635,5 +640,5 @@ def plot_scale(summary, protocols, margins, path):
       f"CifarNet, CIFAR-10, noise 0.8, at three scales "
       f"({summary['cpu']})",
       fontsize=10)
-  fig.tight_layout()
+  fig.tight_layout(rect=(0, 0.1, 1, 1))
   plot.save_png(fig, path)
