@@ -7,6 +7,7 @@ subprocess (a second definition in this process would clash).
 import json
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -236,3 +237,78 @@ def test_results_file_gives_margins_noise_and_picture(repo, tmp_path):
   assert summary["runs"] == results and summary["run_seconds"] == 2310
   picture = (tmp_path / "reproduce_cpu.png").read_bytes()
   assert picture.startswith(b"\x89PNG") and len(picture) > 10000
+
+
+def test_scale_table_gives_margins_only_over_finished_pairs(repo, tmp_path):
+  """reproduce_cpu_scale.*: DD - baseline per seed and its mean, from
+  finished pairs only; a running paper run shows its steps, no margin."""
+  sys.path.insert(0, str(repo / "benchmarks"))
+  try:
+    import reproduce_report  # pylint: disable=g-import-not-at-top
+  finally:
+    sys.path.remove(str(repo / "benchmarks"))
+  protocols = {
+      "cpu_1k":
+          types.SimpleNamespace(images=1000,
+                                steps=2000,
+                                decay_step=1300,
+                                epochs=256.0),
+      "paper":
+          types.SimpleNamespace(images=50000,
+                                steps=120000,
+                                decay_step=78000,
+                                epochs=307.2)
+  }
+
+  def run(protocol, method, seed, final, best, **extra):
+    return dict(protocol=protocol,
+                method=method,
+                noise="0.8",
+                seed=seed,
+                command=f"python x {protocol} {method} {seed}",
+                train_seconds=3600,
+                final_accuracy=final,
+                best_accuracy=best,
+                best_step=400,
+                accuracy_by_step={
+                    "400": best,
+                    "2000": final
+                },
+                **extra)
+
+  runs = [
+      run("paper",
+          "mentornet_dd_as_run",
+          0,
+          0.41,
+          0.41,
+          unfinished=True,
+          steps_reached=8000),
+      run("cpu_1k", "mentornet_dd", 1, 0.148, 0.159),
+      run("cpu_1k", "baseline", 0, 0.170, 0.174),
+      run("cpu_1k", "mentornet_dd", 0, 0.164, 0.167),
+      run("cpu_1k", "baseline", 1, 0.168, 0.178),
+      run("paper", "baseline", 0, 0.4297, 0.5573, steps_reached=120000),
+  ]
+  reproduce_report.write_scale_results(protocols, runs, str(tmp_path), "scale")
+  text = (tmp_path / "scale.md").read_text()
+  assert ("| cpu_1k | mentornet_dd | -0.6 (seed 0), -2.0 (seed 1) | -1.3 | "
+          "+17.1 |") in text
+  assert "| paper | mentornet_dd_as_run |" not in text.split("## Margin")[1]
+  rows = [l for l in text.splitlines() if l.startswith("| paper | ")]
+  assert rows[0].startswith("| paper | 50,000 | 120,000 | 307 | 78,000 (65%)")
+  assert "| paper | baseline | 0 | 120,000 of 120,000 | 0.4297 |" in text
+  assert "| 8,000 of 120,000 (running) | 0.4100 |" in rows[2]
+  assert rows[2].split(" | ")[7] == ""  # no margin for a running run
+  assert "| -12.8 |" in rows[1]
+  # Sorted by protocol, seed, method; one exact command per run.
+  commands = text.split("```bash\n")[1].split("\n```")[0].splitlines()
+  assert commands == [
+      "python x cpu_1k baseline 0", "python x cpu_1k mentornet_dd 0",
+      "python x cpu_1k baseline 1", "python x cpu_1k mentornet_dd 1",
+      "python x paper baseline 0", "python x paper mentornet_dd_as_run 0"
+  ]
+  assert json.loads(
+      (tmp_path / "scale.json"
+      ).read_text())["runs"][0]["command"] == "python x cpu_1k baseline 0"
+  assert (tmp_path / "scale.png").read_bytes()[:4] == b"\x89PNG"
