@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import helpers
 from mentornet.config import EvalConfig
 from mentornet.data import inputs
 from mentornet.evaluation import evaluate
@@ -53,14 +54,11 @@ def test_trainer_and_eval_job_side_by_side(repo, tmp_path, scalars):
                                stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT,
                                text=True)
-  trainer = subprocess.run(script(
-      repo, "cifar_train_baseline.py", "--studentnet=inception",
-      f"--data_dir={DEMO}", f"--train_log_dir={run_dir}", "--batch_size=32",
-      "--max_number_of_steps=150", "--save_interval_secs=2"),
-                           cwd=repo,
-                           capture_output=True,
-                           text=True,
-                           check=False)
+  trainer = helpers.run_script("cifar_train_baseline.py",
+                               "--studentnet=inception", f"--data_dir={DEMO}",
+                               f"--train_log_dir={run_dir}", "--batch_size=32",
+                               "--max_number_of_steps=150",
+                               "--save_interval_secs=2")
   assert trainer.returncode == 0, trainer.stderr[-2000:]
   output, _ = evaluator.communicate(timeout=300)
   assert evaluator.returncode == 0, output[-3000:]
@@ -149,14 +147,10 @@ def test_eval_accuracy_matches_direct_computation(repo, tmp_path):
 def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   cfg = train(repo, tmp_path / "run", 20)
   dump = tmp_path / "nl_0.4.txt"
-  proc = subprocess.run(script(repo, "cifar_eval.py", "--mode=dump",
-                               f"--checkpoint_dir={cfg.run.train_log_dir}",
-                               f"--data_dir={DEMO}", f"--dump_file={dump}",
-                               "--dump_fraction=0.1", "--batch_size=100"),
-                        cwd=repo,
-                        capture_output=True,
-                        text=True,
-                        check=False)
+  proc = helpers.run_script("cifar_eval.py", "--mode=dump",
+                            f"--checkpoint_dir={cfg.run.train_log_dir}",
+                            f"--data_dir={DEMO}", f"--dump_file={dump}",
+                            "--dump_fraction=0.1", "--batch_size=100")
   assert proc.returncode == 0, proc.stderr[-3000:]
   lines = dump.read_text().splitlines()
   assert len(lines) == 500
@@ -181,13 +175,9 @@ def test_loss_dump_is_well_formed_and_round_trips(repo, tmp_path):
   train_rows, test_rows = generate.load_split(dirs[-1])
   assert len(train_rows) + len(test_rows) == 500
   # an existing dump is never overwritten
-  again = subprocess.run(script(repo, "cifar_eval.py", "--mode=dump",
-                                f"--checkpoint_dir={cfg.run.train_log_dir}",
-                                f"--data_dir={DEMO}", f"--dump_file={dump}"),
-                         cwd=repo,
-                         capture_output=True,
-                         text=True,
-                         check=False)
+  again = helpers.run_script("cifar_eval.py", "--mode=dump",
+                             f"--checkpoint_dir={cfg.run.train_log_dir}",
+                             f"--data_dir={DEMO}", f"--dump_file={dump}")
   assert again.returncode != 0
   assert again.stderr.strip().splitlines()[-1].endswith(
       "exists; remove it or choose another name")
@@ -248,15 +238,12 @@ def test_eval_job_says_what_it_waits_for_and_evaluates_within_seconds(
                                       "--batch_size=500")
   said = _wait_for(lines, "does not exist yet: waiting up to 600 s", 30)
   assert said - start < 5, lines
-  trainer = subprocess.run(
-      script(repo, "cifar_train_baseline.py", "--studentnet=inception",
-             f"--data_dir={DEMO}", f"--train_log_dir={run}", "--batch_size=16",
-             "--max_number_of_steps=4", "--save_checkpoint_steps=2",
-             "--save_summaries_secs=100000"),
-      cwd=repo,
-      capture_output=True,
-      text=True,
-      check=False)
+  trainer = helpers.run_script("cifar_train_baseline.py",
+                               "--studentnet=inception", f"--data_dir={DEMO}",
+                               f"--train_log_dir={run}", "--batch_size=16",
+                               "--max_number_of_steps=4",
+                               "--save_checkpoint_steps=2",
+                               "--save_summaries_secs=100000")
   assert trainer.returncode == 0, trainer.stderr[-2000:]
   assert job.wait(timeout=120) == 0, lines
   for step in (2, 4):

@@ -81,15 +81,6 @@ def script(repo, name, *args):
   return [sys.executable, str(repo / "code" / name), *args]
 
 
-def run_script(repo, name, *args):
-  return subprocess.run(script(repo, name, *args),
-                        cwd=repo,
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                        env=dict(os.environ, **QUIET))
-
-
 def one_line_error(proc, *needles):
   assert proc.returncode == 1, proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
@@ -186,11 +177,11 @@ def test_no_readable_checkpoint_is_refused_and_nothing_changes(
     path.write_bytes(path.read_bytes()[:100])
   before = digests(run)
   files = sorted(os.listdir(run))
-  proc = run_script(repo, "cifar_train_baseline.py", "--studentnet=inception",
-                    f"--data_dir={DEMO}", f"--train_log_dir={run}",
-                    "--batch_size=16", "--max_number_of_steps=40",
-                    "--save_checkpoint_steps=10",
-                    "--save_summaries_secs=100000")
+  proc = helpers.run_script("cifar_train_baseline.py", "--studentnet=inception",
+                            f"--data_dir={DEMO}", f"--train_log_dir={run}",
+                            "--batch_size=16", "--max_number_of_steps=40",
+                            "--save_checkpoint_steps=10",
+                            "--save_summaries_secs=100000")
   one_line_error(proc, "holds checkpoints but none restores", "model.ckpt-30",
                  "nothing was changed")
   assert digests(run) == before and sorted(os.listdir(run)) == files
@@ -295,8 +286,8 @@ def test_killed_mentornet_training_resumes_bit_identical(repo, tmp_path):
       f"--data_path={data}", "--max_step_train=4000", "--mini_batch_size=32",
       "--seed=1"
   ]
-  whole = run_script(repo, "training_mentornet/train.py",
-                     f"--train_dir={tmp_path / 'whole'}", *args)
+  whole = helpers.run_script("training_mentornet/train.py",
+                             f"--train_dir={tmp_path / 'whole'}", *args)
   assert whole.returncode == 0, whole.stderr[-2000:]
   pieces = tmp_path / "pieces"
   proc = subprocess.Popen(script(repo, "training_mentornet/train.py",
@@ -312,8 +303,8 @@ def test_killed_mentornet_training_resumes_bit_identical(repo, tmp_path):
   proc.kill()
   proc.wait()
   assert not (pieces / "mentornet-4000.index").exists()
-  rerun = run_script(repo, "training_mentornet/train.py",
-                     f"--train_dir={pieces}", *args)
+  rerun = helpers.run_script("training_mentornet/train.py",
+                             f"--train_dir={pieces}", *args)
   assert rerun.returncode == 0, rerun.stderr[-2000:]
   assert "resumed from" in rerun.stderr
   want = tensors(str(tmp_path / "whole" / "mentornet-4000"))
@@ -330,26 +321,27 @@ def test_mentornet_trainer_refuses_a_changed_resume_and_a_second_trainer(
   args = [
       f"--train_dir={train_dir}", f"--data_path={data}", "--max_step_train=400"
   ]
-  assert run_script(repo, "training_mentornet/train.py", *args).returncode == 0
+  assert helpers.run_script("training_mentornet/train.py",
+                            *args).returncode == 0
   for changed, needle in (("--learning_rate=0.05", "learning_rate: 0.1 there"),
                           ("--seed=4", "seed: 0 there, 4 here"),
                           ("--mini_batch_size=64", "mini_batch_size: 32")):
     one_line_error(
-        run_script(repo, "training_mentornet/train.py", *args, changed), needle,
-        "holds a MentorNet trained")
+        helpers.run_script("training_mentornet/train.py", *args, changed),
+        needle, "holds a MentorNet trained")
   other = tmp_path / "other"
   generate.generate_predefined("vstar_self_paced",
                                str(other),
                                sample_size=8000,
                                seed=5)
   one_line_error(
-      run_script(repo, "training_mentornet/train.py",
-                 f"--train_dir={train_dir}", f"--data_path={other}",
-                 "--max_step_train=400"), "training data")
+      helpers.run_script("training_mentornet/train.py",
+                         f"--train_dir={train_dir}", f"--data_path={other}",
+                         "--max_step_train=400"), "training data")
   # A longer run of the same settings resumes (the schedule does not depend
   # on max_step_train).
-  longer = run_script(repo, "training_mentornet/train.py", *args[:2],
-                      "--max_step_train=600")
+  longer = helpers.run_script("training_mentornet/train.py", *args[:2],
+                              "--max_step_train=600")
   assert longer.returncode == 0 and "resumed from" in longer.stderr
   # Two trainers at once on one directory: the second is refused.
   first = subprocess.Popen(script(repo, "training_mentornet/train.py",
@@ -364,9 +356,9 @@ def test_mentornet_trainer_refuses_a_changed_resume_and_a_second_trainer(
       assert first.poll() is None and time.time() < deadline
       time.sleep(0.05)
     one_line_error(
-        run_script(repo, "training_mentornet/train.py", *args[:2],
-                   "--max_step_train=400000"), "in use by another trainer",
-        f"pid {first.pid}")
+        helpers.run_script("training_mentornet/train.py", *args[:2],
+                           "--max_step_train=400000"),
+        "in use by another trainer", f"pid {first.pid}")
     assert first.poll() is None
   finally:
     first.kill()
@@ -453,14 +445,14 @@ def test_eval_job_without_anything_to_evaluate_fails(repo, tmp_path):
   missing = tmp_path / "missing"
   for mode in ("--eval_once", "--eval_all"):
     one_line_error(
-        run_script(repo, "cifar_eval.py", f"--checkpoint_dir={missing}",
-                   f"--data_dir={VAL}", "--studentnet=inception", mode),
+        helpers.run_script("cifar_eval.py", f"--checkpoint_dir={missing}",
+                           f"--data_dir={VAL}", "--studentnet=inception", mode),
         "does not exist")
   for directory in (missing, tmp_path):  # never created; empty, no trainer
     one_line_error(
-        run_script(repo, "cifar_eval.py", f"--checkpoint_dir={directory}",
-                   f"--data_dir={VAL}", "--studentnet=inception",
-                   "--trainer_wait_secs=1", "--eval_interval_secs=0"),
+        helpers.run_script("cifar_eval.py", f"--checkpoint_dir={directory}",
+                           f"--data_dir={VAL}", "--studentnet=inception",
+                           "--trainer_wait_secs=1", "--eval_interval_secs=0"),
         "no trainer came to", "nothing was evaluated")
 
 
@@ -504,10 +496,10 @@ def test_eval_dir_that_cannot_be_created_is_one_line(repo, tmp_path,
                                                      three_checkpoints):
   blocker = tmp_path / "a_file"
   blocker.write_text("not a directory")
-  proc = run_script(repo, "cifar_eval.py",
-                    f"--checkpoint_dir={three_checkpoints}",
-                    f"--data_dir={VAL}", "--studentnet=inception",
-                    f"--eval_dir={blocker}/eval", "--eval_all")
+  proc = helpers.run_script("cifar_eval.py",
+                            f"--checkpoint_dir={three_checkpoints}",
+                            f"--data_dir={VAL}", "--studentnet=inception",
+                            f"--eval_dir={blocker}/eval", "--eval_all")
   one_line_error(proc, "could not write the summaries of step 10")
 
 
@@ -516,8 +508,9 @@ def test_empty_or_truncated_mentornet_data_is_one_line(repo, tmp_path, content):
   data = _mentornet_data(tmp_path)
   (data / "tr.npz").write_bytes(content)
   one_line_error(
-      run_script(repo, "training_mentornet/train.py",
-                 f"--train_dir={tmp_path / 'mn'}", f"--data_path={data}"),
+      helpers.run_script("training_mentornet/train.py",
+                         f"--train_dir={tmp_path / 'mn'}",
+                         f"--data_path={data}"),
       "tr.npz is not a readable .npz file")
 
 
@@ -526,18 +519,20 @@ def test_loss_dump_with_nan_or_inf_is_refused_naming_the_line(
     repo, tmp_path, value):
   dump = tmp_path / "dump.txt"
   dump.write_text(f"1 18 3 3 0.50000\n2 18 4 1 {value}\n3 18 5 5 0.2\n")
-  proc = run_script(repo, "training_mentornet/data_generator.py",
-                    "--vstar_fn=data_driven", f"--input_csv_filename={dump}",
-                    f"--outdir={tmp_path / 'out'}")
+  proc = helpers.run_script("training_mentornet/data_generator.py",
+                            "--vstar_fn=data_driven",
+                            f"--input_csv_filename={dump}",
+                            f"--outdir={tmp_path / 'out'}")
   one_line_error(proc, f"{dump}:2:", "NaN or Inf")
   assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("widths", ["16,16,16", "32,64,64", "64,32,128"])
 def test_resnet_widths_that_cannot_build_are_one_line(repo, tmp_path, widths):
-  proc = run_script(repo, "cifar_train_baseline.py", f"--data_dir={DEMO}",
-                    f"--train_log_dir={tmp_path / 'run'}",
-                    f"--resnet_widths={widths}", "--num_residual_units=1")
+  proc = helpers.run_script("cifar_train_baseline.py", f"--data_dir={DEMO}",
+                            f"--train_log_dir={tmp_path / 'run'}",
+                            f"--resnet_widths={widths}",
+                            "--num_residual_units=1")
   one_line_error(proc, f"--resnet_widths={widths}", "increasing")
   assert not (tmp_path / "run").exists()
 
@@ -548,9 +543,9 @@ def test_checkpoint_of_another_network_is_one_line(repo, tmp_path):
   run = tmp_path / "run"
   shutil.copytree(repo / "tests" / "data" / "run_43fd139", run)
   (run / "train_config.json").unlink()  # nothing to adopt
-  proc = run_script(repo, "cifar_eval.py", f"--checkpoint_dir={run}",
-                    f"--data_dir={VAL}", "--studentnet=inception",
-                    "--eval_once")
+  proc = helpers.run_script("cifar_eval.py", f"--checkpoint_dir={run}",
+                            f"--data_dir={VAL}", "--studentnet=inception",
+                            "--eval_once")
   one_line_error(proc, "is not a StudentNet checkpoint of this configuration")
 
 
@@ -560,19 +555,21 @@ def test_a_run_of_the_previous_version_resumes_and_evaluates(repo, tmp_path):
   old format (no data fingerprint) and no copy of it in the checkpoint."""
   run = tmp_path / "run"
   shutil.copytree(repo / "tests" / "data" / "run_43fd139", run)
-  proc = run_script(repo, "cifar_train_baseline.py", "--studentnet=resnet101",
-                    "--num_residual_units=1", "--resnet_widths=16,32,64",
-                    f"--data_dir={DEMO}", f"--train_log_dir={run}",
-                    "--batch_size=16", "--max_number_of_steps=6",
-                    "--save_summaries_secs=100000")
+  proc = helpers.run_script("cifar_train_baseline.py", "--studentnet=resnet101",
+                            "--num_residual_units=1",
+                            "--resnet_widths=16,32,64", f"--data_dir={DEMO}",
+                            f"--train_log_dir={run}", "--batch_size=16",
+                            "--max_number_of_steps=6",
+                            "--save_summaries_secs=100000")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert f"resumed from {run}/model.ckpt-4" in proc.stderr
   assert "from step 4 to 6" in proc.stderr
   saved = json.loads((run / "train_config.json").read_text())
   assert saved["data"]["records"] == 5000  # the record gained its fingerprint
-  proc = run_script(repo, "cifar_eval.py", f"--checkpoint_dir={run}",
-                    f"--data_dir={VAL}", "--eval_all", "--batch_size=500",
-                    f"--output_csv_file={tmp_path / 'eval.csv'}")
+  proc = helpers.run_script("cifar_eval.py", f"--checkpoint_dir={run}",
+                            f"--data_dir={VAL}", "--eval_all",
+                            "--batch_size=500",
+                            f"--output_csv_file={tmp_path / 'eval.csv'}")
   assert proc.returncode == 0, proc.stderr[-3000:]
   rows = (tmp_path / "eval.csv").read_text().splitlines()
   assert [r.split(",")[0] for r in rows] == ["step", "4", "6"]
@@ -592,12 +589,12 @@ def test_a_mentornet_run_of_the_flat_config_version_resumes_bit_for_bit(
     os.remove(path)
   tf.compat.v1.train.update_checkpoint_state(str(run), "model.ckpt-4")
   record = json.loads((stored / "train_config.json").read_text())
-  proc = run_script(repo, "cifar_train_mentornet.py", "--studentnet=resnet101",
-                    "--num_residual_units=1", "--resnet_widths=16,32,64",
-                    f"--data_dir={DEMO}", f"--train_log_dir={run}",
-                    "--batch_size=16", "--max_number_of_steps=8",
-                    "--save_checkpoint_steps=4", "--save_summaries_secs=100000",
-                    f"--trained_mentornet_dir={PD}")
+  proc = helpers.run_script(
+      "cifar_train_mentornet.py", "--studentnet=resnet101",
+      "--num_residual_units=1", "--resnet_widths=16,32,64",
+      f"--data_dir={DEMO}", f"--train_log_dir={run}", "--batch_size=16",
+      "--max_number_of_steps=8", "--save_checkpoint_steps=4",
+      "--save_summaries_secs=100000", f"--trained_mentornet_dir={PD}")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert f"resumed from {run}/model.ckpt-4" in proc.stderr
   # Rewritten with the settings added since, at their defaults.
