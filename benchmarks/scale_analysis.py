@@ -101,12 +101,18 @@ def dd_weights(losses, checkpoint, step, total_steps):
   key = "curriculum/moving_average/.ATTRIBUTES/VARIABLE_VALUE"
   average = float(reader.get_tensor(key))
   epoch = min(int(100 * step / total_steps), 99, BURN_IN_EPOCH)
+  return mentor_weights(net, losses, average, epoch), average, epoch
+
+
+def mentor_weights(net, losses, average, epoch):
+  """`net`'s weights for `losses` with the moving average `average` at
+  `epoch`: inputs (loss, loss - average, label 0, epoch), no drop-out."""
   features = np.stack([
       losses, losses - average,
       np.zeros_like(losses),
       np.full_like(losses, epoch)
   ], 1).astype(np.float32)
-  return net.weights(features).numpy(), average, epoch
+  return net.weights(features).numpy()
 
 
 def analyse_run(protocol, method, tmp):

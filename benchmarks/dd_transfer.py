@@ -1,0 +1,222 @@
+"""Does the shipped DD weigh noise-0.8 examples as a DD learned at 0.8 would?
+
+  python benchmarks/dd_transfer.py [--protocol=paper] [--percentiles=50,70]
+
+The shipped MentorNet DD (`mentornet_models/models/nl_0.2_percentile_90`) was
+learned from a 3,000-step CifarNet at noise 0.2 and, as in the original
+commands, weighs examples at every noise level. This learns a DD the same
+way at noise 0.8, from the protocol's baseline at its burn-in checkpoint (the
+first regular one from epoch 18 on, as `scale_analysis.py` reads it): the
+losses of a seeded 10% of the training images (`loss_dump.select_subset`,
+seed 0, epoch column 18), `data_generator.py --vstar_fn=data_driven`, and
+`train.py` at the 90th percentile for 30,000 steps, seed 0 (the shipped
+DD's recipe). Then both MentorNets weigh the other 90% of the images, the
+losses of the same checkpoint, as the curriculum would at the burn-in epoch,
+with the moving average at each percentile of `--percentiles` (0.5 as the
+noise-0.8 command writes it, 0.7 as the original ran it) taken over every
+image's loss. Invariants: the two MentorNets see the same losses; no image
+that taught the learned DD is scored; the learned DD, its data and the loss
+dumps stay in `<work_dir>/dd_transfer/` (reused when present).
+Writes `benchmarks/results/dd_transfer.{md,json}`.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from mentornet_cli import cli  # first: it quiets TensorFlow's start-up
+import hostinfo
+import reproduce
+import scale_analysis
+from mentornet import files
+from mentornet.evaluation import label_issues
+from mentornet.evaluation import loss_dump
+
+flags.DEFINE_list("percentiles", ["50", "70"],
+                  "Moving-average percentiles to weigh at (the runs' flag).")
+FLAGS = flags.FLAGS
+FLAGS.set_default("protocol", "paper")
+
+SHIPPED = "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"
+LEARN_FRACTION = 0.1
+LEARN_PERCENTILE = 90
+MENTORNET_STEPS = 30000
+LOSS_QUANTILES = (10, 25, 50, 75, 90)
+
+
+def weight_stats(weights, clean):
+  """How `weights` treat correctly labelled (`clean`) and mislabelled
+  examples: AUROC for "is clean", mean weights, the clean share of the
+  weight, and the accuracy of `weight > 0.5` as "is clean"."""
+  weights = np.asarray(weights, np.float64)
+  clean = np.asarray(clean, bool)
+  return {
+      "weight_auroc": label_issues.auroc(weights, clean),
+      "mean_weight_clean": float(weights[clean].mean()),
+      "mean_weight_mislabelled": float(weights[~clean].mean()),
+      "clean_share": float(weights[clean].sum() / weights.sum()),
+      "accuracy_at_half": float(np.mean((weights > 0.5) == clean)),
+  }
+
+
+def learning_rows(ids, noisy, clean, losses, mask, epoch):
+  """The loss-dump lines (`id epoch noisy clean loss`) of the masked
+  examples, with the epoch column set to `epoch`."""
+  return "".join(
+      loss_dump.format_row(int(i), epoch, int(n), int(c), float(l))
+      for i, n, c, l in zip(ids[mask], noisy[mask], clean[mask], losses[mask]))
+
+
+def learn_dd(out_dir, rows_text):
+  """Learns the DD from `rows_text` as `commands/learn_mentornet_dd.sh`
+  does (generator, then train.py); returns its directory. Reused when its
+  final checkpoint is there."""
+  model = os.path.join(out_dir, f"nl_0.8_percentile_{LEARN_PERCENTILE}",
+                       "mentornet_dd")
+  if os.path.exists(os.path.join(model, f"mentornet-{MENTORNET_STEPS}.index")):
+    return model
+  dump_file = os.path.join(out_dir, "nl_0.8.txt")
+  files.write_text_atomically(dump_file, rows_text)
+  data = os.path.join(out_dir, "data")
+  subprocess.run([
+      sys.executable, "code/training_mentornet/data_generator.py",
+      "--vstar_fn=data_driven", f"--input_csv_filename={dump_file}",
+      f"--outdir={data}", "--seed=0"
+  ],
+                 check=True)
+  subprocess.run([
+      sys.executable, "code/training_mentornet/train.py",
+      f"--data_path={data}/nl_0.8_percentile_{LEARN_PERCENTILE}",
+      f"--train_dir={model}", f"--max_step_train={MENTORNET_STEPS}", "--seed=0"
+  ],
+                 check=True)
+  return model
+
+
+def compare(nets, losses, clean, scored, percentiles, epoch):
+  """{net name: {percentile: stats}} over the `scored` examples, plus each
+  net's weight at the scored losses' quantiles."""
+  out = {}
+  quantiles = np.percentile(losses[scored], LOSS_QUANTILES)
+  for name, net in nets.items():
+    out[name] = {}
+    for p in percentiles:
+      average = float(np.percentile(losses, p))
+      weights = scale_analysis.mentor_weights(net, losses[scored], average,
+                                              epoch)
+      entry = weight_stats(weights, clean[scored])
+      entry["moving_average"] = average
+      entry["weight_at_loss_quantiles"] = [
+          float(w) for w in scale_analysis.mentor_weights(
+              net, quantiles.astype(np.float64), average, epoch)
+      ]
+      out[name][str(p)] = entry
+  return out, [float(q) for q in quantiles]
+
+
+def baseline_losses(protocol, tmp):
+  """(step, ids, noisy, clean, losses) of the protocol's baseline at its
+  burn-in checkpoint, every training image."""
+  run_dir = reproduce.log_dir_of(protocol, "baseline", "0.8", 0)
+  archive = os.path.join(FLAGS.work_dir, "archive",
+                         reproduce.protocol_name(protocol, 0), "0.8_baseline")
+  found = scale_analysis.checkpoint_steps([run_dir, archive])
+  step = scale_analysis.burn_in_step(found, protocol)
+  if step is None:
+    raise SystemExit(f"no burn-in checkpoint of {run_dir} (nor {archive}); "
+                     f"run `reproduce.py --protocol={protocol.name}` first")
+  data_dir = os.path.join(reproduce.data_root_of(protocol), "cifar10", "0.8")
+  return (step,) + tuple(
+      scale_analysis.dump(run_dir, found[step], step, data_dir, tmp))
+
+
+def report_lines(result):
+  r = result
+  lines = [
+      "# Does the shipped DD weigh noise-0.8 examples as a DD learned at 0.8 "
+      "would?", "",
+      f"`python benchmarks/dd_transfer.py --protocol={r['protocol']}` "
+      f"({r['host']}). Losses: the `{r['protocol']}` baseline at step "
+      f"{r['step']:,} (burn-in), unaugmented, every training image. The DD "
+      f"learned at 0.8 saw {r['learned_on']:,} of them (a seeded "
+      f"{LEARN_FRACTION:.0%}, epoch column {scale_analysis.BURN_IN_EPOCH}, "
+      f"{MENTORNET_STEPS:,} steps at the {LEARN_PERCENTILE}th percentile, "
+      f"as the shipped DD was learned at 0.2); both weigh the other "
+      f"{r['scored']:,} ({r['clean_fraction']:.3f} correctly labelled, loss "
+      f"AUROC {r['loss_auroc']:.3f}) at epoch {scale_analysis.BURN_IN_EPOCH}, "
+      "the moving average at the given percentile of every image's loss.", "",
+      "| MentorNet | percentile | moving average | weight AUROC | mean weight,"
+      " clean | mean weight, mislabelled | clean share of the weight | "
+      "accuracy of weight > 0.5 as \"clean\" |",
+      "|---|---|---|---|---|---|---|---|"
+  ]
+  for name, by_p in r["nets"].items():
+    for p, e in by_p.items():
+      lines.append(
+          f"| {name} | {p} | {e['moving_average']:.3f} | "
+          f"{e['weight_auroc']:.3f} | {e['mean_weight_clean']:.3f} | "
+          f"{e['mean_weight_mislabelled']:.3f} | {e['clean_share']:.3f} | "
+          f"{e['accuracy_at_half']:.3f} |")
+  heads = " | ".join(f"loss {q:.2f} (p{k})"
+                     for q, k in zip(r["loss_quantiles"], LOSS_QUANTILES))
+  lines += [
+      "", "The weight each gives at quantiles of the scored losses:", "",
+      f"| MentorNet | percentile | {heads} |",
+      "|---|---|" + "---|" * len(LOSS_QUANTILES)
+  ]
+  for name, by_p in r["nets"].items():
+    for p, e in by_p.items():
+      lines.append(f"| {name} | {p} | " + " | ".join(
+          f"{w:.3f}" for w in e["weight_at_loss_quantiles"]) + " |")
+  return lines
+
+
+def main(argv):
+  del argv
+  cli.load_tensorflow()
+  from mentornet.models import mentor  # pylint: disable=g-import-not-at-top
+  protocol = reproduce.PROTOCOLS[FLAGS.protocol]
+  percentiles = [int(p) for p in FLAGS.percentiles]
+  if any(not 0 < p < 100 for p in percentiles):
+    raise SystemExit(f"--percentiles={','.join(FLAGS.percentiles)}: each "
+                     "must be an integer in 1..99")
+  with tempfile.TemporaryDirectory() as tmp:
+    step, ids, noisy, clean_labels, losses = baseline_losses(protocol, tmp)
+  out_dir = os.path.join(FLAGS.work_dir, "dd_transfer", protocol.name)
+  os.makedirs(out_dir, exist_ok=True)
+  clean = noisy == clean_labels
+  learn = loss_dump.select_subset(len(losses), LEARN_FRACTION, 0)
+  model = learn_dd(
+      out_dir,
+      learning_rows(ids, noisy, clean_labels, losses, learn,
+                    scale_analysis.BURN_IN_EPOCH))
+  nets = {
+      "shipped DD (learned at 0.2)": mentor.load_mentornet(SHIPPED),
+      "DD learned at 0.8": mentor.load_mentornet(model)
+  }
+  scored = ~learn
+  by_net, quantiles = compare(nets, losses, clean, scored, percentiles,
+                              scale_analysis.BURN_IN_EPOCH)
+  result = {
+      "host": hostinfo.host(),
+      "protocol": protocol.name,
+      "step": int(step),
+      "learned_on": int(learn.sum()),
+      "scored": int(scored.sum()),
+      "clean_fraction": float(clean[scored].mean()),
+      "loss_auroc": label_issues.auroc(losses[scored], ~clean[scored]),
+      "learned_dd": model,
+      "loss_quantiles": quantiles,
+      "nets": by_net
+  }
+  hostinfo.write_results(FLAGS.results_dir, "dd_transfer", result,
+                         report_lines(result))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,160 @@
+"""benchmarks/dd_transfer.py: its statistics, learning rows and weights
+against NumPy re-statements, and its one-line refusals.
+
+The script defines absl flags (through reproduce.py), so it is imported in a
+subprocess, as tests/test_reproduce.py does.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from mentor_reference import numpy_mentornet_weights
+from tests import helpers
+
+HELPER = """
+import json, sys
+sys.path[:0] = ['benchmarks', 'code']
+import numpy as np
+import dd_transfer
+from absl import flags
+flags.FLAGS(['dd_transfer'])
+task = json.loads(sys.stdin.read())
+if task['do'] == 'stats':
+  print(json.dumps(dd_transfer.weight_stats(task['weights'], task['clean'])))
+elif task['do'] == 'rows':
+  print(dd_transfer.learning_rows(*(np.array(task[k]) for k in
+      ('ids', 'noisy', 'clean', 'losses', 'mask')), 18), end='')
+else:
+  from mentornet.models import mentor
+  net = mentor.load_mentornet(dd_transfer.SHIPPED)
+  losses = np.array(task['losses'])
+  clean = np.array(task['clean'], bool)
+  scored = np.array(task['scored'], bool)
+  out, quantiles = dd_transfer.compare({'shipped': net}, losses, clean, scored,
+                                       task['percentiles'], 18)
+  print(json.dumps({'out': out, 'quantiles': quantiles}))
+"""
+
+
+def run_helper(repo, task):
+  proc = subprocess.run([sys.executable, "-c", HELPER],
+                        input=json.dumps(task),
+                        capture_output=True,
+                        text=True,
+                        cwd=repo,
+                        check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return proc.stdout
+
+
+def numpy_auroc(scores, positives):
+  """P(a positive scores above a negative), ties half: every pair counted."""
+  pos, neg = scores[positives], scores[~positives]
+  diff = pos[:, None] - neg[None, :]
+  return ((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size
+
+
+def test_weight_stats_against_numpy(repo):
+  rng = np.random.default_rng(0)
+  weights = np.round(rng.uniform(size=300), 2)  # ties included
+  clean = rng.uniform(size=300) < 0.3
+  got = json.loads(
+      run_helper(repo, {
+          "do": "stats",
+          "weights": weights.tolist(),
+          "clean": clean.tolist()
+      }))
+  assert abs(got["weight_auroc"] - numpy_auroc(weights, clean)) < 1e-12
+  assert got["mean_weight_clean"] == weights[clean].mean()
+  assert got["mean_weight_mislabelled"] == weights[~clean].mean()
+  assert abs(got["clean_share"] - weights[clean].sum() / weights.sum()) < 1e-12
+  assert got["accuracy_at_half"] == np.mean((weights > 0.5) == clean)
+
+
+def test_learning_rows_are_a_loss_dump_of_the_masked_examples(repo, tmp_path):
+  from mentornet.evaluation import loss_dump
+  rng = np.random.default_rng(1)
+  n = 40
+  task = {
+      "do": "rows",
+      "ids": rng.permutation(1000)[:n].tolist(),
+      "noisy": rng.integers(0, 10, n).tolist(),
+      "clean": rng.integers(0, 10, n).tolist(),
+      "losses": rng.uniform(0, 5, n).tolist(),
+      "mask": (rng.uniform(size=n) < 0.25).tolist()
+  }
+  path = tmp_path / "dump.txt"
+  path.write_text(run_helper(repo, task))
+  rows = loss_dump.read_loss_dump(str(path))
+  mask = np.array(task["mask"])
+  np.testing.assert_array_equal(rows[:, 0], np.array(task["ids"])[mask])
+  np.testing.assert_array_equal(rows[:, 1], 18)
+  np.testing.assert_array_equal(rows[:, 2], np.array(task["noisy"])[mask])
+  np.testing.assert_array_equal(rows[:, 3], np.array(task["clean"])[mask])
+  np.testing.assert_allclose(rows[:, 4],
+                             np.array(task["losses"])[mask],
+                             atol=5e-6)
+
+
+def test_compare_weighs_only_the_scored_examples_as_the_curriculum(repo):
+  from mentornet.models import mentor
+  rng = np.random.default_rng(2)
+  n = 500
+  losses = rng.gamma(4.0, 0.5, n)
+  clean = rng.uniform(size=n) < 0.3
+  scored = rng.uniform(size=n) < 0.8
+  got = json.loads(
+      run_helper(
+          repo, {
+              "do": "compare",
+              "losses": losses.tolist(),
+              "clean": clean.tolist(),
+              "scored": scored.tolist(),
+              "percentiles": [50, 70]
+          }))
+  values = {
+      mentor.TF1_VARIABLE_NAMES[k]: v for k, v in mentor.checked_values(
+          str(repo / "mentornet_models/models/nl_0.2_percentile_90/"
+              "mentornet_dd")).items()
+  }
+  quantiles = np.percentile(losses[scored], [10, 25, 50, 75, 90])
+  np.testing.assert_allclose(got["quantiles"], quantiles)
+  for p in (50, 70):
+    average = np.percentile(losses, p)  # over every image, scored or not
+    entry = got["out"]["shipped"][str(p)]
+    assert abs(entry["moving_average"] - average) < 1e-9
+
+    def features(x, average=average):
+      return np.stack([x, x - average,
+                       np.zeros_like(x),
+                       np.full_like(x, 18.0)], 1).astype(np.float32)
+
+    want = numpy_mentornet_weights(values, features(losses[scored]))
+    c = clean[scored]
+    assert abs(entry["mean_weight_clean"] - want[c].mean()) < 1e-5
+    assert abs(entry["mean_weight_mislabelled"] - want[~c].mean()) < 1e-5
+    assert abs(entry["clean_share"] - want[c].sum() / want.sum()) < 1e-5
+    np.testing.assert_allclose(entry["weight_at_loss_quantiles"],
+                               numpy_mentornet_weights(values,
+                                                       features(quantiles)),
+                               atol=1e-5)
+  # The as-run percentile's higher moving average raises every weight.
+  assert (got["out"]["shipped"]["70"]["mean_weight_clean"]
+          > got["out"]["shipped"]["50"]["mean_weight_clean"])
+
+
+def test_refuses_bad_percentiles_and_a_missing_run(tmp_path):
+  proc = helpers.run_file("benchmarks/dd_transfer.py", "--percentiles=0,70",
+                          f"--work_dir={tmp_path}")
+  assert proc.returncode != 0
+  assert "--percentiles=0,70: each must be an integer in 1..99" in proc.stderr
+  assert not (tmp_path / "dd_transfer").exists()
+  proc = helpers.run_file("benchmarks/dd_transfer.py", f"--work_dir={tmp_path}",
+                          "--protocol=cpu_1k")
+  assert proc.returncode != 0
+  assert "no burn-in checkpoint of" in proc.stderr
+  assert "run `reproduce.py --protocol=cpu_1k` first" in proc.stderr
+  assert not (tmp_path / "dd_transfer").exists()
