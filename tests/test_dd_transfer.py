@@ -10,9 +10,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mentor_reference import numpy_mentornet_weights
 from tests import helpers
+
+pytestmark = pytest.mark.slow  # a benchmark's tests: the full suite's
 
 HELPER = """
 import json, sys
