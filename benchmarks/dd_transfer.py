@@ -14,7 +14,9 @@ DD's recipe). Then both MentorNets weigh the other 90% of the images, the
 losses of the same checkpoint, as the curriculum would at the burn-in epoch,
 with the moving average at each percentile of `--percentiles` (0.5 as the
 noise-0.8 command writes it, 0.7 as the original ran it) taken over every
-image's loss. Invariants: the two MentorNets see the same losses; no image
+image's loss, and at the moving average each DD run of the protocol had
+reached at the same step (training-mode losses on augmented images run
+higher than the dump's). Invariants: the two MentorNets see the same losses; no image
 that taught the learned DD is scored; the learned DD, its data and the loss
 dumps stay in `<work_dir>/dd_transfer/` (reused when present).
 Writes `benchmarks/results/dd_transfer.{md,json}`.
@@ -98,15 +100,44 @@ def learn_dd(out_dir, rows_text):
   return model
 
 
-def compare(nets, losses, clean, scored, percentiles, epoch):
-  """{net name: {percentile: stats}} over the `scored` examples, plus each
-  net's weight at the scored losses' quantiles."""
+def percentile_averages(losses, percentiles):
+  """{"p<p> of these losses": the p-th percentile of every image's loss}."""
+  return {
+      f"p{p} of these losses": float(np.percentile(losses, p))
+      for p in percentiles
+  }
+
+
+def run_averages(protocol, step):
+  """{"<method>'s, training": its curriculum's moving average at `step`} for
+  each DD run of the protocol (seed 0) with a checkpoint at `step`: the
+  average of training-mode losses on augmented images, which the dump's
+  unaugmented inference-mode losses do not reproduce."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  out = {}
+  for method in scale_analysis.DD_METHODS:
+    run_dir = reproduce.log_dir_of(protocol, method, "0.8", 0)
+    archive = os.path.join(FLAGS.work_dir, "archive",
+                           reproduce.protocol_name(protocol, 0),
+                           f"0.8_{method}")
+    found = scale_analysis.checkpoint_steps([run_dir, archive])
+    if step in found:
+      reader = tf.train.load_checkpoint(
+          os.path.join(found[step], f"model.ckpt-{step}"))
+      out[f"{method}'s, training"] = float(
+          reader.get_tensor(scale_analysis.MOVING_AVERAGE_KEY))
+  return out
+
+
+def compare(nets, losses, clean, scored, averages, epoch):
+  """{net name: {average name: stats}} over the `scored` examples with the
+  moving average at each of `averages` ({name: value}), plus each net's
+  weight at the scored losses' quantiles."""
   out = {}
   quantiles = np.percentile(losses[scored], LOSS_QUANTILES)
   for name, net in nets.items():
     out[name] = {}
-    for p in percentiles:
-      average = float(np.percentile(losses, p))
+    for label, average in averages.items():
       weights = scale_analysis.mentor_weights(net, losses[scored], average,
                                               epoch)
       entry = weight_stats(weights, clean[scored])
@@ -115,7 +146,7 @@ def compare(nets, losses, clean, scored, percentiles, epoch):
           float(w) for w in scale_analysis.mentor_weights(
               net, quantiles.astype(np.float64), average, epoch)
       ]
-      out[name][str(p)] = entry
+      out[name][label] = entry
   return out, [float(q) for q in quantiles]
 
 
@@ -149,8 +180,12 @@ def report_lines(result):
       f"as the shipped DD was learned at 0.2); both weigh the other "
       f"{r['scored']:,} ({r['clean_fraction']:.3f} correctly labelled, loss "
       f"AUROC {r['loss_auroc']:.3f}) at epoch {scale_analysis.BURN_IN_EPOCH}, "
-      "the moving average at the given percentile of every image's loss.", "",
-      "| MentorNet | percentile | moving average | weight AUROC | mean weight,"
+      "the moving average at the given percentile of every image's loss, or "
+      "at the one a DD run's curriculum held at that step (its training-mode "
+      "losses). Those rows put a training-mode average beside these "
+      "inference-mode losses, so they overstate the weights: what the run "
+      "itself gave is in its noise diagnostics (`reproduce_cpu_scale.md`).", "",
+      "| MentorNet | moving average | value | weight AUROC | mean weight,"
       " clean | mean weight, mislabelled | clean share of the weight | "
       "accuracy of weight > 0.5 as \"clean\" |",
       "|---|---|---|---|---|---|---|---|"
@@ -166,7 +201,7 @@ def report_lines(result):
                      for q, k in zip(r["loss_quantiles"], LOSS_QUANTILES))
   lines += [
       "", "The weight each gives at quantiles of the scored losses:", "",
-      f"| MentorNet | percentile | {heads} |",
+      f"| MentorNet | moving average | {heads} |",
       "|---|---|" + "---|" * len(LOSS_QUANTILES)
   ]
   for name, by_p in r["nets"].items():
@@ -200,7 +235,9 @@ def main(argv):
       "DD learned at 0.8": mentor.load_mentornet(model)
   }
   scored = ~learn
-  by_net, quantiles = compare(nets, losses, clean, scored, percentiles,
+  averages = percentile_averages(losses, percentiles)
+  averages.update(run_averages(protocol, step))
+  by_net, quantiles = compare(nets, losses, clean, scored, averages,
                               scale_analysis.BURN_IN_EPOCH)
   result = {
       "host": hostinfo.host(),

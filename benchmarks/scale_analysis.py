@@ -43,6 +43,7 @@ FLAGS = flags.FLAGS
 
 BURN_IN_EPOCH = 18  # the DD rows' --burn_in_epoch
 DD_METHODS = ("mentornet_dd", "mentornet_dd_as_run")
+MOVING_AVERAGE_KEY = "curriculum/moving_average/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def checkpoint_steps(directories):
@@ -98,8 +99,7 @@ def dd_weights(losses, checkpoint, step, total_steps):
   net = mentor.load_mentornet(
       "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd")
   reader = tf.train.load_checkpoint(checkpoint)
-  key = "curriculum/moving_average/.ATTRIBUTES/VARIABLE_VALUE"
-  average = float(reader.get_tensor(key))
+  average = float(reader.get_tensor(MOVING_AVERAGE_KEY))
   epoch = min(int(100 * step / total_steps), 99, BURN_IN_EPOCH)
   return mentor_weights(net, losses, average, epoch), average, epoch
 

@@ -23,21 +23,27 @@ sys.path[:0] = ['benchmarks', 'code']
 import numpy as np
 import dd_transfer
 from absl import flags
-flags.FLAGS(['dd_transfer'])
 task = json.loads(sys.stdin.read())
+flags.FLAGS(['dd_transfer'] + task.get('argv', []))
 if task['do'] == 'stats':
   print(json.dumps(dd_transfer.weight_stats(task['weights'], task['clean'])))
 elif task['do'] == 'rows':
   print(dd_transfer.learning_rows(*(np.array(task[k]) for k in
       ('ids', 'noisy', 'clean', 'losses', 'mask')), 18), end='')
+elif task['do'] == 'averages':
+  import reproduce
+  print(json.dumps(dd_transfer.run_averages(
+      reproduce.PROTOCOLS[task['protocol']], task['step'])))
 else:
   from mentornet.models import mentor
   net = mentor.load_mentornet(dd_transfer.SHIPPED)
   losses = np.array(task['losses'])
   clean = np.array(task['clean'], bool)
   scored = np.array(task['scored'], bool)
+  averages = dd_transfer.percentile_averages(losses, task['percentiles'])
+  averages['given'] = 3.0
   out, quantiles = dd_transfer.compare({'shipped': net}, losses, clean, scored,
-                                       task['percentiles'], 18)
+                                       averages, 18)
   print(json.dumps({'out': out, 'quantiles': quantiles}))
 """
 
@@ -125,9 +131,14 @@ def test_compare_weighs_only_the_scored_examples_as_the_curriculum(repo):
   }
   quantiles = np.percentile(losses[scored], [10, 25, 50, 75, 90])
   np.testing.assert_allclose(got["quantiles"], quantiles)
-  for p in (50, 70):
-    average = np.percentile(losses, p)  # over every image, scored or not
-    entry = got["out"]["shipped"][str(p)]
+  assert list(got["out"]["shipped"]) == [
+      "p50 of these losses", "p70 of these losses", "given"
+  ]
+  for label, average in (("p50 of these losses", np.percentile(losses, 50)),
+                         ("p70 of these losses",
+                          np.percentile(losses, 70)), ("given", 3.0)):
+    # A percentile is taken over every image, scored or not.
+    entry = got["out"]["shipped"][label]
     assert abs(entry["moving_average"] - average) < 1e-9
 
     def features(x, average=average):
@@ -144,9 +155,9 @@ def test_compare_weighs_only_the_scored_examples_as_the_curriculum(repo):
                                numpy_mentornet_weights(values,
                                                        features(quantiles)),
                                atol=1e-5)
-  # The as-run percentile's higher moving average raises every weight.
-  assert (got["out"]["shipped"]["70"]["mean_weight_clean"]
-          > got["out"]["shipped"]["50"]["mean_weight_clean"])
+  # A higher moving average raises the weights.
+  means = [e["mean_weight_clean"] for e in got["out"]["shipped"].values()]
+  assert means[0] < means[1] < means[2]
 
 
 def test_refuses_bad_percentiles_and_a_missing_run(tmp_path):
@@ -161,3 +172,31 @@ def test_refuses_bad_percentiles_and_a_missing_run(tmp_path):
   assert "no burn-in checkpoint of" in proc.stderr
   assert "run `reproduce.py --protocol=cpu_1k` first" in proc.stderr
   assert not (tmp_path / "dd_transfer").exists()
+
+
+def test_run_averages_read_each_dd_runs_curriculum_at_the_step(repo, tmp_path):
+  """From the run folder or the archive, only at that very step."""
+  import tensorflow as tf
+  folder = "v3_1000img_2000steps_185.8epd_200ckpt"
+  places = {
+      ("runs", "mentornet_dd_as_run", 400): 2.75,
+      ("archive", "mentornet_dd", 400): 2.25,
+      ("runs", "mentornet_dd", 600): 9.0,
+  }
+  for (where, method, step), value in places.items():
+    state = tf.train.Checkpoint(curriculum=tf.train.Checkpoint(
+        moving_average=tf.Variable(value)))
+    state.write(
+        str(tmp_path / where / folder / f"0.8_{method}" / f"model.ckpt-{step}"))
+  got = json.loads(
+      run_helper(
+          repo, {
+              "do": "averages",
+              "argv": [f"--work_dir={tmp_path}"],
+              "protocol": "cpu_1k",
+              "step": 400
+          }))
+  assert got == {
+      "mentornet_dd's, training": 2.25,
+      "mentornet_dd_as_run's, training": 2.75
+  }
