@@ -19,9 +19,13 @@ reached at the same step (training-mode losses on augmented images run
 higher than the dump's). Invariants: the two MentorNets see the same losses; no image
 that taught the learned DD is scored; the learned DD, its data and the loss
 dumps stay in `<work_dir>/dd_transfer/` (reused when present).
-Writes `benchmarks/results/dd_transfer.{md,json}`.
+With `--train_methods`, also trains those DD methods on the protocol with
+the DD learned at 0.8 (run folder beside it; resumable) and sets their
+accuracy beside the shipped DD's run and the baseline's.
+Writes `benchmarks/results/dd_transfer_<protocol>.{md,json}`.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +45,11 @@ from mentornet.evaluation import loss_dump
 
 flags.DEFINE_list("percentiles", ["50", "70"],
                   "Moving-average percentiles to weigh at (the runs' flag).")
+flags.DEFINE_list(
+    "train_methods", [],
+    "DD methods of commands/methods.tsv to run again on the protocol (noise "
+    "0.8, seed 0, its schedule and flags) with the DD learned at 0.8 in "
+    "place of the shipped one; each run's accuracy beside the shipped DD's.")
 FLAGS = flags.FLAGS
 FLAGS.set_default("protocol", "paper")
 
@@ -150,6 +159,49 @@ def compare(nets, losses, clean, scored, averages, epoch):
   return out, [float(q) for q in quantiles]
 
 
+def learned_command(protocol, method, model, log_dir):
+  """The protocol's command for `method` with `model` as its MentorNet."""
+  command = reproduce.train_command(protocol, method, "0.8",
+                                    reproduce.data_root_of(protocol), log_dir,
+                                    0)
+  flag = "--trained_mentornet_dir="
+  if not any(a.startswith(flag) for a in command):
+    raise SystemExit(f"--train_methods: {method} uses no MentorNet")
+  return [f"{flag}{model}" if a.startswith(flag) else a for a in command]
+
+
+def run_summary(result):
+  """The figures compared per run: accuracy, and the weights at the end."""
+  return {
+      k: result.get(k) for k in ("final_accuracy", "best_accuracy", "best_step",
+                                "final_train_loss", "command")
+  } | {
+      "weights_at_end": result.get("diagnostics", {}).get("final", {})
+  }
+
+
+def train_with_learned(protocol, method, model, out_dir):
+  """Runs (or resumes) `method` with the learned DD; its summary beside the
+  shipped DD's run and the baseline's, where those finished."""
+  log_dir = os.path.join(out_dir, f"0.8_{method}_learned_0.8")
+  result = reproduce.run_logged(
+      log_dir, learned_command(protocol, method, model, log_dir),
+      reproduce.eval_command(log_dir, reproduce.data_root_of(protocol)),
+      dict(method=f"{method}, DD learned at 0.8",
+           noise="0.8",
+           seed=0,
+           protocol=protocol.name,
+           folder=reproduce.protocol_name(protocol, 0)))
+  out = {"DD learned at 0.8": run_summary(result)}
+  for name, m in (("shipped DD", method), ("baseline", "baseline")):
+    done = os.path.join(reproduce.log_dir_of(protocol, m, "0.8", 0),
+                        "result.json")
+    if os.path.exists(done):
+      with open(done) as f:
+        out[name] = run_summary(json.load(f))
+  return out
+
+
 def baseline_losses(protocol, tmp):
   """(step, ids, noisy, clean, losses) of the protocol's baseline at its
   burn-in checkpoint, every training image."""
@@ -208,6 +260,38 @@ def report_lines(result):
     for p, e in by_p.items():
       lines.append(f"| {name} | {p} | " + " | ".join(
           f"{w:.3f}" for w in e["weight_at_loss_quantiles"]) + " |")
+  return lines + trained_lines(r.get("trained", {}))
+
+
+def trained_lines(trained):
+  """The table of runs trained with the DD learned at 0.8 (`--train_methods`),
+  each beside the shipped DD's run and the baseline."""
+  if not trained:
+    return []
+  lines = [
+      "", "Trained with each MentorNet (the protocol's flags, seed 0; weights "
+      "at the end from the run's noise diagnostics):", "",
+      "| method | MentorNet | final acc. | best acc. (step) | DD - baseline "
+      "| clean share of the weight | mean weight, clean | mean weight, "
+      "mislabelled | training loss at the end |",
+      "|---|---|---|---|---|---|---|---|---|"
+  ]
+  for method, runs in trained.items():
+    base = runs.get("baseline", {}).get("final_accuracy")
+    for name, e in runs.items():
+      w = e["weights_at_end"]
+      margin = ("" if name == "baseline" or base is None else
+                f"{100 * (e['final_accuracy'] - base):+.1f}")
+      lines.append(
+          f"| {method} | {name} | {e['final_accuracy']:.4f} | "
+          f"{e['best_accuracy']:.4f} ({e['best_step']}) | {margin} | " +
+          " | ".join(f"{w[k]:.3f}" if k in w else ""
+                     for k in ("weight_share_clean", "mean_weight_clean",
+                               "mean_weight_noisy")) +
+          f" | {e['final_train_loss']:.3f} |")
+  lines += ["", "Commands:", "", "```"] + [
+      e["command"] for runs in trained.values() for e in runs.values()
+  ] + ["```"]
   return lines
 
 
@@ -220,6 +304,10 @@ def main(argv):
   if any(not 0 < p < 100 for p in percentiles):
     raise SystemExit(f"--percentiles={','.join(FLAGS.percentiles)}: each "
                      "must be an integer in 1..99")
+  for method in FLAGS.train_methods:
+    if method not in scale_analysis.DD_METHODS:
+      raise SystemExit(f"--train_methods={method}: allowed are "
+                       f"{', '.join(scale_analysis.DD_METHODS)}")
   with tempfile.TemporaryDirectory() as tmp:
     step, ids, noisy, clean_labels, losses = baseline_losses(protocol, tmp)
   out_dir = os.path.join(FLAGS.work_dir, "dd_transfer", protocol.name)
@@ -249,10 +337,14 @@ def main(argv):
       "loss_auroc": label_issues.auroc(losses[scored], ~clean[scored]),
       "learned_dd": model,
       "loss_quantiles": quantiles,
-      "nets": by_net
+      "nets": by_net,
+      "trained": {
+          m: train_with_learned(protocol, m, model, out_dir)
+          for m in FLAGS.train_methods
+      }
   }
-  hostinfo.write_results(FLAGS.results_dir, "dd_transfer", result,
-                         report_lines(result))
+  hostinfo.write_results(FLAGS.results_dir, f"dd_transfer_{protocol.name}",
+                         result, report_lines(result))
 
 
 if __name__ == "__main__":

@@ -411,9 +411,25 @@ def run_one(protocol, method, noise, seed):
   """Trains and evaluates one run, or resumes it, or returns its result."""
   data_root = data_root_of(protocol)
   log_dir = log_dir_of(protocol, method, noise, seed)
-  done = os.path.join(log_dir, "result.json")
   command = train_command(protocol, method, noise, data_root, log_dir, seed)
-  evaluation = eval_command(log_dir, data_root)
+  return run_logged(
+      log_dir, command, eval_command(log_dir, data_root),
+      dict(method=method,
+           noise=noise,
+           seed=seed,
+           protocol=protocol.name,
+           folder=protocol_name(protocol, seed)))
+
+
+def run_logged(log_dir, command, evaluation, fields):
+  """Runs `command` (a trainer writing into `log_dir`) with the evaluation
+  job `evaluation` beside it, or resumes them, or returns the finished
+  run's result: `report.run_record` with `fields` and both commands, kept in
+  `log_dir/result.json`. Each invocation is logged in
+  `reproduce_history.json`; a signal saves and exits 128 + its number."""
+  done = os.path.join(log_dir, "result.json")
+  what = (f"{fields['protocol']} {fields['method']} at noise "
+          f"{fields['noise']} (seed {fields['seed']})")
   if os.path.exists(done):
     result = _read_json(done, None)
     if result["command"] != shlex.join(command):
@@ -459,20 +475,15 @@ def run_one(protocol, method, noise, seed):
         flush=True)
     raise SystemExit(128 + stopped)
   if train_code != 0 or eval_code != 0:
-    raise SystemExit(f"{method} at noise {noise} (seed {seed}) failed: "
-                     f"trainer exit {train_code}, evaluation exit {eval_code};"
-                     f" see {log_dir}/train.log and eval.log")
+    raise SystemExit(f"{what} failed: trainer exit {train_code}, evaluation "
+                     f"exit {eval_code}; see {log_dir}/train.log and eval.log")
   result = report.run_record(log_dir)
-  result.update(method=method,
-                noise=noise,
-                seed=seed,
-                protocol=protocol.name,
-                folder=protocol_name(protocol, seed),
+  result.update(fields,
                 command=shlex.join(command),
                 eval_command=shlex.join(evaluation))
   files.write_json_atomically(done, result)
   print(
-      f"{protocol.name} {noise} {method} seed {seed}: final "
+      f"{what}: final "
       f"{result['final_accuracy']:.4f} best {result['best_accuracy']:.4f} "
       f"({result['train_seconds'] / 60:.0f} min, {result['resumes']} "
       "resumes)",

@@ -30,6 +30,17 @@ if task['do'] == 'stats':
 elif task['do'] == 'rows':
   print(dd_transfer.learning_rows(*(np.array(task[k]) for k in
       ('ids', 'noisy', 'clean', 'losses', 'mask')), 18), end='')
+elif task['do'] == 'command':
+  import reproduce
+  protocol = reproduce.PROTOCOLS['cpu_5k_long']
+  print(json.dumps([reproduce.train_command(protocol, task['method'], '0.8',
+                                            reproduce.data_root_of(protocol),
+                                            'L', 0),
+                    dd_transfer.learned_command(protocol, task['method'],
+                                                'M', 'L')]))
+elif task['do'] == 'trained':
+  for line in dd_transfer.trained_lines(task['trained']):
+    print(line)
 elif task['do'] == 'averages':
   import reproduce
   print(json.dumps(dd_transfer.run_averages(
@@ -200,3 +211,70 @@ def test_run_averages_read_each_dd_runs_curriculum_at_the_step(repo, tmp_path):
       "mentornet_dd's, training": 2.25,
       "mentornet_dd_as_run's, training": 2.75
   }
+
+
+def test_learned_command_swaps_only_the_mentornet(repo):
+  grid, learned = json.loads(
+      run_helper(repo, {
+          "do": "command",
+          "method": "mentornet_dd"
+      }))
+  swapped = [i for i, (a, b) in enumerate(zip(grid, learned)) if a != b]
+  assert len(grid) == len(learned) and len(swapped) == 1
+  assert grid[swapped[0]] == ("--trained_mentornet_dir=mentornet_models/"
+                              "models/nl_0.2_percentile_90/mentornet_dd")
+  assert learned[swapped[0]] == "--trained_mentornet_dir=M"
+  assert "--loss_p_percentile=0.5" in learned  # the grid's DD at 0.8
+
+
+def test_trained_lines_set_each_run_beside_the_baseline(repo):
+
+  def run(final, best, share, loss):
+    return {
+        "final_accuracy": final,
+        "best_accuracy": best,
+        "best_step": 4500,
+        "final_train_loss": loss,
+        "command": f"python train {final}",
+        "weights_at_end": {
+            "weight_share_clean": share,
+            "mean_weight_clean": 0.7,
+            "mean_weight_noisy": 0.2
+        } if share else {}
+    }
+
+  text = run_helper(
+      repo, {
+          "do": "trained",
+          "trained": {
+              "mentornet_dd": {
+                  "DD learned at 0.8": run(0.3307, 0.34, 0.55, 2.9),
+                  "shipped DD": run(0.2901, 0.3044, 0.41, 2.846),
+                  "baseline": run(0.2307, 0.3114, None, 1.924)
+              }
+          }
+      })
+  rows = [l for l in text.splitlines() if l.startswith("| mentornet_dd")]
+  assert rows == [
+      "| mentornet_dd | DD learned at 0.8 | 0.3307 | 0.3400 (4500) | +10.0 | "
+      "0.550 | 0.700 | 0.200 | 2.900 |",
+      "| mentornet_dd | shipped DD | 0.2901 | 0.3044 (4500) | +5.9 | 0.410 | "
+      "0.700 | 0.200 | 2.846 |",
+      "| mentornet_dd | baseline | 0.2307 | 0.3114 (4500) |  |  |  |  | "
+      "1.924 |"
+  ]
+  assert "python train 0.3307" in text.splitlines()
+  assert json.loads(
+      run_helper(repo, {
+          "do": "trained",
+          "trained": {}
+      }) or "null") is None
+
+
+def test_refuses_a_train_method_without_a_dd(tmp_path):
+  proc = helpers.run_file("benchmarks/dd_transfer.py",
+                          "--train_methods=baseline", f"--work_dir={tmp_path}")
+  assert proc.returncode != 0
+  assert ("--train_methods=baseline: allowed are mentornet_dd, "
+          "mentornet_dd_as_run") in proc.stderr
+  assert not (tmp_path / "dd_transfer").exists()

@@ -5,6 +5,7 @@ subprocess (a second definition in this process would clash).
 """
 
 import json
+import shlex
 import subprocess
 import sys
 import types
@@ -35,6 +36,13 @@ elif task['do'] == 'burn_in':
   print(json.dumps({k: scale_analysis.burn_in_step(
       {int(s): 'd' for s in steps}, reproduce.PROTOCOLS[k])
       for k, steps in task['found'].items()}))
+elif task['do'] == 'run_logged':
+  try:
+    result = reproduce.run_logged(task['log_dir'], task['command'],
+                                  task['evaluation'], task['fields'])
+    print(json.dumps(result))
+  except SystemExit as e:
+    print(json.dumps({'exit': str(e)}))
 else:
   reproduce.write_results(task['results'], 125.0)
 """
@@ -312,3 +320,61 @@ def test_scale_table_gives_margins_only_over_finished_pairs(repo, tmp_path):
       (tmp_path / "scale.json"
       ).read_text())["runs"][0]["command"] == "python x cpu_1k baseline 0"
   assert (tmp_path / "scale.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_logged_records_a_run_once_and_reports_a_failure(repo, tmp_path):
+  """The trainer and its evaluation job are run once, logged in the
+  history, and the result kept; a finished run is not run again, another
+  command is refused, and a failing trainer is named with its exit code."""
+  log_dir = tmp_path / "run"
+  write_csv = ("import sys; open(sys.argv[1] + '/eval.csv', 'w').write("
+               "'step,accuracy,loss\\n200,0.25,2.1\\n400,0.31,2.0\\n"
+               "600,0.28,1.9\\n')")
+  task = {
+      "do": "run_logged",
+      "log_dir": str(log_dir),
+      "command": ["python", "-c", write_csv,
+                  str(log_dir)],
+      "evaluation": ["python", "-c", "pass"],
+      "fields": {
+          "protocol": "cpu_1k",
+          "method": "mentornet_dd",
+          "noise": "0.8",
+          "seed": 0,
+          "folder": "F"
+      }
+  }
+  printed = run_helper(repo, [f"--work_dir={tmp_path}"], task).splitlines()
+  assert printed[0] == ("cpu_1k mentornet_dd at noise 0.8 (seed 0): final "
+                        "0.2800 best 0.3100 (0 min, 0 resumes)")
+  got = json.loads(printed[-1])
+  assert (got["final_accuracy"], got["best_accuracy"],
+          got["best_step"]) == (0.28, 0.31, 400)
+  assert got["method"] == "mentornet_dd" and got["folder"] == "F"
+  assert got["command"] == "python -c " + shlex.quote(write_csv) + " " + str(
+      log_dir)
+  assert got["eval_command"] == "python -c pass"
+  stored = json.loads((log_dir / "result.json").read_text())
+  assert stored == got
+  history = json.loads((log_dir / "reproduce_history.json").read_text())
+  assert len(history) == 1 and not history[0]["open"]
+  assert (history[0]["train_exit"], history[0]["eval_exit"]) == (0, 0)
+  # Finished: returned as stored, nothing run again.
+  (log_dir / "eval.csv").unlink()
+  assert json.loads(run_helper(repo, [f"--work_dir={tmp_path}"], task)) == got
+  assert not (log_dir / "eval.csv").exists()
+  other = dict(task, command=["python", "-c", "pass"])
+  refused = json.loads(run_helper(repo, [f"--work_dir={tmp_path}"], other))
+  assert refused["exit"] == (f"{log_dir}/result.json was made by another "
+                             f"command; remove {log_dir} or pass another "
+                             "--work_dir")
+  failing = dict(task,
+                 log_dir=str(tmp_path / "bad"),
+                 command=["python", "-c", "raise SystemExit(3)"],
+                 evaluation=["python", "-c", "import time; time.sleep(60)"])
+  failed = json.loads(run_helper(repo, [f"--work_dir={tmp_path}"], failing))
+  assert failed["exit"] == ("cpu_1k mentornet_dd at noise 0.8 (seed 0) "
+                            "failed: trainer exit 3, evaluation exit -15; see "
+                            f"{tmp_path}/bad/train.log and eval.log")
+  # (the evaluation job, still waiting, was stopped by SIGTERM)
+  assert not (tmp_path / "bad" / "result.json").exists()
