@@ -45,6 +45,10 @@ from mentornet.evaluation import loss_dump
 
 flags.DEFINE_list("percentiles", ["50", "70"],
                   "Moving-average percentiles to weigh at (the runs' flag).")
+flags.DEFINE_enum(
+    "learn_from", None, list(reproduce.PROTOCOLS),
+    "Learn the DD at 0.8 from this protocol's baseline (default: "
+    "--protocol's; another protocol's images are all scored).")
 flags.DEFINE_list(
     "train_methods", [],
     "DD methods of commands/methods.tsv to run again on the protocol (noise "
@@ -180,14 +184,15 @@ def run_summary(result):
   }
 
 
-def train_with_learned(protocol, method, model, out_dir):
+def train_with_learned(protocol, method, model, learned_from):
   """Runs (or resumes) `method` with the learned DD; its summary beside the
   shipped DD's run and the baseline's, where those finished."""
-  log_dir = os.path.join(out_dir, f"0.8_{method}_learned_0.8")
+  log_dir = os.path.join(FLAGS.work_dir, "dd_transfer", protocol.name,
+                         f"0.8_{method}_dd_from_{learned_from}")
   result = reproduce.run_logged(
       log_dir, learned_command(protocol, method, model, log_dir),
       reproduce.eval_command(log_dir, reproduce.data_root_of(protocol)),
-      dict(method=f"{method}, DD learned at 0.8",
+      dict(method=f"{method}, DD learned at 0.8 ({learned_from})",
            noise="0.8",
            seed=0,
            protocol=protocol.name,
@@ -218,6 +223,16 @@ def baseline_losses(protocol, tmp):
       scale_analysis.dump(run_dir, found[step], step, data_dir, tmp))
 
 
+def learned_where(r):
+  source = r.get("learned_from", r["protocol"])
+  return ("of them" if source == r["protocol"] else
+          f"images of the `{source}` baseline, at its own burn-in checkpoint")
+
+
+def len_images(r):
+  return reproduce.PROTOCOLS[r["protocol"]].images
+
+
 def report_lines(result):
   r = result
   lines = [
@@ -226,10 +241,12 @@ def report_lines(result):
       f"`python benchmarks/dd_transfer.py --protocol={r['protocol']}` "
       f"({r['host']}). Losses: the `{r['protocol']}` baseline at step "
       f"{r['step']:,} (burn-in), unaugmented, every training image. The DD "
-      f"learned at 0.8 saw {r['learned_on']:,} of them (a seeded "
+      f"learned at 0.8 saw {r['learned_on']:,} "
+      f"{learned_where(r)} (a seeded "
       f"{LEARN_FRACTION:.0%}, epoch column {scale_analysis.BURN_IN_EPOCH}, "
       f"{MENTORNET_STEPS:,} steps at the {LEARN_PERCENTILE}th percentile, "
-      f"as the shipped DD was learned at 0.2); both weigh the other "
+      f"as the shipped DD was learned at 0.2); both weigh "
+      f"{'the other ' if r['scored'] < len_images(r) else ''}"
       f"{r['scored']:,} ({r['clean_fraction']:.3f} correctly labelled, loss "
       f"AUROC {r['loss_auroc']:.3f}) at epoch {scale_analysis.BURN_IN_EPOCH}, "
       "the moving average at the given percentile of every image's loss, or "
@@ -308,21 +325,25 @@ def main(argv):
     if method not in scale_analysis.DD_METHODS:
       raise SystemExit(f"--train_methods={method}: allowed are "
                        f"{', '.join(scale_analysis.DD_METHODS)}")
+  source = reproduce.PROTOCOLS[FLAGS.learn_from or protocol.name]
   with tempfile.TemporaryDirectory() as tmp:
     step, ids, noisy, clean_labels, losses = baseline_losses(protocol, tmp)
-  out_dir = os.path.join(FLAGS.work_dir, "dd_transfer", protocol.name)
+    taught = (ids, noisy,
+              clean_labels, losses) if source is protocol else (baseline_losses(
+                  source, tmp)[1:])
+  out_dir = os.path.join(FLAGS.work_dir, "dd_transfer", source.name)
   os.makedirs(out_dir, exist_ok=True)
   clean = noisy == clean_labels
-  learn = loss_dump.select_subset(len(losses), LEARN_FRACTION, 0)
-  model = learn_dd(
-      out_dir,
-      learning_rows(ids, noisy, clean_labels, losses, learn,
-                    scale_analysis.BURN_IN_EPOCH))
+  learn = loss_dump.select_subset(len(taught[3]), LEARN_FRACTION, 0)
+  model = learn_dd(out_dir,
+                   learning_rows(*taught, learn, scale_analysis.BURN_IN_EPOCH))
+  # The images that taught the DD are not scored (all are, from another
+  # protocol's baseline: the DD saw only (loss, loss - average) of its own).
+  scored = ~learn if source is protocol else np.ones(len(losses), bool)
   nets = {
       "shipped DD (learned at 0.2)": mentor.load_mentornet(SHIPPED),
       "DD learned at 0.8": mentor.load_mentornet(model)
   }
-  scored = ~learn
   averages = percentile_averages(losses, percentiles)
   averages.update(run_averages(protocol, step))
   by_net, quantiles = compare(nets, losses, clean, scored, averages,
@@ -331,6 +352,7 @@ def main(argv):
       "host": hostinfo.host(),
       "protocol": protocol.name,
       "step": int(step),
+      "learned_from": source.name,
       "learned_on": int(learn.sum()),
       "scored": int(scored.sum()),
       "clean_fraction": float(clean[scored].mean()),
@@ -339,7 +361,7 @@ def main(argv):
       "loss_quantiles": quantiles,
       "nets": by_net,
       "trained": {
-          m: train_with_learned(protocol, m, model, out_dir)
+          m: train_with_learned(protocol, m, model, source.name)
           for m in FLAGS.train_methods
       }
   }
