@@ -328,9 +328,10 @@ def main(argv):
   source = reproduce.PROTOCOLS[FLAGS.learn_from or protocol.name]
   with tempfile.TemporaryDirectory() as tmp:
     step, ids, noisy, clean_labels, losses = baseline_losses(protocol, tmp)
-    taught = (ids, noisy,
-              clean_labels, losses) if source is protocol else (baseline_losses(
-                  source, tmp)[1:])
+    if source is protocol:
+      taught = (ids, noisy, clean_labels, losses)
+    else:
+      taught = baseline_losses(source, tmp)[1:]
   out_dir = os.path.join(FLAGS.work_dir, "dd_transfer", source.name)
   os.makedirs(out_dir, exist_ok=True)
   clean = noisy == clean_labels
