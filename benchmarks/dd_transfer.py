@@ -57,7 +57,6 @@ flags.DEFINE_list(
 FLAGS = flags.FLAGS
 FLAGS.set_default("protocol", "paper")
 
-SHIPPED = "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"
 LEARN_FRACTION = 0.1
 LEARN_PERCENTILE = 90
 MENTORNET_STEPS = 30000
@@ -126,19 +125,12 @@ def run_averages(protocol, step):
   each DD run of the protocol (seed 0) with a checkpoint at `step`: the
   average of training-mode losses on augmented images, which the dump's
   unaugmented inference-mode losses do not reproduce."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   out = {}
   for method in scale_analysis.DD_METHODS:
-    run_dir = reproduce.log_dir_of(protocol, method, "0.8", 0)
-    archive = os.path.join(FLAGS.work_dir, "archive",
-                           reproduce.protocol_name(protocol, 0),
-                           f"0.8_{method}")
-    found = scale_analysis.checkpoint_steps([run_dir, archive])
+    found = scale_analysis.run_checkpoints(protocol, method)[2]
     if step in found:
-      reader = tf.train.load_checkpoint(
+      out[f"{method}'s, training"] = scale_analysis.moving_average(
           os.path.join(found[step], f"model.ckpt-{step}"))
-      out[f"{method}'s, training"] = float(
-          reader.get_tensor(scale_analysis.MOVING_AVERAGE_KEY))
   return out
 
 
@@ -210,10 +202,7 @@ def train_with_learned(protocol, method, model, learned_from):
 def baseline_losses(protocol, tmp):
   """(step, ids, noisy, clean, losses) of the protocol's baseline at its
   burn-in checkpoint, every training image."""
-  run_dir = reproduce.log_dir_of(protocol, "baseline", "0.8", 0)
-  archive = os.path.join(FLAGS.work_dir, "archive",
-                         reproduce.protocol_name(protocol, 0), "0.8_baseline")
-  found = scale_analysis.checkpoint_steps([run_dir, archive])
+  run_dir, archive, found = scale_analysis.run_checkpoints(protocol, "baseline")
   step = scale_analysis.burn_in_step(found, protocol)
   if step is None:
     raise SystemExit(f"no burn-in checkpoint of {run_dir} (nor {archive}); "
@@ -342,8 +331,10 @@ def main(argv):
   # protocol's baseline: the DD saw only (loss, loss - average) of its own).
   scored = ~learn if source is protocol else np.ones(len(losses), bool)
   nets = {
-      "shipped DD (learned at 0.2)": mentor.load_mentornet(SHIPPED),
-      "DD learned at 0.8": mentor.load_mentornet(model)
+      "shipped DD (learned at 0.2)":
+          mentor.load_mentornet(scale_analysis.SHIPPED_DD),
+      "DD learned at 0.8":
+          mentor.load_mentornet(model)
   }
   averages = percentile_averages(losses, percentiles)
   averages.update(run_averages(protocol, step))

@@ -44,6 +44,7 @@ FLAGS = flags.FLAGS
 BURN_IN_EPOCH = 18  # the DD rows' --burn_in_epoch
 DD_METHODS = ("mentornet_dd", "mentornet_dd_as_run")
 MOVING_AVERAGE_KEY = "curriculum/moving_average/.ATTRIBUTES/VARIABLE_VALUE"
+SHIPPED_DD = "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd"
 
 
 def checkpoint_steps(directories):
@@ -60,6 +61,22 @@ def checkpoint_steps(directories):
             for n in os.listdir(directory)):
           out.setdefault(step, directory)
   return out
+
+
+def run_checkpoints(protocol, method):
+  """(run folder, archive folder, {step: directory}) of the noise-0.8,
+  seed-0 run of `method`: its checkpoints in the run folder, or in
+  `archive/` where the queue hard-linked those the rotation deleted."""
+  run_dir = reproduce.log_dir_of(protocol, method, "0.8", 0)
+  archive = os.path.join(FLAGS.work_dir, "archive",
+                         reproduce.protocol_name(protocol, 0), f"0.8_{method}")
+  return run_dir, archive, checkpoint_steps([run_dir, archive])
+
+
+def moving_average(prefix):
+  """The curriculum's moving average saved in checkpoint `prefix`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return float(tf.train.load_checkpoint(prefix).get_tensor(MOVING_AVERAGE_KEY))
 
 
 def burn_in_step(found, protocol):
@@ -94,12 +111,9 @@ def dump(run_dir, source_dir, step, data_dir, tmp):
 def dd_weights(losses, checkpoint, step, total_steps):
   """The MentorNet DD's weights for `losses` at `step` of a DD run, as the
   curriculum computes them (no drop-out)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from mentornet.models import mentor  # pylint: disable=g-import-not-at-top
-  net = mentor.load_mentornet(
-      "mentornet_models/models/nl_0.2_percentile_90/mentornet_dd")
-  reader = tf.train.load_checkpoint(checkpoint)
-  average = float(reader.get_tensor(MOVING_AVERAGE_KEY))
+  net = mentor.load_mentornet(SHIPPED_DD)
+  average = moving_average(checkpoint)
   epoch = min(int(100 * step / total_steps), 99, BURN_IN_EPOCH)
   return mentor_weights(net, losses, average, epoch), average, epoch
 
@@ -116,11 +130,7 @@ def mentor_weights(net, losses, average, epoch):
 
 
 def analyse_run(protocol, method, tmp):
-  seed = 0
-  run_dir = reproduce.log_dir_of(protocol, method, "0.8", seed)
-  folder = reproduce.protocol_name(protocol, seed)
-  archive = os.path.join(FLAGS.work_dir, "archive", folder, f"0.8_{method}")
-  found = checkpoint_steps([run_dir, archive])
+  run_dir, _, found = run_checkpoints(protocol, method)
   if not found:
     return None
   out = {}

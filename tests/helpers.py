@@ -35,10 +35,11 @@ def run_script(name, *args, env=None):
   return run_file(REPO / "code" / name, *args, env=env)
 
 
-def run_file(path, *args, env=None):
+def run_file(path, *args, env=None, stdin=None):
   """`python <path> args` (a path in or outside the repository), as
-  `run_script`."""
+  `run_script`, with `stdin` (text) as its input."""
   return subprocess.run([sys.executable, str(path), *args],
+                        input=stdin,
                         cwd=REPO,
                         capture_output=True,
                         text=True,
@@ -47,3 +48,11 @@ def run_file(path, *args, env=None):
                                  TF_CPP_MIN_LOG_LEVEL="2",
                                  **(env or {})),
                         timeout=600)
+
+
+def run_code(code, stdin, *args):
+  """`python -c <code> args` in the repository with `stdin`: its stdout,
+  once it has exited 0 (else the test fails with its stderr's end)."""
+  proc = run_file("-c", code, *args, stdin=stdin)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return proc.stdout

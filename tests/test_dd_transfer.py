@@ -6,8 +6,6 @@ subprocess, as tests/test_reproduce.py does.
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -47,7 +45,7 @@ elif task['do'] == 'averages':
       reproduce.PROTOCOLS[task['protocol']], task['step'])))
 else:
   from mentornet.models import mentor
-  net = mentor.load_mentornet(dd_transfer.SHIPPED)
+  net = mentor.load_mentornet(dd_transfer.scale_analysis.SHIPPED_DD)
   losses = np.array(task['losses'])
   clean = np.array(task['clean'], bool)
   scored = np.array(task['scored'], bool)
@@ -60,14 +58,8 @@ else:
 
 
 def run_helper(repo, task):
-  proc = subprocess.run([sys.executable, "-c", HELPER],
-                        input=json.dumps(task),
-                        capture_output=True,
-                        text=True,
-                        cwd=repo,
-                        check=False)
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  return proc.stdout
+  del repo  # helpers.run_code runs in the repository
+  return helpers.run_code(HELPER, json.dumps(task))
 
 
 def numpy_auroc(scores, positives):

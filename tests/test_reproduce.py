@@ -12,6 +12,8 @@ import types
 
 import pytest
 
+from tests import helpers
+
 HELPER = """
 import json, sys
 sys.path.insert(0, 'benchmarks')
@@ -49,15 +51,8 @@ else:
 
 
 def run_helper(repo, argv, task):
-  proc = subprocess.run([sys.executable, "-c", HELPER,
-                         json.dumps(argv)],
-                        input=json.dumps(task),
-                        capture_output=True,
-                        text=True,
-                        cwd=repo,
-                        check=False)
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  return proc.stdout
+  del repo  # helpers.run_code runs in the repository
+  return helpers.run_code(HELPER, json.dumps(task), json.dumps(argv))
 
 
 @pytest.mark.slow
